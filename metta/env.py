@@ -1,0 +1,167 @@
+"""The Metta environment: a PettingZoo ``ParallelEnv`` over the Griddly engine.
+
+Agents are ``agent_0 .. agent_{N-1}`` (Griddly players 1..N). Each step every agent
+acts at once. Observations are each agent's egocentric window exactly as Griddly's
+VECTOR observer renders it with ``TrackAvatar`` and ``RotateWithAvatar``: a uint8
+array ``(channels, width, height)``, channels being one per object type, then the
+four orientations, then one per object variable (``env.channel_names``). Actions
+are one flat ``Discrete`` space (``env.action_names``): 0 waits, the rest are every
+input of every player action in the game file. Episodes end by truncation at
+``max_steps`` (the game's named value unless given), or when the game's own
+Termination fires. Every reset draws a fresh procedural level from the env's seed.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+from pettingzoo import ParallelEnv
+
+from metta.errors import ConfigError
+from metta.griddly_ext.engine import GriddlyEngine
+from metta.griddly_ext.gdy import GameDoc, load_gdy
+from metta.griddly_ext.levels import MapOptions, generate_level, parse_level
+from metta.griddly_ext.probe import probe_game
+from metta.griddly_ext.validation import validate_game
+
+
+class MettaEnv(ParallelEnv):
+    metadata = {"name": "metta_v0", "render_modes": [], "is_parallelizable": True}
+
+    def __init__(self, game: GameDoc, map_options: MapOptions, level: str | None = None,
+                 max_steps: int | None = None, seed: int | None = None, name: str = "metta"):
+        self.name = name
+        self.game = game
+        self.map_options = map_options
+        self._fixed_level = level
+        self._chars = game.map_characters()
+        if level is not None:
+            _, _, num_agents = parse_level(level, self._chars, self._chars[game.avatar])
+        else:
+            num_agents = map_options.validate().num_agents
+        if max_steps is None:
+            max_steps = game.value("max_steps")
+        if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
+            raise ConfigError(f"max_steps must be a positive integer, got {max_steps!r}")
+        self.max_steps = int(max_steps)
+
+        self._rng = np.random.default_rng(seed)
+        self.level = self._next_level()
+        self.engine = GriddlyEngine(game, num_agents, self.level)
+        self.num_agents_total = num_agents
+        self.possible_agents = [f"agent_{i}" for i in range(num_agents)]
+        self.agents = list(self.possible_agents)
+        self._index = {a: i for i, a in enumerate(self.possible_agents)}
+        self.action_names = [a.description if a.name == "noop" else f"{a.name}: {a.description}"
+                             for a in self.engine.actions]
+        self.channel_names = (list(self.engine.object_names)
+                              + ["orientation_up", "orientation_right", "orientation_down", "orientation_left"]
+                              + list(self.engine.variable_names))
+        self._obs_spaces = {a: spaces.Box(0, 255, self.engine.obs_shape, dtype=np.uint8) for a in self.possible_agents}
+        self._act_spaces = {a: spaces.Discrete(self.engine.num_actions) for a in self.possible_agents}
+        self._steps = 0
+        self._needs_reset = True
+
+    # ------------------------------------------------------------------ spaces
+    def observation_space(self, agent: str) -> spaces.Space:
+        return self._obs_spaces[agent]
+
+    def action_space(self, agent: str) -> spaces.Space:
+        return self._act_spaces[agent]
+
+    # ------------------------------------------------------------------ loop
+    def _next_level(self) -> str:
+        if self._fixed_level is not None:
+            return self._fixed_level
+        return generate_level(self.map_options, self._chars, self._rng)
+
+    def _observe(self) -> dict[str, np.ndarray]:
+        batch = np.empty((self.num_agents_total,) + self.engine.obs_shape, dtype=np.uint8)
+        self.engine.observe_into(batch)
+        return {a: batch[self._index[a]] for a in self.agents}
+
+    def reset(self, seed: int | None = None, options: dict | None = None):
+        if seed is not None:
+            self._rng = np.random.default_rng(seed)
+        self.level = self._next_level()
+        self.engine.reset(self.level, int(self._rng.integers(2**31 - 1)))
+        self.agents = list(self.possible_agents)
+        self._steps = 0
+        self._needs_reset = False
+        return self._observe(), {a: {} for a in self.agents}
+
+    def step(self, actions: dict[str, Any]):
+        if self._needs_reset or not self.agents:
+            raise RuntimeError("step() called before reset() or after the episode ended: call reset()")
+        flat = np.zeros(self.num_agents_total, dtype=np.int64)
+        for agent, action in actions.items():
+            if agent not in self._index:
+                raise KeyError(f"unknown agent {agent!r}")
+            a = int(action)
+            if not 0 <= a < self.engine.num_actions:
+                raise ValueError(f"action {a} for {agent} is outside Discrete({self.engine.num_actions})")
+            flat[self._index[agent]] = a
+        rewards, done = self.engine.step(flat)
+        self._steps += 1
+        truncated = self._steps >= self.max_steps
+        obs = self._observe()
+        rew = {a: float(rewards[self._index[a]]) for a in self.agents}
+        term = {a: done for a in self.agents}
+        trunc = {a: truncated and not done for a in self.agents}
+        infos = {a: {} for a in self.agents}
+        if done or truncated:
+            self.agents = []
+            self._needs_reset = True
+        return obs, rew, term, trunc, infos
+
+    def render(self):
+        raise NotImplementedError("rendering arrives with the evaluation videos; use env.engine.state() meanwhile")
+
+    def close(self):
+        self.engine.close()
+
+    # ------------------------------------------------------------------ introspection
+    def state(self) -> dict:
+        """Griddly's full game state (for tests and tools)."""
+        return self.engine.state()
+
+    def agent_variables(self) -> list[dict]:
+        """Per agent (in agent order): location, orientation and variables, read from Griddly's state."""
+        avatar = self.game.avatar
+        out: list[dict | None] = [None] * self.num_agents_total
+        for obj in self.engine.state()["Objects"]:
+            if obj["Name"] == avatar and obj.get("PlayerId", 0) >= 1:
+                out[obj["PlayerId"] - 1] = dict(location=tuple(obj["Location"]), orientation=obj["Orientation"],
+                                                **obj["Variables"])
+        return out
+
+
+def make_env(name: str = "metta-teams", seed: int | None = None, game: str | None = None,
+             overrides: dict | None = None, level: str | None = None, max_steps: int | None = None,
+             **map_options) -> MettaEnv:
+    """Build a Metta environment.
+
+    name: a preset (``metta.presets.PRESETS``). seed: seeds levels and the engine.
+    game: path to a GDY file in the shape of ``games/metta.yaml`` (default: the preset's).
+    overrides: ``{named value: int}``, e.g. ``{"attack_cost": 20}`` or ``{"attack.cost": 20}``.
+    level: a fixed level string instead of procedural maps. max_steps: episode length
+    (default: the game's ``max_steps``). map_options: any field of ``MapOptions``.
+    Raises ConfigError for a bad game file, override, map option or level.
+    """
+    from metta.presets import get_preset
+
+    preset = get_preset(name)
+    doc = load_gdy(game if game is not None else preset.game)
+    doc = validate_game(doc.with_overrides(overrides))
+    if game is not None:
+        probe_game(doc)  # a user's file runs in a child process first: Griddly may crash on what we missed
+    known = set(MapOptions.__dataclass_fields__)
+    unknown = set(map_options) - known
+    if unknown:
+        raise ConfigError(f"unknown make_env option(s) {', '.join(sorted(unknown))}; map options are "
+                          f"{', '.join(sorted(known))}")
+    opts = MapOptions(**{**preset.map_options, **map_options})
+    if level is None:
+        opts.validate()
+    return MettaEnv(doc, opts, level=level, max_steps=max_steps, seed=seed, name=name)

@@ -1,0 +1,144 @@
+"""The engine loop over Griddly's C++ core (``griddly.gd``).
+
+One ``GriddlyEngine`` holds one Griddly game for a fixed number of players: it steps
+all agents at once with ``step_parallel``, copies every player's VECTOR observation
+into one preallocated batch, and resets onto a new level string. The GDY handed to
+it must already be validated (metta.griddly_ext.validation): Griddly trusts its input.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import sys
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from metta.griddly_ext.gdy import GameDoc
+
+
+@contextlib.contextmanager
+def _quiet_stderr():
+    """Hide the old gym package's import banner (griddly imports gym at import time)."""
+    saved = sys.stderr
+    sys.stderr = io.StringIO()
+    try:
+        yield
+    finally:
+        sys.stderr = saved
+
+
+def griddly_module():
+    """Import griddly once, without gym's deprecation banner; return ``(gd, GriddlyLoader)``."""
+    if "griddly" not in sys.modules:
+        with warnings.catch_warnings(), _quiet_stderr():
+            warnings.simplefilter("ignore")
+            import griddly  # noqa: F401
+    griddly = sys.modules["griddly"]
+    return griddly.gd, griddly.GriddlyLoader
+
+
+@dataclass(frozen=True)
+class ActionEntry:
+    """One entry of the flat discrete action space."""
+
+    name: str          # e.g. "move"
+    type_index: int    # index into Griddly's action names
+    action_id: int     # Griddly input id (0 = no-op)
+    description: str
+
+
+class GriddlyEngine:
+    """A Griddly game with ``num_players`` agents, observed through per-player VECTOR observers."""
+
+    OBSERVER = "Vector"
+
+    def __init__(self, game: GameDoc, num_players: int, level: str):
+        gd, Loader = griddly_module()
+        self.num_players = int(num_players)
+        yaml_text = game.with_players(self.num_players, level).to_yaml()
+        self._gdy = Loader().load_string(yaml_text)
+        self._game = self._gdy.create_game(self.OBSERVER)
+        self._game.load_level(0)
+        self._players = [self._game.register_player(f"Player {i + 1}", self.OBSERVER)
+                         for i in range(self.num_players)]
+        self._game.init(False)
+        self._game.reset()
+        self.action_names: list[str] = list(self._gdy.get_action_names())
+        self.actions = self._build_action_table()
+        self._action_table = np.array([[a.type_index, a.action_id] for a in self.actions], dtype=np.int32)
+        shape = self._players[0].get_observation_description()["Shape"]
+        self.obs_shape = tuple(int(s) for s in shape)  # (channels, width, height)
+        self.object_names: list[str] = list(self._game.get_object_names())
+        self.variable_names: list[str] = list(self._game.get_object_variable_names())
+
+    # ------------------------------------------------------------------ actions
+    def _build_action_table(self) -> list[ActionEntry]:
+        mappings = self._gdy.get_action_input_mappings()
+        table = [ActionEntry("noop", 0, 0, "wait (free)")]
+        for t, name in enumerate(self.action_names):
+            m = mappings[name]
+            if m["Internal"]:
+                continue
+            for aid in sorted(m["InputMappings"], key=int):
+                desc = m["InputMappings"][aid].get("Description") or f"{name} {aid}"
+                table.append(ActionEntry(name, t, int(aid), desc))
+        return table
+
+    @property
+    def num_actions(self) -> int:
+        return len(self.actions)
+
+    def action_index(self, name: str, action_id: int = 1) -> int:
+        """Index in the flat action space of Griddly action ``name`` input ``action_id``."""
+        for i, a in enumerate(self.actions):
+            if a.name == name and a.action_id == action_id:
+                return i
+        raise KeyError(f"no action {name!r} with input {action_id}")
+
+    # ------------------------------------------------------------------ loop
+    def reset(self, level: str, seed: int) -> None:
+        self._game.load_level_string(level)
+        self._game.seed(int(seed))
+        self._game.reset()
+
+    def step(self, flat_actions: np.ndarray) -> tuple[np.ndarray, bool]:
+        """Step every agent at once. ``flat_actions``: int array (num_players,) of flat action indices."""
+        griddly_actions = self._action_table[flat_actions]
+        rewards, done, _info = self._game.step_parallel(griddly_actions)
+        return np.asarray(rewards, dtype=np.float32), bool(done)
+
+    def observe_into(self, out: np.ndarray) -> np.ndarray:
+        """Render every player's VECTOR observation into ``out`` (num_players, C, W, H) uint8.
+
+        Griddly renders a player's observation when ``observe()`` is called, into a
+        buffer it reuses: each call is needed, and its result is copied out at once.
+        """
+        for i, player in enumerate(self._players):
+            out[i] = np.array(player.observe(), copy=False)
+        return out
+
+    def global_observation(self) -> np.ndarray:
+        return np.array(self._game.observe(), copy=True)
+
+    def state(self) -> dict:
+        """Griddly's full state (objects with locations, orientations and variables)."""
+        return self._game.get_state()
+
+    def global_variable(self, name: str):
+        return self._game.get_global_variable([name])[name]
+
+    @property
+    def width(self) -> int:
+        return self._game.get_width()
+
+    @property
+    def height(self) -> int:
+        return self._game.get_height()
+
+    def close(self) -> None:
+        if getattr(self, "_game", None) is not None:
+            self._game.release()
+            self._game = None
