@@ -107,8 +107,18 @@ def schema_errors(doc: dict) -> list[str]:
         msg = best.message
         if len(msg) > 300:
             msg = msg[:300] + "..."
-        problems.append(f"{_fmt_path(best.absolute_path)}: {msg}")
+        where = _fmt_path(best.absolute_path)
+        problems.append(f"{where}: {msg}{_hint(where, msg)}")
     return problems
+
+
+def _hint(where: str, msg: str) -> str:
+    """Plain words for the schema messages users meet most."""
+    if re.search(r"\.(eq|neq|gt|gte|lt|lte)\.Commands\[\d+\]$", where) and \
+            re.search(r"'(eq|neq|gt|gte|lt|lte)' was unexpected", msg):
+        return (" (nested conditional commands are not supported by Griddly 1.6: "
+                "flatten them or move the condition into Preconditions)")
+    return ""
 
 
 class _Checker:

@@ -1,0 +1,1 @@
+"""Everything that touches Sample Factory: env registration, model, train and evaluate entry points."""

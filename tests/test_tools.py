@@ -1,0 +1,32 @@
+"""The command-line tools run and print what they claim (figures are not asserted: timing varies)."""
+import json
+import subprocess
+import sys
+
+from conftest import ROOT
+
+
+def run(*args, timeout=300):
+    return subprocess.run([sys.executable, "-m", *args], capture_output=True, text=True, cwd=ROOT, timeout=timeout)
+
+
+def test_bench_json():
+    proc = run("metta.bench", "--json", "--steps", "50", "--repeats", "1")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["env"] == "metta-teams" and out["agents"] == 24
+    assert out["agent_steps_per_s"] > 0
+    assert abs(out["agent_steps_per_s"] - 24 * out["env_steps_per_s"]) < 1e-6 * out["agent_steps_per_s"]
+
+
+def test_rollout_summary():
+    proc = run("metta.rollout", "--env", "metta-solo", "--steps", "30", "--json")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["env"] == "metta-solo" and out["steps"] == 30 and out["agents"] == 24
+
+
+def test_rollout_unknown_env_is_a_clear_error():
+    proc = run("metta.rollout", "--env", "metta-nope", "--steps", "3")
+    assert proc.returncode == 1
+    assert "unknown environment 'metta-nope'" in proc.stderr and "Traceback" not in proc.stderr
