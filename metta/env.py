@@ -8,7 +8,13 @@ four orientations, then one per object variable (``env.channel_names``). Actions
 are one flat ``Discrete`` space (``env.action_names``): 0 waits, the rest are every
 input of every player action in the game file. Episodes end by truncation at
 ``max_steps`` (the game's named value unless given), or when the game's own
-Termination fires. Every reset draws a fresh procedural level from the env's seed.
+Termination fires. Every reset draws a fresh procedural level and a fresh kinship
+matrix from the env's seed.
+
+Rewards are shared through the kinship layer (metta.society.kinship): the reward an
+agent receives is ``env.sharing @ raw`` where ``raw`` holds each agent's own reward of
+the step, reported as ``infos[agent]["raw_reward"]``. ``env.kinship`` is the episode's
+kinship matrix.
 """
 from __future__ import annotations
 
@@ -24,13 +30,15 @@ from metta.griddly_ext.gdy import GameDoc, load_gdy
 from metta.griddly_ext.levels import MapOptions, generate_level, parse_level
 from metta.griddly_ext.probe import probe_game
 from metta.griddly_ext.validation import validate_game
+from metta.society.kinship import KinshipSpec
 
 
 class MettaEnv(ParallelEnv):
     metadata = {"name": "metta_v0", "render_modes": [], "is_parallelizable": True}
 
     def __init__(self, game: GameDoc, map_options: MapOptions, level: str | None = None,
-                 max_steps: int | None = None, seed: int | None = None, name: str = "metta"):
+                 max_steps: int | None = None, seed: int | None = None, name: str = "metta",
+                 kinship: KinshipSpec | None = None):
         self.name = name
         self.game = game
         self.map_options = map_options
@@ -50,6 +58,9 @@ class MettaEnv(ParallelEnv):
         self.level = self._next_level()
         self.engine = GriddlyEngine(game, num_agents, self.level)
         self.num_agents_total = num_agents
+        self.society = (kinship or KinshipSpec()).validate(num_agents)
+        self.kinship = np.eye(num_agents)
+        self.sharing = np.eye(num_agents)
         self.possible_agents = [f"agent_{i}" for i in range(num_agents)]
         self.agents = list(self.possible_agents)
         self._index = {a: i for i, a in enumerate(self.possible_agents)}
@@ -86,6 +97,8 @@ class MettaEnv(ParallelEnv):
             self._rng = np.random.default_rng(seed)
         self.level = self._next_level()
         self.engine.reset(self.level, int(self._rng.integers(2**31 - 1)))
+        self.kinship = self.society.sample(self.num_agents_total, self._rng)
+        self.sharing = self.society.sharing(self.kinship)
         self.agents = list(self.possible_agents)
         self._steps = 0
         self._needs_reset = False
@@ -102,14 +115,15 @@ class MettaEnv(ParallelEnv):
             if not 0 <= a < self.engine.num_actions:
                 raise ValueError(f"action {a} for {agent} is outside Discrete({self.engine.num_actions})")
             flat[self._index[agent]] = a
-        rewards, done = self.engine.step(flat)
+        raw, done = self.engine.step(flat)
+        shared = self.sharing @ raw if raw.any() else raw.astype(np.float64)
         self._steps += 1
         truncated = self._steps >= self.max_steps
         obs = self._observe()
-        rew = {a: float(rewards[self._index[a]]) for a in self.agents}
+        rew = {a: float(shared[self._index[a]]) for a in self.agents}
         term = {a: done for a in self.agents}
         trunc = {a: truncated and not done for a in self.agents}
-        infos = {a: {} for a in self.agents}
+        infos = {a: {"raw_reward": float(raw[self._index[a]])} for a in self.agents}
         if done or truncated:
             self.agents = []
             self._needs_reset = True
@@ -139,15 +153,17 @@ class MettaEnv(ParallelEnv):
 
 def make_env(name: str = "metta-teams", seed: int | None = None, game: str | None = None,
              overrides: dict | None = None, level: str | None = None, max_steps: int | None = None,
-             **map_options) -> MettaEnv:
+             kinship: dict | None = None, **options) -> MettaEnv:
     """Build a Metta environment.
 
     name: a preset (``metta.presets.PRESETS``). seed: seeds levels and the engine.
     game: path to a GDY file in the shape of ``games/metta.yaml`` (default: the preset's).
     overrides: ``{named value: int}``, e.g. ``{"attack_cost": 20}`` or ``{"attack.cost": 20}``.
     level: a fixed level string instead of procedural maps. max_steps: episode length
-    (default: the game's ``max_steps``). map_options: any field of ``MapOptions``.
-    Raises ConfigError for a bad game file, override, map option or level.
+    (default: the game's ``max_steps``). kinship: parameters of the preset's social
+    structure to change (``KinshipSpec`` fields, e.g. ``{"team_reward": 0.5}``).
+    options: any field of ``MapOptions`` or of ``KinshipSpec``.
+    Raises ConfigError for a bad game file, override, map option, kinship parameter or level.
     """
     from metta.presets import get_preset
 
@@ -156,12 +172,20 @@ def make_env(name: str = "metta-teams", seed: int | None = None, game: str | Non
     doc = validate_game(doc.with_overrides(overrides))
     if game is not None:
         probe_game(doc)  # a user's file runs in a child process first: Griddly may crash on what we missed
-    known = set(MapOptions.__dataclass_fields__)
-    unknown = set(map_options) - known
+    map_keys = set(MapOptions.__dataclass_fields__)
+    kin_keys = set(KinshipSpec.__dataclass_fields__)
+    unknown = set(options) - map_keys - kin_keys
     if unknown:
         raise ConfigError(f"unknown make_env option(s) {', '.join(sorted(unknown))}; map options are "
-                          f"{', '.join(sorted(known))}")
-    opts = MapOptions(**{**preset.map_options, **map_options})
+                          f"{', '.join(sorted(map_keys))}; kinship parameters are {', '.join(sorted(kin_keys))}")
+    if kinship is not None and not isinstance(kinship, dict):
+        raise ConfigError(f"kinship must be a dict of KinshipSpec parameters, got {type(kinship).__name__}")
+    kin_params = {**preset.kinship, **(kinship or {}), **{k: v for k, v in options.items() if k in kin_keys}}
+    if kin_params.get("structure") == "teams" and "num_teams" in kin_params and "team_size" not in (kinship or {}) \
+            and "team_size" not in options:
+        kin_params.pop("team_size", None)  # a preset's team_size yields to a requested number of teams
+    spec = KinshipSpec.from_dict(kin_params)
+    opts = MapOptions(**{**preset.map_options, **{k: v for k, v in options.items() if k in map_keys}})
     if level is None:
         opts.validate()
-    return MettaEnv(doc, opts, level=level, max_steps=max_steps, seed=seed, name=name)
+    return MettaEnv(doc, opts, level=level, max_steps=max_steps, seed=seed, name=name, kinship=spec)

@@ -40,6 +40,12 @@ register(Preset("metta-solo", "every agent for itself (selfish kinship)", map_op
                 kinship=dict(structure="selfish")))
 register(Preset("metta-teams", "teams of 4 sharing 80% of their reward (the seed's default)",
                 map_options=dict(_DEFAULT_MAP), kinship=dict(structure="teams", team_size=4, team_reward=0.8)))
+register(Preset("metta-kin", "random pairwise kinship, Beta(1, 1), RUSP-style row-normalised sharing",
+                map_options=dict(_DEFAULT_MAP), kinship=dict(structure="random", a=1.0, b=1.0)))
+register(Preset("metta-clans", "families of 2 in clans of 2 families in hives of 2 clans; kinship 0.8 / 0.5 / 0.2 / 0",
+                map_options=dict(_DEFAULT_MAP),
+                kinship=dict(structure="clans", family_size=2, families_per_clan=2, clans_per_hive=2,
+                             w_family=0.8, w_clan=0.5, w_hive=0.2, w_stranger=0.0)))
 
 
 def get_preset(name: str) -> Preset:

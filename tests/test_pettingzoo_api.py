@@ -8,13 +8,13 @@ from metta import make_env
 SMALL = dict(width=16, height=16, num_agents=6, generators=4, chargers=2, altars=2)
 
 
-@pytest.mark.parametrize("name", ["metta-solo", "metta-teams"])
+@pytest.mark.parametrize("name", ["metta-solo", "metta-teams", "metta-kin", "metta-clans"])
 def test_parallel_api(name):
     env = make_env(name, seed=0)
     parallel_api_test(env, num_cycles=300)
 
 
-@pytest.mark.parametrize("name", ["metta-solo", "metta-teams"])
+@pytest.mark.parametrize("name", ["metta-solo", "metta-teams", "metta-kin", "metta-clans"])
 def test_parallel_seed(name):
     parallel_seed_test(lambda: make_env(name, **SMALL), num_cycles=300)
 

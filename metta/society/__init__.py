@@ -1,0 +1,1 @@
+"""The social layer: kinship structures, reward sharing, social metrics. NumPy only."""
