@@ -31,6 +31,7 @@ from metta.griddly_ext.levels import MapOptions, generate_level, parse_level
 from metta.griddly_ext.probe import probe_game
 from metta.griddly_ext.validation import validate_game
 from metta.society.kinship import KinshipSpec
+from metta.society.metrics import COUNTERS, SocialMetrics
 
 
 class MettaEnv(ParallelEnv):
@@ -61,6 +62,9 @@ class MettaEnv(ParallelEnv):
         self.society = (kinship or KinshipSpec()).validate(num_agents)
         self.kinship = np.eye(num_agents)
         self.sharing = np.eye(num_agents)
+        per_player = {v["Name"] for v in game.doc["Environment"].get("Variables", []) if v.get("PerPlayer")}
+        self.metrics = SocialMetrics(num_agents, tuple(c for c in COUNTERS if c in per_player))
+        self.engine.enable_history()
         self.possible_agents = [f"agent_{i}" for i in range(num_agents)]
         self.agents = list(self.possible_agents)
         self._index = {a: i for i, a in enumerate(self.possible_agents)}
@@ -99,6 +103,8 @@ class MettaEnv(ParallelEnv):
         self.engine.reset(self.level, int(self._rng.integers(2**31 - 1)))
         self.kinship = self.society.sample(self.num_agents_total, self._rng)
         self.sharing = self.society.sharing(self.kinship)
+        self.engine.history()  # drop what the reset logged
+        self.metrics.reset(self.kinship, self.society.kin_threshold)
         self.agents = list(self.possible_agents)
         self._steps = 0
         self._needs_reset = False
@@ -124,7 +130,10 @@ class MettaEnv(ParallelEnv):
         term = {a: done for a in self.agents}
         trunc = {a: truncated and not done for a in self.agents}
         infos = {a: {"raw_reward": float(raw[self._index[a]])} for a in self.agents}
+        self.metrics.update(self.engine, raw, shared)
         if done or truncated:
+            for a, m in zip(self.possible_agents, self.metrics.episode(self.engine)):
+                infos[a]["episode"] = m
             self.agents = []
             self._needs_reset = True
         return obs, rew, term, trunc, infos

@@ -73,6 +73,7 @@ class GriddlyEngine:
         self.obs_shape = tuple(int(s) for s in shape)  # (channels, width, height)
         self.object_names: list[str] = list(self._game.get_object_names())
         self.variable_names: list[str] = list(self._game.get_object_variable_names())
+        self._history = False
 
     # ------------------------------------------------------------------ actions
     def _build_action_table(self) -> list[ActionEntry]:
@@ -129,6 +130,20 @@ class GriddlyEngine:
 
     def global_variable(self, name: str):
         return self._game.get_global_variable([name])[name]
+
+    def player_counters(self, names: list[str]) -> dict[str, np.ndarray]:
+        """Per-player global variables as ``{name: int array (num_players,)}`` in player order."""
+        raw = self._game.get_global_variable(list(names))
+        return {n: np.array([raw[n].get(p, 0) for p in range(1, self.num_players + 1)], dtype=np.int64)
+                for n in names}
+
+    def enable_history(self) -> None:
+        self._game.enable_history(True)
+        self._history = True
+
+    def history(self) -> list[dict]:
+        """Actions executed since the last call (Griddly's history; empty unless enabled)."""
+        return self._game.get_history() if self._history else []
 
     @property
     def width(self) -> int:
