@@ -32,6 +32,7 @@ from metta.griddly_ext.probe import probe_game
 from metta.griddly_ext.validation import validate_game
 from metta.society.kinship import KinshipSpec
 from metta.society.metrics import COUNTERS, SocialMetrics
+from metta.society.observation import CHANNELS as KIN_CHANNELS, observed_kinship, quantize, render_kinship
 
 
 class MettaEnv(ParallelEnv):
@@ -72,8 +73,11 @@ class MettaEnv(ParallelEnv):
                              for a in self.engine.actions]
         self.channel_names = (list(self.engine.object_names)
                               + ["orientation_up", "orientation_right", "orientation_down", "orientation_left"]
-                              + list(self.engine.variable_names))
-        self._obs_spaces = {a: spaces.Box(0, 255, self.engine.obs_shape, dtype=np.uint8) for a in self.possible_agents}
+                              + list(self.engine.variable_names) + list(KIN_CHANNELS))
+        c, w, h = self.engine.obs_shape
+        self._griddly_channels = c
+        self.obs_shape = (c + len(KIN_CHANNELS), w, h)
+        self._obs_spaces = {a: spaces.Box(0, 255, self.obs_shape, dtype=np.uint8) for a in self.possible_agents}
         self._act_spaces = {a: spaces.Discrete(self.engine.num_actions) for a in self.possible_agents}
         self._steps = 0
         self._needs_reset = True
@@ -92,8 +96,12 @@ class MettaEnv(ParallelEnv):
         return generate_level(self.map_options, self._chars, self._rng)
 
     def _observe(self) -> dict[str, np.ndarray]:
-        batch = np.empty((self.num_agents_total,) + self.engine.obs_shape, dtype=np.uint8)
-        self.engine.observe_into(batch)
+        batch = np.empty((self.num_agents_total,) + self.obs_shape, dtype=np.uint8)
+        c = self._griddly_channels
+        self.engine.observe_into(batch[:, :c])
+        x, y = self.engine.agent_positions()
+        orientation = self.engine.orientations(batch[:, :c])
+        render_kinship(batch[:, c:], x, y, orientation, self._kin_q, self._noise_q)
         return {a: batch[self._index[a]] for a in self.agents}
 
     def reset(self, seed: int | None = None, options: dict | None = None):
@@ -103,6 +111,9 @@ class MettaEnv(ParallelEnv):
         self.engine.reset(self.level, int(self._rng.integers(2**31 - 1)))
         self.kinship = self.society.sample(self.num_agents_total, self._rng)
         self.sharing = self.society.sharing(self.kinship)
+        seen, sigma = observed_kinship(self.kinship, self.society.kinship_noise, self._rng)
+        self.observed_kinship, self.kinship_noise_levels = seen, sigma
+        self._kin_q, self._noise_q = quantize(seen), quantize(sigma)
         self.engine.history()  # drop what the reset logged
         self.metrics.reset(self.kinship, self.society.kin_threshold)
         self.agents = list(self.possible_agents)

@@ -60,9 +60,11 @@ def test_observations_are_griddly_player_views():
     rng = np.random.default_rng(0)
     for _ in range(20):
         obs, *_ = env.step({a: int(rng.integers(env.action_space(a).n)) for a in env.agents})
+    c = env.engine.obs_shape[0]
     for i, player in enumerate(env.engine._players):
-        np.testing.assert_array_equal(obs[f"agent_{i}"], np.array(player.observe()))
+        np.testing.assert_array_equal(obs[f"agent_{i}"][:c], np.array(player.observe()))
     assert obs["agent_0"].shape == (len(env.channel_names), 11, 11)
+    assert env.channel_names[c:] == ["kinship", "kinship_noise"]
 
 
 def test_observation_window_is_egocentric_and_rotated():

@@ -317,20 +317,23 @@ def test_gift_diamond_needs_a_diamond():
     assert s.agent(1)["energy"] == e and s.agent(0)["inventory"] == 0
 
 
-def test_mark_drops_a_marker_that_fades_and_does_not_block():
+def test_mark_drops_a_marker_that_blocks_until_it_fades():
     s = Scene(ROW, marker_lifetime=4)
     s.act(DOWN)
     e = s.agent(0)["energy"]
     s.act("mark")
     assert s.objects("marker") == [dict(location=(1, 2))]
     assert s.agent(0)["energy"] == e - s.values["mark_cost"]
-    s.act(("move", 1))  # walk onto the marker
-    assert s.agent(0)["location"] == (1, 2)
+    e = s.agent(0)["energy"]
+    s.act(("move", 1))  # the marker blocks: nothing happens, nothing is paid
+    assert s.agent(0)["location"] == (1, 1) and s.agent(0)["energy"] == e
     s.act(None)
     s.act(None)
     assert len(s.objects("marker")) == 1  # 4 steps seen, counting the step it was dropped
     s.act(None)
     assert s.objects("marker") == []
+    s.act(("move", 1))
+    assert s.agent(0)["location"] == (1, 2)
 
 
 def test_frozen_agent_can_only_wait():

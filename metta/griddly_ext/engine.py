@@ -51,16 +51,25 @@ class ActionEntry:
 
 
 class GriddlyEngine:
-    """A Griddly game with ``num_players`` agents, observed through per-player VECTOR observers."""
+    """A Griddly game with ``num_players`` agents.
+
+    Players are observed through per-player VECTOR observers (the game's ``Vector``
+    observer). The global observer is a VECTOR observer with player ids and
+    orientations and without variables, from which ``agent_poses`` reads every
+    agent's cell and facing in one call.
+    """
 
     OBSERVER = "Vector"
+    GLOBAL_OBSERVER = "MettaPoses"
 
     def __init__(self, game: GameDoc, num_players: int, level: str):
         gd, Loader = griddly_module()
         self.num_players = int(num_players)
-        yaml_text = game.with_players(self.num_players, level).to_yaml()
-        self._gdy = Loader().load_string(yaml_text)
-        self._game = self._gdy.create_game(self.OBSERVER)
+        doc = game.with_players(self.num_players, level)
+        doc.doc["Environment"].setdefault("Observers", {})[self.GLOBAL_OBSERVER] = {
+            "Type": "VECTOR", "IncludePlayerId": True, "IncludeRotation": True, "IncludeVariables": False}
+        self._gdy = Loader().load_string(doc.to_yaml())
+        self._game = self._gdy.create_game(self.GLOBAL_OBSERVER)
         self._game.load_level(0)
         self._players = [self._game.register_player(f"Player {i + 1}", self.OBSERVER)
                          for i in range(self.num_players)]
@@ -74,6 +83,7 @@ class GriddlyEngine:
         self.object_names: list[str] = list(self._game.get_object_names())
         self.variable_names: list[str] = list(self._game.get_object_variable_names())
         self._history = False
+        self._avatar_channel = self.object_names.index(self._gdy.get_avatar_object())
 
     # ------------------------------------------------------------------ actions
     def _build_action_table(self) -> list[ActionEntry]:
@@ -122,7 +132,35 @@ class GriddlyEngine:
         return out
 
     def global_observation(self) -> np.ndarray:
+        """The global VECTOR view: object channels, player ids 0..N, orientations (up, right, down, left)."""
         return np.array(self._game.observe(), copy=True)
+
+    def agent_positions(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every player's cell (x, y), in player order, from the global observer's player ids.
+
+        Griddly 1.6.7's global VECTOR observer leaves a player's id (and orientation) on
+        the cell it moved away from and does not redraw a cell when its agent only
+        turns: ids are masked by the avatar object's channel, and orientations are not
+        read from this view (see ``orientations``).
+        """
+        g = np.array(self._game.observe(), copy=False)
+        n_obj = len(self.object_names)
+        n = self.num_players
+        avatar = g[self._avatar_channel].reshape(1, -1)
+        players = g[n_obj + 1:n_obj + 1 + n].reshape(n, -1) * avatar
+        flat = players.argmax(axis=1)
+        height = g.shape[2]
+        return flat // height, flat % height
+
+    def orientations(self, player_obs: np.ndarray) -> np.ndarray:
+        """Every player's facing (0 up, 1 right, 2 down, 3 left) from the centre of its own window.
+
+        ``player_obs``: (n, C, W, H) as filled by ``observe_into``. Griddly treats an agent
+        that has not turned yet (orientation NONE) as facing up, and so does this.
+        """
+        n_obj = len(self.object_names)
+        _, w, h = self.obs_shape
+        return player_obs[:, n_obj:n_obj + 4, w // 2, h // 2].argmax(axis=1)
 
     def state(self) -> dict:
         """Griddly's full state (objects with locations, orientations and variables)."""

@@ -57,6 +57,8 @@ class KinshipSpec:
     w_clan: float = 0.5
     w_hive: float = 0.2
     w_stranger: float = 0.0
+    # observation: RUSP-style noise on the kinship an agent sees (max sigma, per-episode draw)
+    kinship_noise: float = 0.0
     # metrics
     kin_threshold: float = 0.5
 
@@ -74,6 +76,7 @@ class KinshipSpec:
         if self.structure not in STRUCTURES:
             raise ConfigError(f"kinship structure must be one of {', '.join(STRUCTURES)}, got {self.structure!r}")
         _unit("kin_threshold", self.kin_threshold)
+        _unit("kinship_noise", self.kinship_noise)
         if self.structure == "teams":
             if self.team_size is not None and self.num_teams is not None:
                 raise ConfigError("teams: give team_size or num_teams, not both")

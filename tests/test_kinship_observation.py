@@ -1,0 +1,92 @@
+"""The kinship channel: placed where Griddly's own observer puts agents, valued by the observer's kinship."""
+import numpy as np
+import pytest
+
+from metta import make_env
+from metta.society.observation import quantize
+
+CROWDED = dict(width=14, height=12, num_agents=16, generators=3, chargers=2, altars=2, wall_density=0.1)
+
+
+def channels(env, obs, name):
+    return obs[env.channel_names.index(name)]
+
+
+def test_kinship_marks_exactly_the_cells_griddly_shows_agents_on():
+    # every pair has kinship >= 0.1, so every visible agent gets a non-zero kinship value
+    env = make_env("metta-clans", seed=0, w_stranger=0.1, **CROWDED)
+    rng = np.random.default_rng(0)
+    obs, _ = env.reset(seed=0)
+    seen_orientations, compared = set(), 0
+    for t in range(200):
+        for a, o in obs.items():
+            agents = channels(env, o, "agent") == 1
+            kin = channels(env, o, "kinship") > 0
+            np.testing.assert_array_equal(kin, agents, err_msg=f"step {t} {a}")
+            compared += agents.sum()
+        batch = np.stack([obs[a] for a in env.possible_agents])
+        seen_orientations |= set(env.engine.orientations(batch).tolist())
+        obs, *_ = env.step({a: int(rng.integers(21)) for a in env.agents})
+        if not env.agents:
+            obs, _ = env.reset()
+    assert seen_orientations == {0, 1, 2, 3}
+    assert compared > 16 * 200  # more than the observers themselves: other agents were in view
+
+
+def test_kinship_values_in_a_scripted_level():
+    level = """W W W W W W W
+W . . A2 . . W
+W . . A1 . . W
+W . . . A3 . W
+W W W W W W W
+"""
+    env = make_env("metta-kin", level=level)
+    obs, _ = env.reset(seed=4)
+    k = env.kinship
+    c = 5
+    o = channels(env, obs["agent_0"], "kinship")
+    assert o[c, c] == 255                          # itself
+    assert o[c, c - 1] == quantize(k[0, 1])          # agent 2, one cell north (in front when facing up)
+    assert o[c + 1, c + 1] == quantize(k[0, 2])      # agent 3, south-east
+    assert np.count_nonzero(o) == 3
+    # agent 1 turns to face east: agent 2 (north) is now on its left, agent 3 (south-east) front-right
+    obs, *_ = env.step({"agent_0": env.engine.action_index("rotate", 3)})
+    o = channels(env, obs["agent_0"], "kinship")
+    assert o[c - 1, c] == quantize(k[0, 1])
+    assert o[c + 1, c - 1] == quantize(k[0, 2])
+    assert channels(env, obs["agent_0"], "kinship_noise").max() == 0
+
+
+def test_noisy_kinship_is_observed_with_its_noise_level():
+    env = make_env("metta-kin", seed=1, kinship_noise=0.3, **CROWDED)
+    obs, _ = env.reset(seed=1)
+    sigma = env.kinship_noise_levels
+    assert np.all((sigma >= 0) & (sigma <= 0.3)) and sigma.std() > 0
+    for i, a in enumerate(env.possible_agents):
+        noise = channels(env, obs[a], "kinship_noise")
+        assert np.all(noise == quantize(sigma[i]))
+    seen = env.observed_kinship
+    assert np.all(np.diag(seen) == 1.0)
+    err = np.abs(seen - env.kinship)[~np.eye(16, dtype=bool)]
+    assert 0 < err.mean() < 0.3
+    # the rewards still follow the true kinship
+    np.testing.assert_allclose(env.sharing, env.kinship / env.kinship.sum(1, keepdims=True))
+    again = make_env("metta-kin", seed=1, kinship_noise=0.3, **CROWDED)
+    again.reset(seed=1)
+    np.testing.assert_array_equal(again.observed_kinship, seen)
+
+
+def test_agent_poses_match_griddly_state():
+    """Positions (global view, masked) and facings (own window) agree with Griddly's state, step after step."""
+    facing = {"NONE": 0, "UP": 0, "RIGHT": 1, "DOWN": 2, "LEFT": 3}
+    env = make_env("metta-teams", seed=2, **CROWDED)
+    obs, _ = env.reset(seed=2)
+    rng = np.random.default_rng(2)
+    for t in range(150):
+        obs, *_ = env.step({a: int(rng.integers(21)) for a in env.agents})
+        if not env.agents:
+            obs, _ = env.reset()
+        x, y = env.engine.agent_positions()
+        r = env.engine.orientations(np.stack([obs[a] for a in env.possible_agents]))
+        for i, v in enumerate(env.agent_variables()):
+            assert (x[i], y[i], r[i]) == (*v["location"], facing[v["orientation"]]), (t, i)
