@@ -14,7 +14,7 @@ matrix from the env's seed.
 Rewards are shared through the kinship layer (metta.society.kinship): the reward an
 agent receives is ``env.sharing @ raw`` where ``raw`` holds each agent's own reward of
 the step, reported as ``infos[agent]["raw_reward"]``. ``env.kinship`` is the episode's
-kinship matrix.
+kinship matrix; ``env.sharing`` changes within an episode when agents bond.
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ from metta.griddly_ext.gdy import GameDoc, load_gdy
 from metta.griddly_ext.levels import MapOptions, generate_level, parse_level
 from metta.griddly_ext.probe import probe_game
 from metta.griddly_ext.validation import validate_game
-from metta.society.kinship import KinshipSpec
+from metta.society.kinship import KinshipSpec, bond_sharing
 from metta.society.metrics import COUNTERS, SocialMetrics
 from metta.society.observation import CHANNELS as KIN_CHANNELS, observed_kinship, quantize, render_kinship
 
@@ -110,7 +110,7 @@ class MettaEnv(ParallelEnv):
         self.level = self._next_level()
         self.engine.reset(self.level, int(self._rng.integers(2**31 - 1)))
         self.kinship = self.society.sample(self.num_agents_total, self._rng)
-        self.sharing = self.society.sharing(self.kinship)
+        self.sharing = self._kin_sharing = self.society.sharing(self.kinship)
         seen, sigma = observed_kinship(self.kinship, self.society.kinship_noise, self._rng)
         self.observed_kinship, self.kinship_noise_levels = seen, sigma
         self._kin_q, self._noise_q = quantize(seen), quantize(sigma)
@@ -141,7 +141,8 @@ class MettaEnv(ParallelEnv):
         term = {a: done for a in self.agents}
         trunc = {a: truncated and not done for a in self.agents}
         infos = {a: {"raw_reward": float(raw[self._index[a]])} for a in self.agents}
-        self.metrics.update(self.engine, raw, shared)
+        if self.metrics.update(self.engine, raw, shared):  # a bond formed: it shares from the next step on
+            self.sharing = bond_sharing(self.metrics.bonds, self.society.bond_share) @ self._kin_sharing
         if done or truncated:
             for a, m in zip(self.possible_agents, self.metrics.episode(self.engine)):
                 infos[a]["episode"] = m

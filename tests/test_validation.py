@@ -204,7 +204,8 @@ def test_bad_overrides(overrides, words):
 @pytest.mark.parametrize("options, words", [
     (dict(width=5, height=5, num_agents=20), ["impossible map", "num_agents=20", "9 free cells"]),
     (dict(width=2), ["width/height must be at least 3"]),
-    (dict(num_agents=0), ["num_agents must be at least 1"]),
+    (dict(num_agents=0), ["num_agents must be in 1..255"]),
+    (dict(width=100, height=100, num_agents=300), ["num_agents must be in 1..255", "uint8"]),
     (dict(generators=-1), ["generators must be >= 0"]),
     (dict(wall_density=1.5), ["wall_density", "[0, 1)"]),
     (dict(width="big"), ["width must be an integer"]),

@@ -40,8 +40,9 @@ class MapOptions:
             raise ConfigError(f"map option width/height must be at least 3 (border walls), got {self.width}x{self.height}")
         if self.width > 1000 or self.height > 1000:
             raise ConfigError(f"map option width/height must be at most 1000, got {self.width}x{self.height}")
-        if self.num_agents < 1:
-            raise ConfigError(f"map option num_agents must be at least 1, got {self.num_agents}")
+        if not 1 <= self.num_agents <= 255:
+            raise ConfigError(f"map option num_agents must be in 1..255 (player ids are observed as uint8), "
+                              f"got {self.num_agents}")
         for name in ("generators", "chargers", "altars", "rooms"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"map option {name} must be >= 0, got {getattr(self, name)}")

@@ -37,6 +37,7 @@ COMMANDS = {"mov", "rot", "add", "sub", "set", "decr", "incr", "cascade", "rewar
 CONDITIONS = {"eq", "neq", "gt", "gte", "lt", "lte"}
 SPECIAL_OBJECTS = {"_empty", "_boundary"}
 SPECIAL_ARGS = {"_dest", "_dir", "_steps", "_playerId", "_x", "_y", "true", "false"}
+BUILTIN_OBJECT_VARS = {"_playerId", "_x", "_y"}  # every object has these in Griddly
 
 UINT8 = (0, 255)
 # (min, max) for the named values of the Metta game; other names only need to be int32.
@@ -268,6 +269,8 @@ class _Checker:
         if a in SPECIAL_ARGS or re.fullmatch(r"-?\d+", a):
             return
         g = set(self._globals())
+        if a.startswith(("src.", "dst.")) and a[4:] in BUILTIN_OBJECT_VARS:
+            return
         if a.startswith("src."):
             if a[4:] not in src_vars and a[4:] not in g:
                 self.err(key, f"{a!r}: no variable {a[4:]!r} on the source object(s)")

@@ -24,6 +24,15 @@ Every T has rows summing to 1: what an agent receives is a weighted average of i
 kin's own rewards. Total reward is conserved only where columns also sum to 1
 (``selfish``, and ``teams`` of equal sizes, where T is symmetric); under row-normalised
 sharing an agent with many close kin passes on more than it receives.
+Bonds (formed in the game by mutual offers) add to this for the rest of the
+episode: with B the bond graph and beta = ``bond_share``, each bonded agent pools
+beta of what it receives with its partners,
+
+    S = (1 - beta) I + beta M,  M[i, j] = 1 / (|B(i)| + 1) for j in {i} + B(i),
+    T_episode = S @ T   (agents without bonds keep S[i, i] = 1),
+
+so ``env.sharing`` changes when a bond forms.
+
 "Kin" in the social metrics means K[i, j] >= ``kin_threshold`` (default 0.5).
 """
 from __future__ import annotations
@@ -57,6 +66,8 @@ class KinshipSpec:
     w_clan: float = 0.5
     w_hive: float = 0.2
     w_stranger: float = 0.0
+    # bonds: the share of each other's reward two bonded agents pool
+    bond_share: float = 0.5
     # observation: RUSP-style noise on the kinship an agent sees (max sigma, per-episode draw)
     kinship_noise: float = 0.0
     # metrics
@@ -77,6 +88,7 @@ class KinshipSpec:
             raise ConfigError(f"kinship structure must be one of {', '.join(STRUCTURES)}, got {self.structure!r}")
         _unit("kin_threshold", self.kin_threshold)
         _unit("kinship_noise", self.kinship_noise)
+        _unit("bond_share", self.bond_share)
         if self.structure == "teams":
             if self.team_size is not None and self.num_teams is not None:
                 raise ConfigError("teams: give team_size or num_teams, not both")
@@ -159,6 +171,17 @@ class KinshipSpec:
             m = same / same.sum(axis=1, keepdims=True)
             return (1.0 - self.team_reward) * np.eye(n) + self.team_reward * m
         return kinship / kinship.sum(axis=1, keepdims=True)
+
+
+def bond_sharing(bonds: np.ndarray, share: float) -> np.ndarray:
+    """S for a symmetric 0/1 bond matrix (zero diagonal): see the module docstring."""
+    n = len(bonds)
+    group = bonds + np.eye(n)
+    m = group / group.sum(axis=1, keepdims=True)
+    s = (1.0 - share) * np.eye(n) + share * m
+    alone = bonds.sum(axis=1) == 0
+    s[alone] = np.eye(n)[alone]
+    return s
 
 
 def _int(name: str, v: Any, lo: int) -> None:
