@@ -30,6 +30,7 @@ from metta.griddly_ext.gdy import GameDoc, load_gdy
 from metta.griddly_ext.levels import MapOptions, generate_level, parse_level
 from metta.griddly_ext.probe import probe_game
 from metta.griddly_ext.validation import validate_game
+from metta.society.bodies import SETUP_ACTION, BodyMix
 from metta.society.kinship import KinshipSpec, bond_sharing
 from metta.society.metrics import COUNTERS, SocialMetrics
 from metta.society.observation import CHANNELS as KIN_CHANNELS, observed_kinship, quantize, render_kinship
@@ -40,8 +41,13 @@ class MettaEnv(ParallelEnv):
 
     def __init__(self, game: GameDoc, map_options: MapOptions, level: str | None = None,
                  max_steps: int | None = None, seed: int | None = None, name: str = "metta",
-                 kinship: KinshipSpec | None = None):
+                 kinship: KinshipSpec | None = None, bodies: BodyMix | None = None):
         self.name = name
+        self.bodies = bodies
+        if bodies is not None:
+            game = GameDoc(doc={**game.doc, "Actions": list(game.doc["Actions"])
+                                + [bodies.setup_action(game.named_values())]},
+                           path=game.path, overrides=game.overrides)
         self.game = game
         self.map_options = map_options
         self._fixed_level = level
@@ -58,7 +64,9 @@ class MettaEnv(ParallelEnv):
 
         self._rng = np.random.default_rng(seed)
         self.level = self._next_level()
-        self.engine = GriddlyEngine(game, num_agents, self.level)
+        self.engine = GriddlyEngine(game, num_agents, self.level,
+                                    hidden_actions=(SETUP_ACTION,) if bodies is not None else ())
+        self.body_ids = np.zeros(num_agents, dtype=np.int64)  # 0: the standard body
         self.num_agents_total = num_agents
         self.society = (kinship or KinshipSpec()).validate(num_agents)
         self.kinship = np.eye(num_agents)
@@ -111,6 +119,10 @@ class MettaEnv(ParallelEnv):
         self.engine.reset(self.level, int(self._rng.integers(2**31 - 1)))
         self.kinship = self.society.sample(self.num_agents_total, self._rng)
         self.sharing = self._kin_sharing = self.society.sharing(self.kinship)
+        if self.bodies is not None:  # one engine step fits every agent with its body
+            choice = self.bodies.assign(self.num_agents_total, self._rng)
+            self.engine.step_hidden(SETUP_ACTION, choice + 1)
+            self.body_ids = choice + 1
         seen, sigma = observed_kinship(self.kinship, self.society.kinship_noise, self._rng)
         self.observed_kinship, self.kinship_noise_levels = seen, sigma
         self._kin_q, self._noise_q = quantize(seen), quantize(sigma)
@@ -174,7 +186,8 @@ class MettaEnv(ParallelEnv):
 
 def make_env(name: str = "metta-teams", seed: int | None = None, game: str | None = None,
              overrides: dict | None = None, level: str | None = None, max_steps: int | None = None,
-             kinship: dict | None = None, **options) -> MettaEnv:
+             kinship: dict | None = None, bodies: dict | None = None, body_profiles: dict | None = None,
+             **options) -> MettaEnv:
     """Build a Metta environment.
 
     name: a preset (``metta.presets.PRESETS``). seed: seeds levels and the engine.
@@ -183,6 +196,8 @@ def make_env(name: str = "metta-teams", seed: int | None = None, game: str | Non
     level: a fixed level string instead of procedural maps. max_steps: episode length
     (default: the game's ``max_steps``). kinship: parameters of the preset's social
     structure to change (``KinshipSpec`` fields, e.g. ``{"team_reward": 0.5}``).
+    bodies: a mix of energy profiles, ``{"light": 1, "heavy": 1}`` (metta.society.bodies);
+    body_profiles: extra or changed profiles, ``{"tank": {"cost": 2, "max_energy": 1}}``.
     options: any field of ``MapOptions`` or of ``KinshipSpec``.
     Raises ConfigError for a bad game file, override, map option, kinship parameter or level.
     """
@@ -209,4 +224,9 @@ def make_env(name: str = "metta-teams", seed: int | None = None, game: str | Non
     opts = MapOptions(**{**preset.map_options, **{k: v for k, v in options.items() if k in map_keys}})
     if level is None:
         opts.validate()
-    return MettaEnv(doc, opts, level=level, max_steps=max_steps, seed=seed, name=name, kinship=spec)
+    mix = bodies if bodies is not None else preset.bodies
+    body_mix = BodyMix(mix, body_profiles) if mix else None
+    if body_mix is not None:
+        body_mix.values(doc.named_values())  # range errors now, naming the profile
+    return MettaEnv(doc, opts, level=level, max_steps=max_steps, seed=seed, name=name, kinship=spec,
+                    bodies=body_mix)

@@ -20,6 +20,7 @@ class Preset:
     game: str = DEFAULT_GAME
     map_options: dict = field(default_factory=dict)
     kinship: dict = field(default_factory=dict)
+    bodies: dict = field(default_factory=dict)  # energy-profile mix; empty: everyone has the standard body
 
 
 # The default training map: 24 agents on 40x40.

@@ -62,9 +62,12 @@ class GriddlyEngine:
     OBSERVER = "Vector"
     GLOBAL_OBSERVER = "MettaPoses"
 
-    def __init__(self, game: GameDoc, num_players: int, level: str):
+    def __init__(self, game: GameDoc, num_players: int, level: str, hidden_actions: tuple[str, ...] = ()):
+        """``hidden_actions``: player actions the caller steps itself (``step_hidden``) that stay out of the
+        agents' action space."""
         gd, Loader = griddly_module()
         self.num_players = int(num_players)
+        self.hidden_actions = frozenset(hidden_actions)
         doc = game.with_players(self.num_players, level)
         doc.doc["Environment"].setdefault("Observers", {})[self.GLOBAL_OBSERVER] = {
             "Type": "VECTOR", "IncludePlayerId": True, "IncludeRotation": True, "IncludeVariables": False}
@@ -91,7 +94,7 @@ class GriddlyEngine:
         table = [ActionEntry("noop", 0, 0, "wait (free)")]
         for t, name in enumerate(self.action_names):
             m = mappings[name]
-            if m["Internal"]:
+            if m["Internal"] or name in self.hidden_actions:
                 continue
             for aid in sorted(m["InputMappings"], key=int):
                 desc = m["InputMappings"][aid].get("Description") or f"{name} {aid}"
@@ -120,6 +123,12 @@ class GriddlyEngine:
         griddly_actions = self._action_table[flat_actions]
         rewards, done, _info = self._game.step_parallel(griddly_actions)
         return np.asarray(rewards, dtype=np.float32), bool(done)
+
+    def step_hidden(self, name: str, action_ids: np.ndarray) -> None:
+        """Step every player through hidden action ``name`` with its own input id."""
+        t = self.action_names.index(name)
+        acts = np.stack([np.full(self.num_players, t), np.asarray(action_ids)], axis=1).astype(np.int32)
+        self._game.step_parallel(acts)
 
     def observe_into(self, out: np.ndarray) -> np.ndarray:
         """Render every player's VECTOR observation into ``out`` (num_players, C, W, H) uint8.
