@@ -226,7 +226,5 @@ def make_env(name: str = "metta-teams", seed: int | None = None, game: str | Non
         opts.validate()
     mix = bodies if bodies is not None else preset.bodies
     body_mix = BodyMix(mix, body_profiles) if mix else None
-    if body_mix is not None:
-        body_mix.values(doc.named_values())  # range errors now, naming the profile
     return MettaEnv(doc, opts, level=level, max_steps=max_steps, seed=seed, name=name, kinship=spec,
                     bodies=body_mix)

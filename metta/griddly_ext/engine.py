@@ -55,8 +55,8 @@ class GriddlyEngine:
 
     Players are observed through per-player VECTOR observers (the game's ``Vector``
     observer). The global observer is a VECTOR observer with player ids and
-    orientations and without variables, from which ``agent_poses`` reads every
-    agent's cell and facing in one call.
+    orientations and without variables, from which ``agent_positions`` reads every
+    agent's cell in one call; ``orientations`` reads facings from the players' windows.
     """
 
     OBSERVER = "Vector"

@@ -324,7 +324,7 @@ class _Checker:
                     self.err(f"{ck}.{name}", f"expected [variable, value], got {args!r}")
                     continue
                 target = args[0]
-                if not isinstance(target, str) or target.startswith("meta.") or target in g_special(self):
+                if not isinstance(target, str) or target.startswith("meta.") or target in SPECIAL_ARGS:
                     self.err(f"{ck}.{name}", f"first argument must be a variable, got {target!r}")
                 else:
                     self._check_ref(f"{ck}.{name}", target, src_vars, dst_vars, meta, own)
@@ -412,10 +412,6 @@ class _Checker:
                 self.err("Actions", f"missing action {req!r}: the Metta environment needs {', '.join(REQUIRED_ACTIONS)}")
         if not any(not (a.get("InputMapping", {}) or {}).get("Internal", False) for a in actions):
             self.err("Actions", "no action a player can take (all are Internal)")
-
-
-def g_special(_checker) -> set[str]:
-    return SPECIAL_ARGS
 
 
 def validation_problems(game: GameDoc) -> list[str]:

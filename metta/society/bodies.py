@@ -59,16 +59,13 @@ class BodyMix:
         for name, w in mix.items():
             if name not in table:
                 raise ConfigError(f"bodies: unknown profile {name!r}; known: {', '.join(sorted(table))}")
-            if isinstance(w, bool) or not isinstance(w, (int, float)) or not (w >= 0 and math.isfinite(w)):
-                raise ConfigError(f"bodies: weight of {name!r} must be a number >= 0, got {w!r}")
+            _non_negative(f"bodies: weight of {name!r}", w)
         total = float(sum(mix.values()))
         if total <= 0:
             raise ConfigError("bodies: the weights must not all be 0")
         for name in mix:
             for field in ("cost", "max_energy", "regen"):
-                v = getattr(table[name], field)
-                if isinstance(v, bool) or not isinstance(v, (int, float)) or not (v >= 0 and math.isfinite(v)):
-                    raise ConfigError(f"body profile {name!r}: {field} multiplier must be a number >= 0, got {v!r}")
+                _non_negative(f"body profile {name!r}: {field} multiplier", getattr(table[name], field))
         self.names = list(mix)
         self.bodies = [table[n] for n in self.names]
         self.weights = np.array([mix[n] for n in self.names], dtype=np.float64) / total
@@ -107,3 +104,8 @@ class BodyMix:
 
 
 SETUP_ACTION = "fit_body"
+
+
+def _non_negative(what: str, v: Any) -> None:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not (v >= 0 and math.isfinite(v)):
+        raise ConfigError(f"{what} must be a number >= 0, got {v!r}")

@@ -145,11 +145,10 @@ class KinshipSpec:
         return k
 
     def team_ids(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        size = self.team_size if self.team_size is not None else math.ceil(n / self.num_teams)
         if self.num_teams is not None:
             slots = np.arange(n) % self.num_teams  # balanced: sizes differ by at most one
         else:
-            slots = np.arange(n) // size
+            slots = np.arange(n) // self.team_size
         return slots[rng.permutation(n)]
 
     def group_ids(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
