@@ -1,11 +1,22 @@
+import contextlib
 import os
-import sys
 
-import numpy as np
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GAME = os.path.join(ROOT, "games", "metta.yaml")
+
+
+@contextlib.contextmanager
+def config_error(*words):
+    """Expect a ConfigError whose message contains every one of ``words``; yields the message holder."""
+    from metta import ConfigError
+
+    with pytest.raises(ConfigError) as err:
+        yield err
+    msg = str(err.value)
+    for w in words:
+        assert w in msg, f"{w!r} not in: {msg}"
 
 
 class Scene:

@@ -15,7 +15,7 @@ import sys
 import pytest
 import yaml
 
-from conftest import GAME, ROOT
+from conftest import GAME, ROOT, config_error
 from metta import ConfigError, make_env
 
 BASE = yaml.safe_load(open(GAME))
@@ -127,12 +127,8 @@ CASES = [
 def test_malformed_game_file_is_a_config_error(tmp_path, case_id, content, words):
     path = tmp_path / f"{case_id}.yaml"
     path.write_text(content())
-    with pytest.raises(ConfigError) as err:
+    with config_error(str(path), *words) as err:
         make_env("metta-solo", game=str(path), **SMALL)
-    msg = str(err.value)
-    assert str(path) in msg
-    for w in words:
-        assert w in msg, f"{w!r} not in: {msg}"
     assert isinstance(err.value, ValueError)
 
 
@@ -195,10 +191,8 @@ def test_unreadable_inputs(tmp_path):
     (["attack_cost", 3], ["mapping"]),
 ])
 def test_bad_overrides(overrides, words):
-    with pytest.raises(ConfigError) as err:
+    with config_error(*words):
         make_env("metta-solo", overrides=overrides, **SMALL)
-    for w in words:
-        assert w in str(err.value)
 
 
 @pytest.mark.parametrize("options, words", [
@@ -213,10 +207,8 @@ def test_bad_overrides(overrides, words):
     (dict(colour="red"), ["unknown make_env option", "colour"]),
 ])
 def test_bad_map_options(options, words):
-    with pytest.raises(ConfigError) as err:
+    with config_error(*words):
         make_env("metta-solo", **options)
-    for w in words:
-        assert w in str(err.value)
 
 
 @pytest.mark.parametrize("level, words", [
@@ -227,10 +219,8 @@ def test_bad_map_options(options, words):
     ("", ["non-empty"]),
 ])
 def test_bad_levels(level, words):
-    with pytest.raises(ConfigError) as err:
+    with config_error(*words):
         make_env("metta-solo", level=level)
-    for w in words:
-        assert w in str(err.value)
 
 
 def test_unknown_preset_suggests_names():
