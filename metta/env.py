@@ -11,6 +11,12 @@ input of every player action in the game file. Episodes end by truncation at
 Termination fires. Every reset draws a fresh procedural level and a fresh kinship
 matrix from the env's seed.
 
+Observations come from one of three backends (``obs_backend``), identical element for
+element: ``"griddly"`` renders every agent's window with Griddly's own per-player
+observers (the reference); ``"numpy"`` (default) and ``"vulkan"`` render one global view
+per step and cut all windows from it in one batched call (metta.griddly_ext.windows).
+Each step returns fresh observation arrays: keeping them across steps is safe.
+
 Rewards are shared through the kinship layer (metta.society.kinship): the reward an
 agent receives is ``env.sharing @ raw`` where ``raw`` holds each agent's own reward of
 the step, reported as ``infos[agent]["raw_reward"]``. ``env.kinship`` is the episode's
@@ -30,10 +36,14 @@ from metta.griddly_ext.gdy import GameDoc, load_gdy
 from metta.griddly_ext.levels import MapOptions, generate_level, parse_level
 from metta.griddly_ext.probe import probe_game
 from metta.griddly_ext.validation import validate_game
+from metta.griddly_ext.windows import NumpyWindows, WindowLayout
 from metta.society.bodies import SETUP_ACTION, BodyMix
 from metta.society.kinship import KinshipSpec, bond_sharing
-from metta.society.metrics import COUNTERS, SocialMetrics
+from metta.society.metrics import SocialMetrics, counter_actions
 from metta.society.observation import CHANNELS as KIN_CHANNELS, observed_kinship, quantize, render_kinship
+
+
+OBS_BACKENDS = ("numpy", "vulkan", "griddly")
 
 
 class MettaEnv(ParallelEnv):
@@ -41,8 +51,11 @@ class MettaEnv(ParallelEnv):
 
     def __init__(self, game: GameDoc, map_options: MapOptions, level: str | None = None,
                  max_steps: int | None = None, seed: int | None = None, name: str = "metta",
-                 kinship: KinshipSpec | None = None, bodies: BodyMix | None = None):
+                 kinship: KinshipSpec | None = None, bodies: BodyMix | None = None, obs_backend: str = "numpy"):
+        if obs_backend not in OBS_BACKENDS:
+            raise ConfigError(f"obs_backend must be one of {', '.join(OBS_BACKENDS)}, got {obs_backend!r}")
         self.name = name
+        self.obs_backend = obs_backend
         self.bodies = bodies
         if bodies is not None:
             game = GameDoc(doc={**game.doc, "Actions": list(game.doc["Actions"])
@@ -65,15 +78,18 @@ class MettaEnv(ParallelEnv):
         self._rng = np.random.default_rng(seed)
         self.level = self._next_level()
         self.engine = GriddlyEngine(game, num_agents, self.level,
-                                    hidden_actions=(SETUP_ACTION,) if bodies is not None else ())
+                                    hidden_actions=(SETUP_ACTION,) if bodies is not None else (),
+                                    player_observers=obs_backend == "griddly")
         self.body_ids = np.zeros(num_agents, dtype=np.int64)  # 0: the standard body
         self.num_agents_total = num_agents
         self.society = (kinship or KinshipSpec()).validate(num_agents)
         self.kinship = np.eye(num_agents)
         self.sharing = np.eye(num_agents)
         per_player = {v["Name"] for v in game.doc["Environment"].get("Variables", []) if v.get("PerPlayer")}
-        self.metrics = SocialMetrics(num_agents, tuple(c for c in COUNTERS if c in per_player))
-        self.engine.enable_history()
+        self.metrics = SocialMetrics(num_agents, per_player)
+        watched = counter_actions(game.doc)
+        # flat actions whose landing can raise an attributed counter (None: any step may)
+        self._watched = None if watched is None else np.array([a.name in watched for a in self.engine.actions])
         self.possible_agents = [f"agent_{i}" for i in range(num_agents)]
         self.agents = list(self.possible_agents)
         self._index = {a: i for i, a in enumerate(self.possible_agents)}
@@ -87,8 +103,24 @@ class MettaEnv(ParallelEnv):
         self.obs_shape = (c + len(KIN_CHANNELS), w, h)
         self._obs_spaces = {a: spaces.Box(0, 255, self.obs_shape, dtype=np.uint8) for a in self.possible_agents}
         self._act_spaces = {a: spaces.Discrete(self.engine.num_actions) for a in self.possible_agents}
+        self._windows = None if obs_backend == "griddly" else self._window_renderer(obs_backend)
+        self._agent_table = np.zeros((num_agents, num_agents + 1), dtype=np.uint8)  # column 0: no agent
         self._steps = 0
         self._needs_reset = True
+
+    def _window_renderer(self, backend: str):
+        e = self.engine
+        w, h, rotate = e.window
+        try:
+            keep = e.window_channels()
+        except ValueError as err:
+            raise ConfigError(f"{self.game.path}: Environment.Observers.Vector: {err}; use obs_backend='griddly'")
+        layout = WindowLayout(e.width, e.height, e.global_view().shape[0], keep, w, h, rotate)
+        if backend == "vulkan":
+            from metta.griddly_ext.vulkan_windows import VulkanWindows
+
+            return VulkanWindows(layout, self.num_agents_total)
+        return NumpyWindows(layout, self.num_agents_total)
 
     # ------------------------------------------------------------------ spaces
     def observation_space(self, agent: str) -> spaces.Space:
@@ -104,13 +136,31 @@ class MettaEnv(ParallelEnv):
         return generate_level(self.map_options, self._chars, self._rng)
 
     def _observe(self) -> dict[str, np.ndarray]:
-        batch = np.empty((self.num_agents_total,) + self.obs_shape, dtype=np.uint8)
-        c = self._griddly_channels
-        self.engine.observe_into(batch[:, :c])
-        x, y = self.engine.agent_positions()
-        orientation = self.engine.orientations(batch[:, :c])
-        render_kinship(batch[:, c:], x, y, orientation, self._kin_q, self._noise_q)
-        return {a: batch[self._index[a]] for a in self.agents}
+        if self._windows is None:  # Griddly's own per-player observers, kinship placed around them
+            batch = np.empty((self.num_agents_total,) + self.obs_shape, dtype=np.uint8)
+            c = self._griddly_channels
+            self.engine.observe_into(batch[:, :c])
+            self._poses = self.engine.poses()
+            render_kinship(batch[:, c:], *self._poses, self._kin_q, self._noise_q)
+        else:  # one global view, every window cut from it at once
+            view = self.engine.global_view()
+            self._poses = self.engine.poses(view)
+            batch = self._windows.render(view, *self._poses, self._agent_table, self._noise_q).transpose(0, 3, 2, 1)
+        return dict(zip(self.agents, batch))
+
+    def _aimed_at_agents(self, flat: np.ndarray, before: tuple) -> bool:
+        """Could an attack, gift or bond have landed this step? Only if one was aimed at a cell an agent held
+        before or after the step."""
+        if self._watched is None:
+            return True
+        acting = self._watched[flat]
+        if not acting.any():
+            return False
+        x, y, facing = before
+        aimed = self.engine.action_cells(flat[acting], x[acting], y[acting], facing[acting])
+        width = self.engine.width
+        held = np.concatenate([y * width + x, self._poses[1] * width + self._poses[0]])
+        return bool(np.isin(aimed, held).any())
 
     def reset(self, seed: int | None = None, options: dict | None = None):
         if seed is not None:
@@ -126,7 +176,7 @@ class MettaEnv(ParallelEnv):
         seen, sigma = observed_kinship(self.kinship, self.society.kinship_noise, self._rng)
         self.observed_kinship, self.kinship_noise_levels = seen, sigma
         self._kin_q, self._noise_q = quantize(seen), quantize(sigma)
-        self.engine.history()  # drop what the reset logged
+        self._agent_table[:, 1:] = self._kin_q
         self.metrics.reset(self.kinship, self.society.kin_threshold)
         self.agents = list(self.possible_agents)
         self._steps = 0
@@ -136,24 +186,19 @@ class MettaEnv(ParallelEnv):
     def step(self, actions: dict[str, Any]):
         if self._needs_reset or not self.agents:
             raise RuntimeError("step() called before reset() or after the episode ended: call reset()")
-        flat = np.zeros(self.num_agents_total, dtype=np.int64)
-        for agent, action in actions.items():
-            if agent not in self._index:
-                raise KeyError(f"unknown agent {agent!r}")
-            a = int(action)
-            if not 0 <= a < self.engine.num_actions:
-                raise ValueError(f"action {a} for {agent} is outside Discrete({self.engine.num_actions})")
-            flat[self._index[agent]] = a
+        flat = self._flat_actions(actions)
+        before = self._poses
         raw, done = self.engine.step(flat)
         shared = self.sharing @ raw if raw.any() else raw.astype(np.float64)
         self._steps += 1
         truncated = self._steps >= self.max_steps
         obs = self._observe()
-        rew = {a: float(shared[self._index[a]]) for a in self.agents}
-        term = {a: done for a in self.agents}
-        trunc = {a: truncated and not done for a in self.agents}
-        infos = {a: {"raw_reward": float(raw[self._index[a]])} for a in self.agents}
-        if self.metrics.update(self.engine, raw, shared):  # a bond formed: it shares from the next step on
+        rew = dict(zip(self.agents, shared.tolist()))
+        term = dict.fromkeys(self.agents, done)
+        trunc = dict.fromkeys(self.agents, truncated and not done)
+        infos = {a: {"raw_reward": r} for a, r in zip(self.agents, raw.tolist())}
+        if self.metrics.update(self.engine, raw, shared, self._aimed_at_agents(flat, before)):
+            # a bond formed: it shares from the next step on
             self.sharing = bond_sharing(self.metrics.bonds, self.society.bond_share) @ self._kin_sharing
         if done or truncated:
             for a, m in zip(self.possible_agents, self.metrics.episode(self.engine)):
@@ -162,10 +207,28 @@ class MettaEnv(ParallelEnv):
             self._needs_reset = True
         return obs, rew, term, trunc, infos
 
+    def _flat_actions(self, actions: dict[str, Any]) -> np.ndarray:
+        """Actions in agent order (a missing agent waits), checked against the action space."""
+        if len(actions) == self.num_agents_total and list(actions) == self.possible_agents:
+            flat = np.fromiter(actions.values(), dtype=np.int64, count=self.num_agents_total)
+        else:
+            flat = np.zeros(self.num_agents_total, dtype=np.int64)
+            for agent, action in actions.items():
+                if agent not in self._index:
+                    raise KeyError(f"unknown agent {agent!r}")
+                flat[self._index[agent]] = int(action)
+        bad = np.flatnonzero((flat < 0) | (flat >= self.engine.num_actions))
+        if len(bad):
+            raise ValueError(f"action {flat[bad[0]]} for {self.possible_agents[bad[0]]} is outside "
+                             f"Discrete({self.engine.num_actions})")
+        return flat
+
     def render(self):
         raise NotImplementedError("rendering arrives with the evaluation videos; use env.engine.state() meanwhile")
 
     def close(self):
+        if self._windows is not None:
+            self._windows.close()
         self.engine.close()
 
     # ------------------------------------------------------------------ introspection
@@ -187,7 +250,7 @@ class MettaEnv(ParallelEnv):
 def make_env(name: str = "metta-teams", seed: int | None = None, game: str | None = None,
              overrides: dict | None = None, level: str | None = None, max_steps: int | None = None,
              kinship: dict | None = None, bodies: dict | None = None, body_profiles: dict | None = None,
-             **options) -> MettaEnv:
+             obs_backend: str = "numpy", **options) -> MettaEnv:
     """Build a Metta environment.
 
     name: a preset (``metta.presets.PRESETS``). seed: seeds levels and the engine.
@@ -198,6 +261,7 @@ def make_env(name: str = "metta-teams", seed: int | None = None, game: str | Non
     structure to change (``KinshipSpec`` fields, e.g. ``{"team_reward": 0.5}``).
     bodies: a mix of energy profiles, ``{"light": 1, "heavy": 1}`` (metta.society.bodies);
     body_profiles: extra or changed profiles, ``{"tank": {"cost": 2, "max_energy": 1}}``.
+    obs_backend: ``"numpy"`` (default), ``"vulkan"`` or ``"griddly"`` (see the module docstring).
     options: any field of ``MapOptions`` or of ``KinshipSpec``.
     Raises ConfigError for a bad game file, override, map option, kinship parameter or level.
     """
@@ -227,4 +291,4 @@ def make_env(name: str = "metta-teams", seed: int | None = None, game: str | Non
     mix = bodies if bodies is not None else preset.bodies
     body_mix = BodyMix(mix, body_profiles) if mix else None
     return MettaEnv(doc, opts, level=level, max_steps=max_steps, seed=seed, name=name, kinship=spec,
-                    bodies=body_mix)
+                    bodies=body_mix, obs_backend=obs_backend)

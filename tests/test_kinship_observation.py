@@ -14,7 +14,7 @@ def channels(env, obs, name):
 
 def test_kinship_marks_exactly_the_cells_griddly_shows_agents_on():
     # every pair has kinship >= 0.1, so every visible agent gets a non-zero kinship value
-    env = make_env("metta-clans", seed=0, w_stranger=0.1, **CROWDED)
+    env = make_env("metta-clans", seed=0, w_stranger=0.1, obs_backend="griddly", **CROWDED)
     rng = np.random.default_rng(0)
     obs, _ = env.reset(seed=0)
     seen_orientations, compared = set(), 0
@@ -24,8 +24,7 @@ def test_kinship_marks_exactly_the_cells_griddly_shows_agents_on():
             kin = channels(env, o, "kinship") > 0
             np.testing.assert_array_equal(kin, agents, err_msg=f"step {t} {a}")
             compared += agents.sum()
-        batch = np.stack([obs[a] for a in env.possible_agents])
-        seen_orientations |= set(env.engine.orientations(batch).tolist())
+        seen_orientations |= set(env.engine.poses()[2].tolist())
         obs, *_ = env.step({a: int(rng.integers(21)) for a in env.agents})
         if not env.agents:
             obs, _ = env.reset()
@@ -77,7 +76,7 @@ def test_noisy_kinship_is_observed_with_its_noise_level():
 
 
 def test_agent_poses_match_griddly_state():
-    """Positions (global view, masked) and facings (own window) agree with Griddly's state, step after step."""
+    """Poses read from the global view agree with Griddly's state, step after step."""
     facing = {"NONE": 0, "UP": 0, "RIGHT": 1, "DOWN": 2, "LEFT": 3}
     env = make_env("metta-teams", seed=2, **CROWDED)
     obs, _ = env.reset(seed=2)
@@ -86,7 +85,6 @@ def test_agent_poses_match_griddly_state():
         obs, *_ = env.step({a: int(rng.integers(21)) for a in env.agents})
         if not env.agents:
             obs, _ = env.reset()
-        x, y = env.engine.agent_positions()
-        r = env.engine.orientations(np.stack([obs[a] for a in env.possible_agents]))
+        x, y, r = env.engine.poses()
         for i, v in enumerate(env.agent_variables()):
             assert (x[i], y[i], r[i]) == (*v["location"], facing[v["orientation"]]), (t, i)

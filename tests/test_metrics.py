@@ -1,8 +1,12 @@
 """Scripted levels prove each social metric counts what it claims."""
+import copy
+
 import numpy as np
 import pytest
+from conftest import GAME
 
 from metta import make_env
+from metta.griddly_ext.gdy import load_gdy
 
 LINE = """W W W W W W W
 W . A2 A1 A3 g W
@@ -112,3 +116,50 @@ def test_episode_metrics_reach_every_agent_and_reset():
             ep = i["episode"]
             assert ep["frozen_steps"] <= 20 and ep["shield_steps"] <= 20
             assert ep["attacks_on_kin"] + ep["attacks_on_strangers"] <= 20
+
+
+def test_skipping_counter_reads_never_changes_the_metrics():
+    """Counters are read only in steps where an attack, gift or bond was aimed at an agent's cell; reading every
+    step instead gives the same episode metrics, in crowded play with many landed attacks and gifts."""
+    crowded = dict(width=12, height=12, num_agents=16, generators=3, chargers=2, altars=2, max_steps=150)
+    totals = 0
+    for name, seed in (("metta-teams", 0), ("metta-clans", 1), ("metta-kin", 2)):
+        lean, every = make_env(name, seed=seed, **crowded), make_env(name, seed=seed, **crowded)
+        assert lean._watched is not None
+        every._watched = None  # read the counters every step
+        lean.reset(seed=seed)
+        every.reset(seed=seed)
+        rng = np.random.default_rng(seed)
+        while lean.agents:
+            actions = {a: int(rng.integers(22)) for a in lean.agents}
+            *_, info_lean = lean.step(actions)
+            *_, info_every = every.step(actions)
+        for a in lean.possible_agents:
+            assert info_lean[a]["episode"] == info_every[a]["episode"], (name, a)
+            m = info_every[a]["episode"]
+            totals += m["attacks_on_kin"] + m["attacks_on_strangers"] + m["gifts_to_kin"] + m["gifts_to_strangers"]
+    assert totals > 30
+
+
+def test_counters_touched_by_an_internal_action_are_read_every_step():
+    from metta.society.metrics import counter_actions
+
+    game = load_gdy(GAME)
+    assert counter_actions(game.doc) == {"attack", "gift_energy", "gift_diamond", "bond"}
+    doc = copy.deepcopy(game.doc)
+    tick = next(a for a in doc["Actions"] if a["Name"] == "agent_tick")
+    tick["Behaviours"][0]["Src"]["Commands"].append({"incr": "gifts"})
+    assert counter_actions(doc) is None
+
+
+def test_an_attack_on_an_agent_that_stepped_into_the_cell_is_counted():
+    """The cell in front of agent 0 is empty before the step; agent 1 moves into it as agent 0 attacks it."""
+    level = "W W W W W\nW A2 . . W\nW . A1 . W\nW W W W W\n"
+    env = make_env("metta-solo", level=level, max_steps=2, overrides=dict(agent_energy_regen=0))
+    env.reset(seed=0)
+    e = env.engine
+    env.step({"agent_1": e.action_index("rotate", RIGHT), "agent_0": 0})
+    *_, info = env.step({"agent_1": e.action_index("move", 1), "agent_0": e.action_index("attack", 2)})
+    assert env.agent_variables()[1]["location"] == (2, 1)
+    assert e.player_counters(["attacks"])["attacks"].tolist() == [1, 0]
+    assert info["agent_0"]["episode"]["attacks_on_strangers"] == 1

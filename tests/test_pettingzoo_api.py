@@ -14,6 +14,13 @@ def test_parallel_api(name):
     parallel_api_test(env, num_cycles=300)
 
 
+@pytest.mark.parametrize("backend", ["griddly", "vulkan"])
+def test_parallel_api_with_each_observation_backend(backend):
+    env = make_env("metta-teams", seed=0, obs_backend=backend)
+    parallel_api_test(env, num_cycles=300)
+    env.close()
+
+
 @pytest.mark.parametrize("name", ["metta-solo", "metta-teams", "metta-kin", "metta-clans"])
 def test_parallel_seed(name):
     parallel_seed_test(lambda: make_env(name, **SMALL), num_cycles=300)
@@ -54,8 +61,8 @@ def test_each_reset_draws_a_new_level():
 
 
 def test_observations_are_griddly_player_views():
-    """The env returns exactly what Griddly's per-player VECTOR observers render, in agent order."""
-    env = make_env("metta-teams", seed=1, **SMALL)
+    """The griddly backend returns exactly what Griddly's per-player VECTOR observers render, in agent order."""
+    env = make_env("metta-teams", seed=1, obs_backend="griddly", **SMALL)
     obs, _ = env.reset(seed=1)
     rng = np.random.default_rng(0)
     for _ in range(20):

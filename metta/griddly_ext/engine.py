@@ -48,44 +48,58 @@ class ActionEntry:
     type_index: int    # index into Griddly's action names
     action_id: int     # Griddly input id (0 = no-op)
     description: str
+    vector: tuple[int, int] = (0, 0)  # VectorToDest: the cell it acts on, relative to the agent
+    relative: bool = True              # the vector turns with the agent
 
 
 class GriddlyEngine:
     """A Griddly game with ``num_players`` agents.
 
-    Players are observed through per-player VECTOR observers (the game's ``Vector``
-    observer). The global observer is a VECTOR observer with player ids and
-    orientations and without variables, from which ``agent_positions`` reads every
-    agent's cell in one call; ``orientations`` reads facings from the players' windows.
+    The engine always renders a global VECTOR view with player ids, orientations and
+    variables (``global_view``); ``poses`` reads every agent's cell and facing from it.
+    With ``player_observers`` each player also gets Griddly's own per-player VECTOR
+    observer (the game's ``Vector`` observer with the ``Player.Observer`` window),
+    rendered by ``observe_into``: the reference that ``metta.griddly_ext.windows``
+    reproduces from the global view. Without them players are registered with Griddly's
+    ``None`` observer and a step costs Griddly only its rules.
     """
 
     OBSERVER = "Vector"
-    GLOBAL_OBSERVER = "MettaPoses"
+    GLOBAL_OBSERVER = "MettaGlobal"
 
-    def __init__(self, game: GameDoc, num_players: int, level: str, hidden_actions: tuple[str, ...] = ()):
+    def __init__(self, game: GameDoc, num_players: int, level: str, hidden_actions: tuple[str, ...] = (),
+                 player_observers: bool = True):
         """``hidden_actions``: player actions the caller steps itself (``step_hidden``) that stay out of the
         agents' action space."""
         gd, Loader = griddly_module()
         self.num_players = int(num_players)
         self.hidden_actions = frozenset(hidden_actions)
         doc = game.with_players(self.num_players, level)
-        doc.doc["Environment"].setdefault("Observers", {})[self.GLOBAL_OBSERVER] = {
-            "Type": "VECTOR", "IncludePlayerId": True, "IncludeRotation": True, "IncludeVariables": False}
+        observers = doc.doc["Environment"].setdefault("Observers", {})
+        self.player_view = dict(observers.get(self.OBSERVER) or {})
+        observers[self.GLOBAL_OBSERVER] = {
+            "Type": "VECTOR", "IncludePlayerId": True, "IncludeRotation": True, "IncludeVariables": True}
         self._gdy = Loader().load_string(doc.to_yaml())
         self._game = self._gdy.create_game(self.GLOBAL_OBSERVER)
         self._game.load_level(0)
-        self._players = [self._game.register_player(f"Player {i + 1}", self.OBSERVER)
+        self._players = [self._game.register_player(f"Player {i + 1}", self.OBSERVER if player_observers else "None")
                          for i in range(self.num_players)]
         self._game.init(False)
         self._game.reset()
         self.action_names: list[str] = list(self._gdy.get_action_names())
         self.actions = self._build_action_table()
         self._action_table = np.array([[a.type_index, a.action_id] for a in self.actions], dtype=np.int32)
-        shape = self._players[0].get_observation_description()["Shape"]
-        self.obs_shape = tuple(int(s) for s in shape)  # (channels, width, height)
+        self._vectors = np.array([a.vector for a in self.actions], dtype=np.int64)
+        self._relative = np.array([a.relative for a in self.actions])
         self.object_names: list[str] = list(self._game.get_object_names())
         self.variable_names: list[str] = list(self._game.get_object_variable_names())
-        self._history = False
+        window = doc.doc["Environment"]["Player"]["Observer"]
+        self.window = (int(window["Width"]), int(window["Height"]), bool(window.get("RotateWithAvatar", False)))
+        n_obj = len(self.object_names)
+        self._ids = slice(n_obj + 1, n_obj + 1 + self.num_players)       # player ids 1..n (0: no player)
+        self._facing = slice(self._ids.stop, self._ids.stop + 4)         # up, right, down, left
+        self._variables = slice(self._facing.stop, self._facing.stop + len(self.variable_names))
+        self.obs_shape = (self.player_channels(), self.window[0], self.window[1])  # (channels, width, height)
         self._avatar_channel = self.object_names.index(self._gdy.get_avatar_object())
 
     # ------------------------------------------------------------------ actions
@@ -97,9 +111,21 @@ class GriddlyEngine:
             if m["Internal"] or name in self.hidden_actions:
                 continue
             for aid in sorted(m["InputMappings"], key=int):
-                desc = m["InputMappings"][aid].get("Description") or f"{name} {aid}"
-                table.append(ActionEntry(name, t, int(aid), desc))
+                entry = m["InputMappings"][aid]
+                desc = entry.get("Description") or f"{name} {aid}"
+                table.append(ActionEntry(name, t, int(aid), desc, tuple(entry.get("VectorToDest", (0, 0))),
+                                         bool(m["Relative"])))
         return table
+
+    def action_cells(self, flat_actions: np.ndarray, x: np.ndarray, y: np.ndarray, facing: np.ndarray) -> np.ndarray:
+        """The cell (``y * width + x``, or -1 off the grid) each agent's action is aimed at, from its pose."""
+        dx, dy = self._vectors[flat_actions].T
+        turn = np.where(self._relative[flat_actions], facing, 0)
+        # (dx, dy) turned from facing up to the agent's facing: right (-dy, dx), down (-dx, -dy), left (dy, -dx)
+        tx = x + np.choose(turn, (dx, -dy, -dx, dy))
+        ty = y + np.choose(turn, (dy, dx, -dy, -dx))
+        on_grid = (tx >= 0) & (tx < self.width) & (ty >= 0) & (ty < self.height)
+        return np.where(on_grid, ty * self.width + tx, -1)
 
     @property
     def num_actions(self) -> int:
@@ -130,6 +156,25 @@ class GriddlyEngine:
         acts = np.stack([np.full(self.num_players, t), np.asarray(action_ids)], axis=1).astype(np.int32)
         self._game.step_parallel(acts)
 
+    def player_channels(self) -> int:
+        """Channels of a player's window: objects, then orientations and variables if the observer includes them."""
+        v = self.player_view
+        return (len(self.object_names) + (self.num_players + 1 if v.get("IncludePlayerId") else 0)
+                + (4 if v.get("IncludeRotation") else 0) + (len(self.variable_names) if v.get("IncludeVariables") else 0))
+
+    def window_channels(self) -> tuple[int, ...]:
+        """The global view's channels that make up a player's window, in the window's order."""
+        v = self.player_view
+        if v.get("IncludePlayerId"):
+            raise ValueError("player windows with IncludePlayerId show ids relative to the observer: "
+                             "only Griddly's own per-player observers render them")
+        keep = list(range(len(self.object_names)))
+        if v.get("IncludeRotation"):
+            keep += range(self._facing.start, self._facing.stop)
+        if v.get("IncludeVariables"):
+            keep += range(self._variables.start, self._variables.stop)
+        return tuple(keep)
+
     def observe_into(self, out: np.ndarray) -> np.ndarray:
         """Render every player's VECTOR observation into ``out`` (num_players, C, W, H) uint8.
 
@@ -140,36 +185,28 @@ class GriddlyEngine:
             out[i] = np.array(player.observe(), copy=False)
         return out
 
-    def global_observation(self) -> np.ndarray:
-        """The global VECTOR view: object channels, player ids 0..N, orientations (up, right, down, left)."""
-        return np.array(self._game.observe(), copy=True)
+    def global_view(self) -> np.ndarray:
+        """The global VECTOR view (channels, width, height): objects, player ids 0..n, orientations
+        (up, right, down, left), variables. A view of Griddly's buffer, valid until the next step."""
+        return np.array(self._game.observe(), copy=False)
 
-    def agent_positions(self) -> tuple[np.ndarray, np.ndarray]:
-        """Every player's cell (x, y), in player order, from the global observer's player ids.
+    def poses(self, view: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every player's cell and facing ``(x, y, orientation)`` in player order, from the global view.
 
-        Griddly 1.6.7's global VECTOR observer leaves a player's id (and orientation) on
-        the cell it moved away from and does not redraw a cell when its agent only
-        turns: ids are masked by the avatar object's channel, and orientations are not
-        read from this view (see ``orientations``).
+        Orientation: 0 up, 1 right, 2 down, 3 left (Griddly shows an agent that has not
+        turned yet, orientation NONE, as facing up).
         """
-        g = np.array(self._game.observe(), copy=False)
-        n_obj = len(self.object_names)
-        n = self.num_players
-        avatar = g[self._avatar_channel].reshape(1, -1)
-        players = g[n_obj + 1:n_obj + 1 + n].reshape(n, -1) * avatar
-        flat = players.argmax(axis=1)
-        height = g.shape[2]
-        return flat // height, flat % height
-
-    def orientations(self, player_obs: np.ndarray) -> np.ndarray:
-        """Every player's facing (0 up, 1 right, 2 down, 3 left) from the centre of its own window.
-
-        ``player_obs``: (n, C, W, H) as filled by ``observe_into``. Griddly treats an agent
-        that has not turned yet (orientation NONE) as facing up, and so does this.
-        """
-        n_obj = len(self.object_names)
-        _, w, h = self.obs_shape
-        return player_obs[:, n_obj:n_obj + 4, w // 2, h // 2].argmax(axis=1)
+        g = self.global_view() if view is None else view
+        cells = g.transpose(2, 1, 0).reshape(-1, g.shape[0])         # (H*W, C): Griddly's memory order
+        at = np.flatnonzero(cells[:, self._avatar_channel])
+        owner = cells[at, self._ids].argmax(axis=1)                   # player index 0..n-1
+        if len(at) != self.num_players or np.bincount(owner, minlength=self.num_players).max() != 1:
+            raise RuntimeError(f"the global view shows {len(at)} agents for {self.num_players} players")
+        cell = np.empty(self.num_players, dtype=np.int64)
+        cell[owner] = at
+        facing = cells[cell, self._facing].argmax(axis=1)
+        width = g.shape[1]
+        return cell % width, cell // width, facing
 
     def state(self) -> dict:
         """Griddly's full state (objects with locations, orientations and variables)."""
@@ -181,16 +218,14 @@ class GriddlyEngine:
     def player_counters(self, names: list[str]) -> dict[str, np.ndarray]:
         """Per-player global variables as ``{name: int array (num_players,)}`` in player order."""
         raw = self._game.get_global_variable(list(names))
-        return {n: np.array([raw[n].get(p, 0) for p in range(1, self.num_players + 1)], dtype=np.int64)
-                for n in names}
-
-    def enable_history(self) -> None:
-        self._game.enable_history(True)
-        self._history = True
-
-    def history(self) -> list[dict]:
-        """Actions executed since the last call (Griddly's history; empty unless enabled)."""
-        return self._game.get_history() if self._history else []
+        out = {}
+        for name in names:
+            by_player = raw[name]  # {player id: value}, player 0 being the variable's global copy
+            ids = np.fromiter(by_player.keys(), dtype=np.int64, count=len(by_player))
+            values = np.zeros(self.num_players + 1, dtype=np.int64)
+            values[ids] = np.fromiter(by_player.values(), dtype=np.int64, count=len(by_player))
+            out[name] = values[1:]
+        return out
 
     @property
     def width(self) -> int:
