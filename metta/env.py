@@ -159,8 +159,10 @@ class MettaEnv(ParallelEnv):
         x, y, facing = before
         aimed = self.engine.action_cells(flat[acting], x[acting], y[acting], facing[acting])
         width = self.engine.width
-        held = np.concatenate([y * width + x, self._poses[1] * width + self._poses[0]])
-        return bool(np.isin(aimed, held).any())
+        held = np.zeros(width * self.engine.height + 1, dtype=bool)  # the last cell stands for "off the grid"
+        held[y * width + x] = True
+        held[self._poses[1] * width + self._poses[0]] = True
+        return bool(held[aimed].any())
 
     def reset(self, seed: int | None = None, options: dict | None = None):
         if seed is not None:
@@ -217,8 +219,8 @@ class MettaEnv(ParallelEnv):
                 if agent not in self._index:
                     raise KeyError(f"unknown agent {agent!r}")
                 flat[self._index[agent]] = int(action)
-        bad = np.flatnonzero((flat < 0) | (flat >= self.engine.num_actions))
-        if len(bad):
+        if flat.min() < 0 or flat.max() >= self.engine.num_actions:
+            bad = np.flatnonzero((flat < 0) | (flat >= self.engine.num_actions))
             raise ValueError(f"action {flat[bad[0]]} for {self.possible_agents[bad[0]]} is outside "
                              f"Discrete({self.engine.num_actions})")
         return flat

@@ -86,11 +86,13 @@ class GriddlyEngine:
                          for i in range(self.num_players)]
         self._game.init(False)
         self._game.reset()
+        self.width, self.height = self._game.get_width(), self._game.get_height()
         self.action_names: list[str] = list(self._gdy.get_action_names())
         self.actions = self._build_action_table()
         self._action_table = np.array([[a.type_index, a.action_id] for a in self.actions], dtype=np.int32)
-        self._vectors = np.array([a.vector for a in self.actions], dtype=np.int64)
-        self._relative = np.array([a.relative for a in self.actions])
+        # (action, facing) -> (dx, dy): VectorToDest turned from facing up to right (-dy, dx), down, left (dy, -dx)
+        self._aim = np.array([[(dx, dy), (-dy, dx), (-dx, -dy), (dy, -dx)] if a.relative else [(dx, dy)] * 4
+                              for a in self.actions for dx, dy in [a.vector]], dtype=np.int64)
         self.object_names: list[str] = list(self._game.get_object_names())
         self.variable_names: list[str] = list(self._game.get_object_variable_names())
         window = doc.doc["Environment"]["Player"]["Observer"]
@@ -119,11 +121,8 @@ class GriddlyEngine:
 
     def action_cells(self, flat_actions: np.ndarray, x: np.ndarray, y: np.ndarray, facing: np.ndarray) -> np.ndarray:
         """The cell (``y * width + x``, or -1 off the grid) each agent's action is aimed at, from its pose."""
-        dx, dy = self._vectors[flat_actions].T
-        turn = np.where(self._relative[flat_actions], facing, 0)
-        # (dx, dy) turned from facing up to the agent's facing: right (-dy, dx), down (-dx, -dy), left (dy, -dx)
-        tx = x + np.choose(turn, (dx, -dy, -dx, dy))
-        ty = y + np.choose(turn, (dy, dx, -dy, -dx))
+        d = self._aim[flat_actions, facing]
+        tx, ty = x + d[:, 0], y + d[:, 1]
         on_grid = (tx >= 0) & (tx < self.width) & (ty >= 0) & (ty < self.height)
         return np.where(on_grid, ty * self.width + tx, -1)
 
@@ -143,6 +142,7 @@ class GriddlyEngine:
         self._game.load_level_string(level)
         self._game.seed(int(seed))
         self._game.reset()
+        self.width, self.height = self._game.get_width(), self._game.get_height()
 
     def step(self, flat_actions: np.ndarray) -> tuple[np.ndarray, bool]:
         """Step every agent at once. ``flat_actions``: int array (num_players,) of flat action indices."""
@@ -199,9 +199,9 @@ class GriddlyEngine:
         g = self.global_view() if view is None else view
         cells = g.transpose(2, 1, 0).reshape(-1, g.shape[0])         # (H*W, C): Griddly's memory order
         at = np.flatnonzero(cells[:, self._avatar_channel])
-        owner = cells[at, self._ids].argmax(axis=1)                   # player index 0..n-1
-        if len(at) != self.num_players or np.bincount(owner, minlength=self.num_players).max() != 1:
+        if len(at) != self.num_players:  # agents block each other: n cells, one player id each
             raise RuntimeError(f"the global view shows {len(at)} agents for {self.num_players} players")
+        owner = cells[at, self._ids].argmax(axis=1)                   # player index 0..n-1
         cell = np.empty(self.num_players, dtype=np.int64)
         cell[owner] = at
         facing = cells[cell, self._facing].argmax(axis=1)
@@ -226,14 +226,6 @@ class GriddlyEngine:
             values[ids] = np.fromiter(by_player.values(), dtype=np.int64, count=len(by_player))
             out[name] = values[1:]
         return out
-
-    @property
-    def width(self) -> int:
-        return self._game.get_width()
-
-    @property
-    def height(self) -> int:
-        return self._game.get_height()
 
     def close(self) -> None:
         if getattr(self, "_game", None) is not None:

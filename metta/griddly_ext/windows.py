@@ -114,26 +114,33 @@ class NumpyWindows:
                                "offsets": [start for start, _, _ in runs], "itemsize": layout.global_channels})
         padded = np.dtype({"names": names, "formats": [f"V{n}" for _, n, _ in runs],
                            "offsets": [at for _, _, at in runs], "itemsize": k + 2})
-        inner = self._inner.view(padded)[..., 0]
+        inner = self._inner.view(padded)
         self._fields = [(name, inner[name]) for name in names]
+        self._ids = self._rows[:, k]                    # each cell's player id (0: none), as a flat view
+        self._players = np.arange(1, self.n + 1, dtype=np.uint8)
+        self._last = np.zeros(self.n, dtype=np.int64)  # the cells whose ids the last render set
 
     def render(self, global_obs: np.ndarray, x: np.ndarray, y: np.ndarray, orientation: np.ndarray,
                agent_table: np.ndarray, observer_fill: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         k = len(self.layout.keep)
-        cells = np.ascontiguousarray(global_obs.transpose(2, 1, 0)).view(self._cell)[..., 0]  # (H, W): no copy
+        cells = global_obs.transpose(2, 1, 0).view(self._cell)  # (H, W, 1) fields: no copy
         for name, field in self._fields:
             field[...] = cells[name]
-        ids = self._inner[:, :, k]
-        ids[:] = 0
-        ids[y, x] = np.arange(1, self.n + 1, dtype=np.uint8)
         base = (y + self.pad) * self.row + (x + self.pad)
-        index = base[:, None, None] + self._offsets[orientation]
+        ids = self._ids
+        ids[self._last] = 0
+        ids[base] = self._players
+        self._last = base
         if out is None:
             out = np.empty((self.n, self.layout.window_height, self.layout.window_width, k + 2), dtype=np.uint8)
-        np.take(self._rows, index, axis=0, out=out)
-        out[..., k] = agent_table.reshape(-1).take(out[..., k] + self._table_rows)
+        np.take(self._rows, self._offsets[orientation] + base[:, None, None], axis=0, out=out)
+        out[..., k] = self._table_flat(agent_table).take(out[..., k] + self._table_rows)
         out[..., k + 1] = observer_fill[:, None, None]
         return out
+
+    @staticmethod
+    def _table_flat(table: np.ndarray) -> np.ndarray:
+        return table.reshape(-1)
 
     def close(self) -> None:
         pass
