@@ -1,0 +1,50 @@
+"""Play one episode of a policy in an env, optionally filming it: the loop every evaluation shares."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class Outcome:
+    """What an episode left behind: the env's own social metrics per agent, and the agents' final variables."""
+
+    seed: int
+    steps: int
+    metrics: list[dict]   # infos[agent]["episode"], in agent order
+    agents: list[dict]    # env.agent_variables() at the end (location, orientation, energy, inventory, ...)
+
+
+def play_episode(env, policy, seed: int, scripted: dict | None = None, film=None, progress=None) -> Outcome:
+    """Reset ``env`` with ``seed`` and play until the episode ends.
+
+    ``policy`` acts for every agent; ``scripted`` ({agent index: ScriptedAgent}) overrides some of
+    them. ``film()`` is called after the reset and after every step (to add a frame to a video).
+    ``progress`` (a tqdm bar) advances one per step.
+    """
+    obs, _ = env.reset(seed=seed)
+    policy.reset(len(env.possible_agents))
+    for s in (scripted or {}).values():
+        s.reset()
+    if film is not None:
+        film()
+    steps, infos = 0, {}
+    while env.agents:
+        actions = policy.act(obs)
+        for i, s in (scripted or {}).items():
+            actions[env.possible_agents[i]] = s.act()
+        obs, _, _, _, infos = env.step(actions)
+        steps += 1
+        if film is not None:
+            film()
+        if progress is not None:
+            progress.update(1)
+    agents = env.agent_variables()
+    return Outcome(seed=seed, steps=steps, metrics=[infos[a]["episode"] for a in env.possible_agents], agents=agents)
+
+
+def summarize(metrics: list[list[dict]]) -> dict:
+    """Mean per agent and episode of every metric, over episodes' per-agent metrics."""
+    rows = [m for episode in metrics for m in episode]
+    return {k: float(np.mean([m[k] for m in rows])) for k in rows[0]} if rows else {}

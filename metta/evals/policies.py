@@ -1,0 +1,207 @@
+"""Policies with the ``reset(num_agents)`` / ``act(obs, deterministic)`` interface of a trained policy.
+
+- ``RandomPolicy``: uniform random actions, seeded: the floor every learner must beat.
+- ``ScriptedOracle``: reads the true game state (not the observations) and plans with
+  breadth-first search; what an agent that understood the game would do. It shows that a
+  scenario is solvable and how well: the ceiling.
+- ``ScriptedAgent``: one fixed routine (face a direction, then repeat an action every k
+  steps), for the opponents of the competition scenarios.
+- ``policy_for(spec, ...)``: ``"random"``, ``"oracle"``, or the name of an experiment in
+  ``train_dir`` (loaded by ``metta.sf_integration.policy.load_policy``; imported only then,
+  so nothing here needs torch).
+"""
+from __future__ import annotations
+
+import glob
+import os
+from collections import deque
+
+import numpy as np
+
+from metta.errors import ConfigError
+
+BUILTIN = ("random", "oracle")
+FACING = {"UP": (0, -1), "RIGHT": (1, 0), "DOWN": (0, 1), "LEFT": (-1, 0)}
+ROTATE_TO = {(-1, 0): 1, (0, -1): 2, (1, 0): 3, (0, 1): 4}  # the rotate action's inputs: face left, up, right, down
+
+
+class RandomPolicy:
+    """Uniformly random actions from ``num_actions``, from a seeded generator."""
+
+    def __init__(self, num_actions: int, seed: int | None = None):
+        self.num_actions = int(num_actions)
+        self.rng = np.random.default_rng(seed)
+
+    def reset(self, num_agents: int) -> None:
+        pass
+
+    def act(self, obs: dict[str, np.ndarray], deterministic: bool = False) -> dict[str, int]:
+        draws = self.rng.integers(self.num_actions, size=len(obs))
+        return {a: int(x) for a, x in zip(obs, draws)}
+
+
+class ScriptedAgent:
+    """Turn to face ``facing`` (dx, dy) once, then do ``action`` (name, input) every ``period`` steps from ``start``."""
+
+    def __init__(self, env, facing: tuple[int, int], action: tuple[str, int], period: int = 1, start: int = 1):
+        self.turn = env.engine.action_index("rotate", ROTATE_TO[tuple(facing)])
+        self.action = env.engine.action_index(*action)
+        self.period, self.start = int(period), int(start)
+        self.t = 0
+
+    def reset(self) -> None:
+        self.t = 0
+
+    def act(self) -> int:
+        t, self.t = self.t, self.t + 1
+        if t == 0:
+            return self.turn
+        return self.action if t >= self.start and (t - self.start) % self.period == 0 else 0
+
+
+class ScriptedOracle:
+    """Plays every agent from Griddly's true state: a short plan per agent and step, in this order:
+
+    1. raise the shield when an unfrozen stranger is within 3 cells;
+    2. attack a stranger that carries diamonds (freezing it takes them);
+    3. with energy for the altar, go use the nearest reachable altar;
+    4. when no altar is reachable but a kin agent can reach one, go give it energy;
+    5. with a diamond, go use a charger; with room, go use a generator that has diamonds;
+    6. otherwise wait (waiting is free).
+    "Go use X" walks a shortest path to a cell beside X, turns to face it and acts.
+    """
+
+    def __init__(self, env):
+        self.env = env
+        values = env.game.named_values()
+        self.altar_cost = values.get("altar_cost", 0)
+        self.max_inventory = values.get("agent_max_inventory", 1)
+        self.gift = values.get("gift_amount", 0) + values.get("gift_cost", 0)
+        e = env.engine
+        self.a = {name: e.action_index(*name) for name in
+                  (("move", 1), ("use", 1), ("attack", 2), ("shield", 1), ("gift_energy", 1))}
+        self.turn = {d: e.action_index("rotate", i) for d, i in ROTATE_TO.items()}
+
+    def reset(self, num_agents: int) -> None:
+        pass
+
+    def act(self, obs: dict[str, np.ndarray], deterministic: bool = True) -> dict[str, int]:
+        state = self.env.engine.state()
+        occupied = {}
+        agents = {}
+        for o in state["Objects"]:
+            occupied[tuple(o["Location"])] = o
+            if o["Name"] == self.env.game.avatar and o.get("PlayerId", 0) >= 1:
+                agents[o["PlayerId"] - 1] = o
+        self._occupied = occupied
+        self._size = (state["Grid"]["Width"], state["Grid"]["Height"])
+        kin = self.env.kinship >= self.env.society.kin_threshold
+        out = {}
+        for name in obs:
+            i = self.env.possible_agents.index(name)
+            out[name] = self._plan(i, agents, kin) if i in agents else 0
+        return out
+
+    # ------------------------------------------------------------------ planning
+    def _plan(self, i: int, agents: dict, kin: np.ndarray) -> int:
+        me = agents[i]
+        v = me["Variables"]
+        if v.get("frozen", 0) > 0:
+            return 0
+        here = tuple(me["Location"])
+        strangers = [o for j, o in agents.items() if j != i and not kin[i, j] and o["Variables"].get("frozen", 0) == 0]
+        near = [o for o in strangers if max(abs(o["Location"][0] - here[0]), abs(o["Location"][1] - here[1])) <= 3]
+        if near and not v.get("shield", 0):
+            return self.a[("shield", 1)]
+        rich = [tuple(o["Location"]) for o in strangers if o["Variables"].get("inventory", 0) > 0]
+        step = self._go_act(me, rich, self.a[("attack", 2)])
+        if step is not None:
+            return step
+        altars = self._cells("altar")
+        if v.get("energy", 0) >= self.altar_cost:
+            step = self._go_act(me, altars, self.a[("use", 1)])
+            if step is not None:
+                return step
+        if v.get("energy", 0) >= self.gift and self._path(here, altars) is None:
+            needy = [tuple(o["Location"]) for j, o in agents.items()
+                     if j != i and kin[i, j] and self._path(tuple(o["Location"]), altars) is not None]
+            step = self._go_act(me, needy, self.a[("gift_energy", 1)])
+            if step is not None:
+                return step
+        if v.get("inventory", 0) > 0:
+            step = self._go_act(me, self._cells("charger"), self.a[("use", 1)])
+            if step is not None:
+                return step
+        if v.get("inventory", 0) < self.max_inventory:
+            step = self._go_act(me, self._cells("generator", lambda o: o["Variables"].get("diamonds", 0) > 0),
+                                self.a[("use", 1)])
+            if step is not None:
+                return step
+        return 0
+
+    def _cells(self, name: str, keep=lambda o: True) -> list[tuple[int, int]]:
+        return [loc for loc, o in self._occupied.items() if o["Name"] == name and keep(o)]
+
+    def _path(self, start: tuple[int, int], targets: list[tuple[int, int]]):
+        """Shortest walk from ``start`` over empty cells to a cell beside a target: (first step, target) or None."""
+        if not targets:
+            return None
+        goals = {}
+        for t in targets:
+            for d in ROTATE_TO:
+                goals.setdefault((t[0] + d[0], t[1] + d[1]), t)
+        w, h = self._size
+        first = {start: None}
+        queue = deque([start])
+        while queue:
+            cell = queue.popleft()
+            if cell in goals:
+                return first[cell], goals[cell]
+            for d in ROTATE_TO:
+                nxt = (cell[0] + d[0], cell[1] + d[1])
+                if nxt in first or not (0 <= nxt[0] < w and 0 <= nxt[1] < h) or nxt in self._occupied:
+                    continue
+                first[nxt] = first[cell] or d
+                queue.append(nxt)
+        return None
+
+    def _go_act(self, me: dict, targets: list[tuple[int, int]], action: int) -> int | None:
+        found = self._path(tuple(me["Location"]), targets)
+        if found is None:
+            return None
+        step, target = found
+        loc = me["Location"]
+        direction = step or (target[0] - loc[0], target[1] - loc[1])
+        if FACING.get(me["Orientation"]) != direction:
+            return self.turn[direction]
+        return self.a[("move", 1)] if step else action
+
+
+def policy_for(spec: str, env, train_dir: str = "train_dir", seed: int | None = None):
+    """The policy named ``spec``: ``random``, ``oracle`` (needs ``env``) or an experiment in ``train_dir``."""
+    if spec == "random":
+        return RandomPolicy(env.action_space(env.possible_agents[0]).n, seed)
+    if spec == "oracle":
+        return ScriptedOracle(env)
+    return load_experiment(spec, train_dir)
+
+
+def load_experiment(experiment: str, train_dir: str = "train_dir"):
+    """A trained experiment's latest checkpoint as a policy; ConfigError when it or its checkpoint is missing."""
+    path = os.path.join(train_dir, experiment)
+    if not experiment or not os.path.isdir(path):
+        known = sorted(d for d in os.listdir(train_dir) if os.path.isdir(os.path.join(train_dir, d))) \
+            if os.path.isdir(train_dir) else []
+        raise ConfigError(f"experiment {experiment!r} not found: no directory {path}"
+                          + (f" (experiments in {train_dir}: {', '.join(known)})" if known else
+                             f" ({train_dir} holds no experiments)")
+                          + f"; or use a built-in policy: {', '.join(BUILTIN)}")
+    if not glob.glob(os.path.join(path, "checkpoint_p*", "*.pth")):
+        raise ConfigError(f"experiment {experiment!r} has no checkpoint: nothing matches "
+                          f"{os.path.join(path, 'checkpoint_p*', '*.pth')}; train it first")
+    try:
+        from metta.sf_integration.policy import load_policy
+    except ImportError as err:
+        raise ConfigError(f"cannot load experiment {experiment!r}: metta.sf_integration.policy is not "
+                          f"available ({err})") from None
+    return load_policy(experiment, train_dir=train_dir, device="cpu")

@@ -1,0 +1,57 @@
+"""Run the eval suite: every scenario, a number of seeded episodes each, scored and filmed."""
+from __future__ import annotations
+
+import os
+
+from tqdm import tqdm
+
+from metta.evals.play import play_episode
+from metta.evals.policies import BUILTIN, RandomPolicy, ScriptedAgent, ScriptedOracle, load_experiment
+from metta.evals.scenarios import Scenario
+from metta.evals.stats import wilson_interval
+
+
+def run_suite(policy: str, scenarios: list[Scenario], episodes: int, seed: int = 0, train_dir: str = "train_dir",
+              video_dir: str | None = None, fps: float = 8.0, tile_size: int = 24, progress: bool = True) -> dict:
+    """Score ``policy`` (``random``, ``oracle`` or an experiment in ``train_dir``) on ``scenarios``.
+
+    Episode k of every scenario is seeded ``seed + k``. With ``video_dir``, each scenario's first
+    episode is filmed to ``<video_dir>/<scenario>.mp4``. Returns the results (see ``metta.evals``).
+    """
+    from metta.video import EnvCamera, VideoFiles
+
+    trained = load_experiment(policy, train_dir) if policy not in BUILTIN else None
+    results = {"policy": policy, "episodes": episodes, "seed": seed, "scenarios": {}}
+    total = sum(episodes * s.max_steps for s in scenarios)
+    with tqdm(total=total, desc=f"eval suite: {policy}", unit="step", disable=not progress, mininterval=0.5) as bar:
+        for sc in scenarios:
+            env = sc.make_env(seed)
+            values = env.game.named_values()
+            actor = trained or (RandomPolicy(env.engine.num_actions, seed) if policy == "random" else ScriptedOracle(env))
+            scripted = {i: ScriptedAgent(env, **kw) for i, kw in sc.opponents.items()}
+            wins, steps, video_name = [], [], None
+            try:
+                for k in range(episodes):
+                    if video_dir is not None and k == 0:
+                        os.makedirs(video_dir, exist_ok=True)
+                        video_name = f"{sc.name}.mp4"
+                        camera = EnvCamera(env, tile_size)
+                        try:
+                            with VideoFiles(os.path.join(video_dir, video_name), None, fps) as video:
+                                outcome = play_episode(env, actor, seed + k, scripted,
+                                                       film=lambda: video.add(camera.frame()), progress=bar)
+                        finally:
+                            camera.close()
+                    else:
+                        outcome = play_episode(env, actor, seed + k, scripted, progress=bar)
+                    wins.append(bool(sc.success(outcome, values)))
+                    steps.append(outcome.steps)
+            finally:
+                env.close()
+            lo, hi = wilson_interval(sum(wins), len(wins))
+            results["scenarios"][sc.name] = {
+                "measures": sc.measures, "success": sc.success_text, "episodes": len(wins),
+                "successes": sum(wins), "rate": sum(wins) / len(wins), "ci95": [lo, hi],
+                "per_episode": wins, "mean_steps": sum(steps) / len(steps), "video": video_name,
+            }
+    return results

@@ -1,0 +1,142 @@
+"""The global view as pictures: Griddly's BLOCK_2D observer with the project's own shaders.
+
+Why a game process of its own: the engine's game renders a VECTOR global view (the
+observations are cut from it), and a Griddly game has one global observer. The renderer
+therefore loads the same game with a ``BLOCK_2D`` global observer and, for every frame,
+loads the engine's full state (``GameProcess.load_state``) into it and renders that. It
+never steps: the picture is exactly the state it is handed.
+
+The shaders (``shaders/render_block2d/``, GLSL and the SPIR-V Griddly loads) draw each
+agent in its kinship group's colour with an energy bar, a ring for a raised shield and a
+block of ice while it is frozen; other objects keep their ``Block2D`` shape and colour
+from the game file, dimmed while they cool down. Group membership is not a game variable:
+the renderer adds ``render_group`` to the avatar object of its own copy of the game and
+fills it in from the groups it is given. Rendering needs a Vulkan device; Mesa's
+lavapipe (CPU) is enough, headless.
+
+The committed SPIR-V is compiled with fixed flags (a test checks it is current)::
+
+    glslc -O --target-env=vulkan1.0 -o shaders/render_block2d/triangle-textured.vert.spv \\
+        shaders/render_block2d/triangle-textured.vert      (and the same for .frag)
+"""
+from __future__ import annotations
+
+import copy
+import os
+
+import numpy as np
+
+from metta.griddly_ext.engine import griddly_module
+from metta.griddly_ext.gdy import GameDoc
+
+SHADER_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                          "shaders", "render_block2d")
+# Object variables handed to the shaders, in the order the shaders read them (index 0..5).
+SHADER_VARIABLES = ("render_group", "energy", "max_energy", "shield", "frozen", "cooldown")
+OBSERVER = "MettaRender"
+_FALLBACK_STYLE = {"Shape": "square", "Color": [0.6, 0.6, 0.6], "Scale": 0.8}
+
+
+def kinship_groups(kinship: np.ndarray, threshold: float) -> np.ndarray:
+    """Group number (1, 2, ...) of every agent: the connected parts of the graph ``kinship >= threshold``.
+
+    Teams come out as teams, clans as clans (their kinship reaches the threshold, a hive's
+    does not), every agent alone under selfish kinship. Numbered in order of first member.
+    """
+    linked = np.asarray(kinship) >= threshold
+    n = len(linked)
+    group = np.zeros(n, dtype=np.int64)
+    count = 0
+    for start in range(n):
+        if group[start]:
+            continue
+        count += 1
+        group[start] = count
+        frontier = [start]
+        while frontier:
+            members = np.flatnonzero(linked[frontier].any(axis=0) & (group == 0))
+            group[members] = count
+            frontier = list(members)
+    return group
+
+
+class BlockRenderer:
+    """Renders states of one game (``GameDoc``) for ``num_players`` players as RGB frames.
+
+    ``tile_size`` pixels per cell: a W x H grid gives frames of ``(H * tile, W * tile, 3)``
+    uint8. Call ``render(state, groups)`` with ``engine.state()`` and each agent's group
+    (``kinship_groups``); ``close()`` releases the Griddly games.
+    """
+
+    def __init__(self, game: GameDoc, num_players: int, tile_size: int = 16):
+        if isinstance(tile_size, bool) or not isinstance(tile_size, int) or not 4 <= tile_size <= 128:
+            raise ValueError(f"tile_size must be an integer in 4..128, got {tile_size!r}")
+        self.game = game
+        self.num_players = int(num_players)
+        self.tile_size = tile_size
+        self.avatar = game.avatar
+        self._template = None
+
+    def _render_doc(self) -> GameDoc:
+        """The game with the renderer's observer, per-object styles and the avatar's ``render_group``.
+
+        Its level is one row of the players: every loaded state replaces the whole grid, size included.
+        """
+        doc = copy.deepcopy(self.game.doc)
+        agent = self.game.map_characters()[self.avatar]
+        doc["Environment"]["Player"]["Count"] = self.num_players
+        doc["Environment"]["Levels"] = [" ".join(f"{agent}{i + 1}" for i in range(self.num_players))]
+        doc["Environment"].setdefault("Observers", {})[OBSERVER] = {
+            "Type": "BLOCK_2D", "TileSize": self.tile_size, "BackgroundColor": [0.0, 0.0, 0.0],
+            "ResourceConfig": {"ShaderPath": SHADER_DIR},
+            "Shader": {"ObjectVariables": list(SHADER_VARIABLES)},
+        }
+        for obj in doc["Objects"]:
+            observers = obj.get("Observers") or {}
+            obj["Observers"] = observers
+            observers[OBSERVER] = copy.deepcopy(observers.get("Block2D") or [_FALLBACK_STYLE])
+            if obj["Name"] == self.avatar:
+                obj.setdefault("Variables", []).append({"Name": "render_group", "InitialValue": 0})
+                for style in observers[OBSERVER]:
+                    style["Scale"] = 1.0  # the shader sizes the body itself, leaving room for the bar and ring
+        return GameDoc(doc=doc, path=self.game.path)
+
+    def _loader_game(self):
+        if self._template is None:
+            _, Loader = griddly_module()
+            self._template = Loader().load_string(self._render_doc().to_yaml()).create_game(OBSERVER)
+            self._template.load_level(0)
+            self._register(self._template)
+            self._template.init(False)
+            self._template.reset()
+        return self._template
+
+    def _register(self, game) -> None:
+        for i in range(self.num_players):
+            game.register_player(f"Player {i + 1}", "None")
+
+    def render(self, state: dict, groups: np.ndarray) -> np.ndarray:
+        """One RGB frame ``(height px, width px, 3)`` of Griddly state ``state``; ``groups[i]`` colours player i+1."""
+        groups = np.asarray(groups, dtype=np.int64)
+        if groups.shape != (self.num_players,):
+            raise ValueError(f"groups must have one entry per player ({self.num_players}), got shape {groups.shape}")
+        objects = []
+        for obj in state["Objects"]:
+            if obj["Name"] == self.avatar and obj.get("PlayerId", 0) >= 1:
+                obj = {**obj, "Variables": {**obj["Variables"], "render_group": int(groups[obj["PlayerId"] - 1])}}
+            objects.append(obj)
+        # a picture needs no pending actions: the loaded game is never stepped
+        frame_state = {**state, "Objects": objects, "DelayedActions": []}
+        game = self._loader_game().load_state(frame_state)
+        try:
+            self._register(game)
+            game.init(True)
+            image = np.array(game.observe(), copy=True)  # (3, width px, height px)
+        finally:
+            game.release()
+        return np.ascontiguousarray(image.transpose(2, 1, 0))
+
+    def close(self) -> None:
+        if self._template is not None:
+            self._template.release()
+            self._template = None

@@ -1,0 +1,121 @@
+"""Watch a policy play: episodes rendered to video, with the social metrics of each.
+
+    python -m metta.sf_integration.evaluate --env=metta-teams --experiment=NAME
+    python -m metta.sf_integration.evaluate --env=metta-teams --policy=random
+
+loads the experiment's latest checkpoint (or a built-in policy: random, oracle), plays
+``--episodes`` episodes (seeds ``--seed``, ``--seed`` + 1, ...) and writes, under
+``train_dir/NAME/eval/`` (NAME is the experiment, or the policy's name):
+
+- ``<env>.mp4``: every episode back to back, rendered by Griddly's BLOCK_2D observer with the
+  project's shaders (metta.griddly_ext.render); H.264 where available, else VP9;
+- ``<env>.gif``: the same at half size;
+- ``stats.json``: each episode's social metrics per agent (the env's own ``infos[a]["episode"]``),
+  their means, and what the video holds (codec, frames, size).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from tqdm import tqdm
+
+from metta.errors import ConfigError
+
+
+def evaluate(env_name: str | None, experiment: str | None = None, policy: str | None = None,
+             train_dir: str = "train_dir", episodes: int = 1, max_steps: int | None = None, fps: float = 10.0,
+             seed: int = 0, tile_size: int = 16, gif: bool = True, progress: bool = True) -> dict:
+    """Play and film; return what was written to ``stats.json`` (see the module docstring)."""
+    from metta import make_env
+    from metta.evals.play import play_episode, summarize
+    from metta.evals.policies import BUILTIN, load_experiment, policy_for
+    from metta.video import EnvCamera, VideoFiles
+
+    if policy is None and experiment is None:
+        raise ConfigError(f"give --experiment=NAME (a directory in {train_dir}) or --policy (one of {', '.join(BUILTIN)})")
+    if policy is not None and policy not in BUILTIN:
+        raise ConfigError(f"unknown --policy {policy!r}: built-in policies are {', '.join(BUILTIN)}; "
+                          f"a trained one is given with --experiment")
+    for name, value, low in (("episodes", episodes, 1), ("max_steps", max_steps, 1)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < low):
+            raise ConfigError(f"--{name} must be an integer >= {low}, got {value!r}")
+    if not fps > 0:
+        raise ConfigError(f"--fps must be positive, got {fps!r}")
+    trained = load_experiment(experiment, train_dir) if policy is None else None
+    env_kwargs = dict(trained.env_kwargs) if trained is not None else {}
+    env_name = env_name or (trained.env_name if trained is not None else "metta-teams")
+    if max_steps is not None:
+        env_kwargs["max_steps"] = max_steps
+    env = make_env(env_name, seed=seed, **env_kwargs)
+    actor = trained if trained is not None else policy_for(policy, env, train_dir, seed)
+    name = experiment or policy
+    out_dir = os.path.join(train_dir, name, "eval")
+    os.makedirs(out_dir, exist_ok=True)
+    mp4, gif_path = os.path.join(out_dir, f"{env_name}.mp4"), os.path.join(out_dir, f"{env_name}.gif")
+    camera = EnvCamera(env, tile_size)
+    outcomes = []
+    try:
+        with VideoFiles(mp4, gif_path if gif else None, fps) as video, \
+                tqdm(total=episodes * env.max_steps, desc=f"{name} on {env_name}", unit="step",
+                     disable=not progress, mininterval=0.5) as bar:
+            for k in range(episodes):
+                outcomes.append(play_episode(env, actor, seed + k, film=lambda: video.add(camera.frame()),
+                                             progress=bar))
+    finally:
+        camera.close()
+        env.close()
+    stats = {
+        "env": env_name, "experiment": experiment, "policy": policy or "trained", "seed": seed,
+        "max_steps": env.max_steps,
+        "episodes": [{"seed": o.seed, "steps": o.steps,
+                      "agents": dict(zip(env.possible_agents, o.metrics))} for o in outcomes],
+        "mean_per_agent": summarize([o.metrics for o in outcomes]),
+        "video": {"mp4": os.path.basename(mp4), "gif": os.path.basename(gif_path) if gif else None,
+                  "codec": video.codec, "frames": video.frames, "fps": fps, "size": list(video.size)},
+    }
+    write_json(os.path.join(out_dir, "stats.json"), stats)
+    return stats
+
+
+def write_json(path: str, data) -> None:
+    """Write JSON under a temporary name, then rename: a reader never sees half a file."""
+    tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.partial")
+    with open(tmp, "w") as fh:
+        json.dump(data, fh, indent=2)
+    os.replace(tmp, path)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m metta.sf_integration.evaluate", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--env", default=None, help="preset to play (default: the experiment's, else metta-teams)")
+    ap.add_argument("--experiment", default=None, help="a trained experiment in --train_dir")
+    ap.add_argument("--policy", default=None, help="a built-in policy instead: random or oracle")
+    ap.add_argument("--train_dir", default="train_dir")
+    ap.add_argument("--episodes", type=int, default=1)
+    ap.add_argument("--max_steps", type=int, default=None, help="episode length (default: the env's)")
+    ap.add_argument("--fps", type=float, default=10.0)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--tile_size", type=int, default=16, help="pixels per cell")
+    ap.add_argument("--no_gif", action="store_true", help="write only the mp4")
+    args = ap.parse_args(argv)
+    try:
+        stats = evaluate(args.env, args.experiment, args.policy, args.train_dir, args.episodes, args.max_steps,
+                         args.fps, args.seed, args.tile_size, gif=not args.no_gif)
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    out = os.path.join(args.train_dir, args.experiment or args.policy, "eval")
+    m = stats["mean_per_agent"]
+    print(f"{stats['env']}: {len(stats['episodes'])} episode(s) of {stats['policy']}; per agent: "
+          f"hearts {m.get('hearts', 0):.2f}, diamonds {m.get('diamonds_harvested', 0):.2f}, "
+          f"reward {m.get('reward', 0):.2f}")
+    print(f"wrote {os.path.join(out, stats['video']['mp4'])} ({stats['video']['codec']}, {stats['video']['frames']} "
+          f"frames), {stats['video']['gif'] or 'no GIF'}, stats.json")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

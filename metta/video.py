@@ -1,0 +1,106 @@
+"""Episode videos: frames of an env's global view, written to mp4 and GIF as they are rendered.
+
+Frames stream to disk (a 1000-step episode never sits in memory) under temporary names
+that are renamed into place only when the video is complete: an interrupted run leaves
+the previous video untouched. The mp4 is H.264 where OpenCV's FFmpeg has an encoder for
+it, otherwise VP9 in the same mp4 container (the opencv-python wheels ship no H.264
+encoder; VP9 plays in every current browser); ``VideoFiles.codec`` says which. The GIF
+is written at half size by imageio, for a README or a quick look.
+"""
+from __future__ import annotations
+
+import os
+
+import cv2
+import numpy as np
+
+from metta.griddly_ext.render import BlockRenderer, kinship_groups
+
+# OpenCV fourcc tags in order of preference: H.264, then VP9 (both in an mp4 container)
+MP4_CODECS = (("avc1", "h264"), ("vp09", "vp9"))
+
+
+class EnvCamera:
+    """Pictures of a ``MettaEnv``'s current state, agents coloured by kinship group (see BlockRenderer)."""
+
+    def __init__(self, env, tile_size: int = 16):
+        self.env = env
+        self.renderer = BlockRenderer(env.game, env.num_agents_total, tile_size)
+        self._kinship = None
+        self._groups = None
+
+    def frame(self) -> np.ndarray:
+        if self._kinship is not self.env.kinship:  # a new episode draws a new kinship matrix
+            self._kinship = self.env.kinship
+            self._groups = kinship_groups(self.env.kinship, self.env.society.kin_threshold)
+        return self.renderer.render(self.env.engine.state(), self._groups)
+
+    def close(self) -> None:
+        self.renderer.close()
+
+
+def _partial(path: str) -> str:
+    """A temporary name beside ``path`` with the same extension (writers choose formats by extension)."""
+    head, tail = os.path.split(path)
+    return os.path.join(head, f".{tail}.partial{os.path.splitext(tail)[1]}")
+
+
+def _open_mp4(path: str, fps: float, size: tuple[int, int]) -> tuple[cv2.VideoWriter, str]:
+    level = cv2.getLogLevel()
+    cv2.setLogLevel(0)  # a missing encoder is expected here, not an error to print
+    try:
+        for fourcc, name in MP4_CODECS:
+            writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*fourcc), float(fps), size)
+            if writer.isOpened():
+                return writer, name
+            writer.release()
+    finally:
+        cv2.setLogLevel(level)
+    raise RuntimeError(f"OpenCV cannot write mp4 here: none of the codecs {[c for c, _ in MP4_CODECS]} is available")
+
+
+class VideoFiles:
+    """An mp4 and (optionally) a GIF of the same frames. Use as a context manager; ``add`` RGB frames.
+
+    On a clean exit both files are renamed into place; on an exception the partial files are removed.
+    """
+
+    def __init__(self, mp4_path: str, gif_path: str | None, fps: float):
+        if not fps > 0:
+            raise ValueError(f"fps must be positive, got {fps!r}")
+        self.mp4_path, self.gif_path, self.fps = mp4_path, gif_path, float(fps)
+        self.codec: str | None = None
+        self.frames = 0
+        self.size: tuple[int, int] | None = None  # (width, height) of the mp4
+        self._mp4 = self._gif = None
+
+    def __enter__(self) -> "VideoFiles":
+        return self
+
+    def add(self, frame: np.ndarray) -> None:
+        h, w = frame.shape[:2]
+        if self._mp4 is None:
+            self.size = (w - w % 2, h - h % 2)  # encoders of 4:2:0 video want even sizes
+            self._mp4, self.codec = _open_mp4(_partial(self.mp4_path), self.fps, self.size)
+            if self.gif_path is not None:
+                import imageio.v2 as imageio
+
+                self._gif = imageio.get_writer(_partial(self.gif_path), format="GIF-PIL", mode="I", fps=self.fps,
+                                               loop=0)
+        self._mp4.write(np.ascontiguousarray(frame[:self.size[1], :self.size[0], ::-1]))  # OpenCV wants BGR
+        if self._gif is not None:
+            self._gif.append_data(cv2.resize(frame, (w // 2, h // 2), interpolation=cv2.INTER_AREA))
+        self.frames += 1
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if self._mp4 is not None:
+            self._mp4.release()
+        if self._gif is not None:
+            self._gif.close()
+        for path in (self.mp4_path, self.gif_path):
+            if path is None or not os.path.exists(_partial(path)):
+                continue
+            if exc_type is None:
+                os.replace(_partial(path), path)
+            else:
+                os.remove(_partial(path))
