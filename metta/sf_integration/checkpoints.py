@@ -1,0 +1,108 @@
+"""Experiments in Sample Factory's ``train_dir`` layout, read safely.
+
+Sample Factory 2.1.1 keeps ``train_dir/<experiment>/config.json`` and
+``checkpoint_p<policy>/checkpoint_<train step>_<env steps>.pth``. On resume it loads the
+newest file matching ``checkpoint_*`` (a ``checkpoint_temp`` left by a crash mid-save
+included) and, when that load fails, starts from scratch without stopping, then deletes
+the user's older checkpoints as it saves new ones. ``prepare_resume`` runs before
+Sample Factory does so that never happens: an unreadable checkpoint is moved aside to
+``checkpoint_p<policy>/corrupted/`` (kept, not deleted) and the run resumes from the
+newest readable one, saying so; when none is readable the run stops with a clear error.
+
+Checkpoints are untrusted files: they are read with ``torch.load(weights_only=True)``.
+"""
+from __future__ import annotations
+
+import glob
+import json
+import os
+
+import torch
+
+from metta.errors import ConfigError
+
+CONFIG = "config.json"
+CORRUPTED = "corrupted"
+
+
+class CheckpointError(ConfigError):
+    """An experiment's checkpoint or config is missing or unreadable."""
+
+
+def read_config(exp_dir: str) -> dict:
+    path = os.path.join(exp_dir, CONFIG)
+    if not os.path.isfile(path):
+        raise CheckpointError(f"{path}: missing; an experiment directory needs Sample Factory's config.json")
+    try:
+        with open(path, encoding="utf-8") as f:
+            cfg = json.load(f)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise CheckpointError(f"{path}: unreadable ({err}); expected the JSON Sample Factory writes") from None
+    if not isinstance(cfg, dict) or not isinstance(cfg.get("env"), str):
+        raise CheckpointError(f"{path}: expected a JSON object with the experiment's 'env'")
+    return cfg
+
+
+def checkpoint_paths(exp_dir: str, policy_id: int = 0, kind: str = "checkpoint") -> list[str]:
+    """The files Sample Factory would consider, oldest first (its own glob and order)."""
+    return sorted(glob.glob(os.path.join(exp_dir, f"checkpoint_p{policy_id}", f"{kind}_*")))
+
+
+def load_checkpoint(path: str, device: str | torch.device = "cpu") -> dict:
+    """A Sample Factory checkpoint dict, or CheckpointError naming the file and what is wrong."""
+    try:
+        ckpt = torch.load(path, map_location=device, weights_only=True)
+    except Exception as err:  # truncated zip, foreign pickle, garbage: all mean "not a checkpoint"
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CheckpointError(f"{path}: not a readable checkpoint ({reason})") from None
+    if not isinstance(ckpt, dict) or not isinstance(ckpt.get("model"), dict) or "env_steps" not in ckpt:
+        raise CheckpointError(f"{path}: not a Sample Factory checkpoint (expected a dict with 'model' and "
+                              f"'env_steps')")
+    return ckpt
+
+
+def prepare_resume(exp_dir: str, kind: str = "checkpoint", warn=print) -> dict[int, str | None]:
+    """Make ``exp_dir`` safe for Sample Factory to resume; return each policy's checkpoint to resume from.
+
+    A new experiment passes untouched. Raises CheckpointError when config.json is
+    unreadable, when checkpoints exist without it, or when no checkpoint of a policy
+    that has some is readable.
+    """
+    policy_dirs = sorted(glob.glob(os.path.join(exp_dir, "checkpoint_p*")))
+    has_checkpoints = any(checkpoint_paths(exp_dir, int(d.rsplit("_p", 1)[1]), kind) for d in policy_dirs
+                          if d.rsplit("_p", 1)[1].isdigit())
+    if not os.path.isfile(os.path.join(exp_dir, CONFIG)):
+        if has_checkpoints:
+            raise CheckpointError(f"{exp_dir}: has checkpoints but no {CONFIG}; cannot resume it. Choose another "
+                                  f"--experiment or --train_dir")
+        return {}
+    read_config(exp_dir)
+    resume = {}
+    for d in policy_dirs:
+        suffix = d.rsplit("_p", 1)[1]
+        if not suffix.isdigit():
+            continue
+        policy = int(suffix)
+        paths = checkpoint_paths(exp_dir, policy, kind)
+        if not paths:
+            warn(f"{d}: no checkpoint yet; training starts from step 0 with the saved configuration")
+            resume[policy] = None
+            continue
+        bad = []
+        for path in reversed(paths):
+            try:
+                load_checkpoint(path)
+                resume[policy] = path
+                break
+            except CheckpointError as err:
+                bad.append((path, err))
+        else:
+            reasons = "; ".join(str(e) for _, e in bad)
+            raise CheckpointError(f"{d}: no readable checkpoint, refusing to start over the run: {reasons}. "
+                                  f"Restore a checkpoint there, or train under another --experiment")
+        for path, err in bad:
+            os.makedirs(os.path.join(d, CORRUPTED), exist_ok=True)
+            aside = os.path.join(d, CORRUPTED, os.path.basename(path))
+            os.replace(path, aside)
+            warn(f"{err}; moved to {aside}; resuming from the previous good checkpoint {resume[policy]}")
+    return resume

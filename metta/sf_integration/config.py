@@ -1,0 +1,114 @@
+"""The project's training flags, and how a run's config becomes ``make_env`` keywords.
+
+Sample Factory owns the command line; the project only adds flags: ``--game``,
+``--override NAME=VALUE`` (repeatable), ``--level PATH``, ``--max_steps``, ``--bodies``,
+``--obs_backend`` and one flag per preset parameter (every ``MapOptions`` and
+``KinshipSpec`` field: ``--width``, ``--num_agents``, ``--team_reward``...). Unset flags
+leave the preset's value. The flags land in the experiment's ``config.json`` with
+Sample Factory's own, so a resumed run or a loaded policy rebuilds the same env
+(``env_kwargs_from_cfg``).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import fields
+from typing import Any
+
+from metta.env import OBS_BACKENDS
+from metta.errors import ConfigError
+from metta.griddly_ext.levels import MapOptions
+from metta.society.kinship import KinshipSpec
+
+# KinshipSpec's Beta parameters `a` and `b` would be ambiguous abbreviations of Sample Factory flags
+_FLAG_NAMES = {"a": "beta_a", "b": "beta_b"}
+PRESET_PARAMS: tuple[tuple[str, str, type], ...] = tuple(
+    (f.name, _FLAG_NAMES.get(f.name, f.name), type(f.default) if f.default is not None else int)
+    for cls in (MapOptions, KinshipSpec) for f in fields(cls))
+PATH_FLAGS = ("game", "level")
+
+
+def add_metta_args(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("metta", "the environment: game file, overrides and preset parameters")
+    g.add_argument("--game", default=None, metavar="PATH", help="a GDY game file shaped like games/metta.yaml "
+                   "(default: the preset's)")
+    g.add_argument("--override", action="append", default=None, metavar="NAME=VALUE",
+                   help="change a named value of the game, e.g. --override attack.cost=20 (repeatable)")
+    g.add_argument("--level", default=None, metavar="PATH", help="a fixed level file instead of procedural maps")
+    g.add_argument("--max_steps", type=int, default=None, help="episode length (default: the game's max_steps)")
+    g.add_argument("--bodies", default=None, metavar="NAME=WEIGHT,...",
+                   help="a mix of energy profiles, e.g. light=1,heavy=1")
+    g.add_argument("--obs_backend", default="numpy", choices=OBS_BACKENDS, help="how observations are rendered")
+    for name, flag, typ in PRESET_PARAMS:
+        g.add_argument(f"--{flag}", type=typ, default=None,
+                       help=f"preset parameter {name} (default: the preset's)")
+
+
+def _get(cfg: Any, key: str):
+    return cfg.get(key) if isinstance(cfg, dict) else getattr(cfg, key, None)
+
+
+def parse_overrides(items: list[str] | None) -> dict[str, int]:
+    out = {}
+    for item in items or ():
+        name, sep, value = str(item).partition("=")
+        try:
+            if not sep or not name.strip():
+                raise ValueError
+            out[name.strip()] = int(value)
+        except ValueError:
+            raise ConfigError(f"--override {item!r}: expected NAME=INTEGER, e.g. --override attack.cost=20") from None
+    return out
+
+
+def parse_bodies(spec: str | None) -> dict[str, float] | None:
+    if not spec:
+        return None
+    out = {}
+    for part in str(spec).split(","):
+        name, sep, weight = part.partition("=")
+        try:
+            if not sep or not name.strip():
+                raise ValueError
+            out[name.strip()] = float(weight)
+        except ValueError:
+            raise ConfigError(f"--bodies {spec!r}: expected NAME=WEIGHT,..., e.g. --bodies light=1,heavy=1") from None
+    return out
+
+
+def read_level(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"--level {path}: cannot read the level file ({err})") from None
+
+
+def env_kwargs_from_cfg(cfg: Any) -> dict:
+    """``make_env`` keywords (all but the env name) from a parsed config or a loaded ``config.json``."""
+    kwargs: dict[str, Any] = {}
+    if _get(cfg, "game"):
+        kwargs["game"] = _get(cfg, "game")
+    overrides = parse_overrides(_get(cfg, "override"))
+    if overrides:
+        kwargs["overrides"] = overrides
+    if _get(cfg, "level"):
+        kwargs["level"] = read_level(_get(cfg, "level"))
+    if _get(cfg, "max_steps") is not None:
+        kwargs["max_steps"] = _get(cfg, "max_steps")
+    bodies = parse_bodies(_get(cfg, "bodies"))
+    if bodies:
+        kwargs["bodies"] = bodies
+    if _get(cfg, "obs_backend") not in (None, "numpy"):
+        kwargs["obs_backend"] = _get(cfg, "obs_backend")
+    for name, flag, _ in PRESET_PARAMS:
+        if _get(cfg, flag) is not None:
+            kwargs[name] = _get(cfg, flag)
+    return kwargs
+
+
+def absolute_paths(cfg: Any) -> None:
+    """Store ``--game`` and ``--level`` as absolute paths, so a run resumes from any directory."""
+    for key in PATH_FLAGS:
+        if _get(cfg, key):
+            setattr(cfg, key, os.path.abspath(_get(cfg, key)))

@@ -1,0 +1,68 @@
+"""The policy's encoder, made for Metta's observation, registered with Sample Factory.
+
+Architecture (Sample Factory supplies the recurrent core, the heads and the input
+normalisation; sizes are Sample Factory's flags, defaults in ``metta.sf_integration.train``):
+
+    obs   (C, 11, 11) egocentric window, normalised per element by Sample Factory's
+          running mean/std (``--normalize_input``, on by default), so binary object
+          channels, energies up to 255 and kinship share one scale
+      -> conv 1x1, C -> 16, ELU         what is in each cell (object, orientation,
+                                          variables, kinship) as one embedding per cell
+      -> conv 3x3 stride 2, 16 -> 32, ELU   neighbourhoods: "an altar in front", "a
+                                          stranger two cells left"; 11x11 -> 5x5
+      -> conv 3x3, 32 -> 32, ELU        5x5 -> 3x3
+      -> flatten (288) -> MLP ``--encoder_conv_mlp_layers``   flattening keeps where
+                                          things are: what is in front matters for use,
+                                          attack and gift
+    self  (C + actions + 1) own cell, last action one-hot, last reward
+          (metta.sf_integration.env.SelfFeatures)
+      -> MLP ``--encoder_mlp_layers``
+    concat -> Sample Factory's core: a GRU of ``--rnn_size`` (memory of where the
+          generators and altars were, who attacked) -> linear policy logits over the
+          flat action space, and a linear value head (shared weights).
+
+The convolutions stay narrow because on 2 CPU cores the same cores run the simulator,
+inference and learning: with the CPU defaults the whole model is about 0.3 M
+multiply-adds per agent-step.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from sample_factory.algo.utils.torch_utils import calc_num_elements
+from sample_factory.model.encoder import Encoder
+from sample_factory.model.model_utils import create_mlp, nonlinearity
+
+from metta.sf_integration.env import SELF_KEY
+
+CELL_EMBEDDING = 16
+CONV_CHANNELS = 32
+
+
+class MettaEncoder(Encoder):
+    def __init__(self, cfg, obs_space):
+        super().__init__(cfg)
+        channels = obs_space["obs"].shape[0]
+        self.grid = nn.Sequential(
+            nn.Conv2d(channels, CELL_EMBEDDING, 1), nonlinearity(cfg),
+            nn.Conv2d(CELL_EMBEDDING, CONV_CHANNELS, 3, stride=2), nonlinearity(cfg),
+            nn.Conv2d(CONV_CHANNELS, CONV_CHANNELS, 3), nonlinearity(cfg),
+            nn.Flatten(),
+        )
+        flat = calc_num_elements(self.grid, obs_space["obs"].shape)
+        self.grid_mlp = create_mlp(list(cfg.encoder_conv_mlp_layers), flat, nonlinearity(cfg))
+        self.self_mlp = create_mlp(list(cfg.encoder_mlp_layers), obs_space[SELF_KEY].shape[0], nonlinearity(cfg))
+        self.out_size = (calc_num_elements(self.grid_mlp, (flat,))
+                         + calc_num_elements(self.self_mlp, obs_space[SELF_KEY].shape))
+
+    def forward(self, obs_dict):
+        grid = self.grid_mlp(self.grid(obs_dict["obs"]))
+        return torch.cat([grid, self.self_mlp(obs_dict[SELF_KEY])], dim=1)
+
+    def get_out_size(self) -> int:
+        return self.out_size
+
+
+def make_metta_encoder(cfg, obs_space) -> Encoder:
+    return MettaEncoder(cfg, obs_space)

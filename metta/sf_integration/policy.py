@@ -1,0 +1,132 @@
+"""A trained policy, loaded from Sample Factory's ``train_dir`` to act in a ``MettaEnv``.
+
+``load_policy(experiment)`` reads ``train_dir/<experiment>/config.json`` (the env, the
+project's flags, the model's sizes) and the latest checkpoint of policy 0 (read with
+``torch.load(weights_only=True)``: checkpoints are untrusted files), and rebuilds the
+same actor-critic. ``TrainedPolicy.act`` steps all agents at once from the env's own
+observation dict, building the same ``self`` features as training
+(metta.sf_integration.env.SelfFeatures) and carrying the recurrent state between calls.
+
+    policy = load_policy("metta-teams")
+    env = policy.make_env(seed=0)
+    obs, _ = env.reset(seed=0)
+    policy.reset(len(env.possible_agents))
+    rewards = None
+    while env.agents:
+        obs, rewards, *_ = env.step(policy.act(obs, rewards=rewards))
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import torch
+
+from metta.errors import ConfigError
+from metta.sf_integration.checkpoints import CheckpointError, checkpoint_paths, load_checkpoint, read_config
+from metta.sf_integration.config import env_kwargs_from_cfg
+from metta.sf_integration.env import SELF_KEY, SelfFeatures, observation_space
+
+
+class TrainedPolicy:
+    """An actor-critic with its recurrent state for N agents (see the module docstring)."""
+
+    def __init__(self, model, cfg: dict, env_name: str, env_kwargs: dict, obs_shape: tuple, num_actions: int,
+                 device: torch.device, checkpoint: str):
+        self.model, self.cfg, self.device = model, cfg, device
+        self.env_name = env_name
+        self.env_kwargs = env_kwargs
+        self.checkpoint = checkpoint
+        self.obs_shape, self.num_actions = obs_shape, num_actions
+        self._rnn: torch.Tensor | None = None
+        self._features: SelfFeatures | None = None
+
+    def make_env(self, seed: int | None = None, **changes):
+        """The env the experiment trained on (``changes`` override its keywords, e.g. ``max_steps``)."""
+        from metta import make_env
+
+        return make_env(self.env_name, seed=seed, **{**self.env_kwargs, **changes})
+
+    def reset(self, num_agents: int) -> None:
+        """Start an episode: zero every agent's recurrent state, last action and last reward."""
+        from sample_factory.model.model_utils import get_rnn_size
+
+        self._rnn = torch.zeros(num_agents, get_rnn_size(self.cfg), device=self.device)
+        self._features = SelfFeatures(num_agents, self.obs_shape, self.num_actions)
+
+    def act(self, obs: dict[str, np.ndarray], deterministic: bool = False,
+            rewards: dict[str, float] | None = None) -> dict[str, int]:
+        """One step for every agent in ``obs`` (agent order as in the env).
+
+        ``rewards``: the rewards the env returned with ``obs``; training saw each agent's
+        last reward, so pass them for the policy to see the same (None counts as 0).
+        ``deterministic`` takes each agent's most likely action instead of sampling.
+        """
+        from sample_factory.algo.utils.action_distributions import argmax_actions
+        from sample_factory.algo.utils.rl_utils import prepare_and_normalize_obs
+
+        agents = list(obs)
+        if self._rnn is None or len(self._rnn) != len(agents):
+            self.reset(len(agents))
+        grid = np.stack([obs[a] for a in agents])
+        if grid.shape[1:] != tuple(self.obs_shape):
+            raise ValueError(f"observations of shape {grid.shape[1:]} do not match the policy's {tuple(self.obs_shape)}")
+        if rewards is not None:
+            self._features.last_reward[:] = [rewards.get(a, 0.0) for a in agents]
+        with torch.inference_mode():
+            inputs = {"obs": torch.from_numpy(grid), SELF_KEY: torch.from_numpy(self._features(grid))}
+            out = self.model(prepare_and_normalize_obs(self.model, inputs), self._rnn)
+            self._rnn = out["new_rnn_states"]
+            actions = argmax_actions(self.model.last_action_distribution) if deterministic else out["actions"]
+        actions = actions.reshape(len(agents)).cpu().numpy().astype(np.int64)
+        self._features.last_action[:] = actions
+        return dict(zip(agents, actions.tolist()))
+
+
+def load_policy(experiment: str, train_dir: str = "train_dir", device: str = "cpu") -> TrainedPolicy:
+    """Latest checkpoint of train_dir/experiment (Sample Factory layout), loaded with torch.load(weights_only=True).
+
+    Raises metta.ConfigError naming the path when the experiment dir, its config.json or any
+    checkpoint is missing, or the checkpoint is corrupted.
+    """
+    from metta import make_env
+    from metta.sf_integration.train import register_components
+    from sample_factory.model.actor_critic import create_actor_critic
+    from sample_factory.utils.attr_dict import AttrDict
+
+    exp_dir = os.path.join(train_dir, experiment)
+    if not os.path.isdir(exp_dir):
+        raise ConfigError(f"{exp_dir}: no such experiment directory (train with "
+                          f"python -m metta.sf_integration.train --experiment={experiment})")
+    cfg = AttrDict(read_config(exp_dir))
+    policy_id = int(cfg.get("policy_index", 0) or 0)
+    paths = [p for p in checkpoint_paths(exp_dir, policy_id) if p.endswith(".pth")]
+    if not paths:
+        raise CheckpointError(f"{os.path.join(exp_dir, f'checkpoint_p{policy_id}')}: no checkpoint")
+    torch_device = torch.device(device)
+    ckpt = load_checkpoint(paths[-1], torch_device)
+    env_kwargs = env_kwargs_from_cfg(cfg)
+    env = make_env(cfg.env, **env_kwargs)
+    try:
+        obs_space, action_space = observation_space(env), env.action_space(env.possible_agents[0])
+    finally:
+        env.close()
+    register_components()
+    model = create_actor_critic(cfg, obs_space, action_space)
+    try:
+        model.load_state_dict(ckpt["model"])
+    except RuntimeError as err:
+        raise CheckpointError(f"{paths[-1]}: does not fit the model {exp_dir}/config.json describes "
+                              f"({str(err).splitlines()[0]})") from None
+    model.model_to_device(torch_device)
+    model.eval()
+    return TrainedPolicy(model, cfg, cfg.env, env_kwargs, obs_space["obs"].shape, int(action_space.n),
+                         torch_device, paths[-1])
+
+
+def make_env_for_experiment(experiment: str, train_dir: str = "train_dir", seed: int | None = None, **changes):
+    """The env an experiment trained on, from its config.json alone (no checkpoint needed)."""
+    from metta import make_env
+
+    cfg = read_config(os.path.join(train_dir, experiment))
+    return make_env(cfg["env"], seed=seed, **{**env_kwargs_from_cfg(cfg), **changes})

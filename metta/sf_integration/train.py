@@ -1,0 +1,126 @@
+"""Train a Metta policy with Sample Factory's APPO.
+
+    python -m metta.sf_integration.train --env=metta-teams [any Sample Factory flag] [project flags]
+
+Every preset is a Sample Factory env of the same name (metta.sf_integration.env) and the
+model's encoder is the project's (metta.sf_integration.model). Every Sample Factory flag
+passes through unchanged; the project adds the env's flags (metta.sf_integration.config:
+``--game``, ``--override attack.cost=20``, ``--width``, ``--team_reward``...).
+
+Without flags a run trains into ``train_dir/<env name>`` (``--experiment`` to change it)
+with defaults sized for the machine: 2 CPU cores here, bigger batches and model when
+torch sees a GPU. It checkpoints every 3 minutes, writes TensorBoard logs (social metrics
+under ``social/``) and, rerun with the same experiment, resumes where it stopped; a
+corrupted checkpoint is moved aside loudly, never silently replaced by a fresh start
+(metta.sf_integration.checkpoints). ``--train_for_seconds`` bounds a run's wall time
+(Sample Factory 2.1.1 parses that flag but never counts the seconds: ``WallClock`` does).
+"""
+from __future__ import annotations
+
+import multiprocessing
+import sys
+import time
+
+import torch
+
+from metta.errors import ConfigError
+from metta.griddly_ext.engine import griddly_module
+from metta.presets import PRESETS, get_preset
+from metta.sf_integration.checkpoints import prepare_resume
+from metta.sf_integration.config import absolute_paths, add_metta_args, env_kwargs_from_cfg
+
+griddly_module()  # imports gym once, quietly, before Sample Factory's modules do
+
+from sample_factory.algo.runners.runner import AlgoObserver  # noqa: E402
+from sample_factory.algo.utils.context import global_model_factory  # noqa: E402
+from sample_factory.algo.utils.misc import ExperimentStatus  # noqa: E402
+from sample_factory.cfg.arguments import parse_full_cfg, parse_sf_args  # noqa: E402
+from sample_factory.envs.env_utils import register_env  # noqa: E402
+from sample_factory.train import make_runner  # noqa: E402
+from sample_factory.utils.utils import experiment_dir, log  # noqa: E402
+
+from metta.sf_integration.env import make_sf_env  # noqa: E402
+from metta.sf_integration.model import make_metta_encoder  # noqa: E402
+
+# Defaults for 2 CPU cores: two rollout workers, each double-buffering two 24-agent envs,
+# one small model; the learner takes half of each round of 3072 agent-steps per batch.
+CPU_DEFAULTS = dict(
+    device="cpu", batched_sampling=True, num_workers=2, num_envs_per_worker=2, worker_num_splits=2,
+    rollout=32, batch_size=1536, num_batches_per_epoch=1, num_epochs=1, learning_rate=3e-4,
+    exploration_loss_coeff=0.01, value_bootstrap=True, rnn_size=128, encoder_conv_mlp_layers=[128],
+    encoder_mlp_layers=[64], save_every_sec=180, experiment_summaries_interval=20,
+)
+# With a GPU: as many rollout workers as cores, more envs each, a wider model and bigger batches.
+GPU_DEFAULTS = dict(
+    CPU_DEFAULTS, device="gpu", num_workers=max(2, multiprocessing.cpu_count()), num_envs_per_worker=4,
+    batch_size=8192, num_batches_per_epoch=2, rnn_size=512, encoder_conv_mlp_layers=[512], encoder_mlp_layers=[128],
+)
+
+
+def default_params(gpu: bool | None = None) -> dict:
+    return dict(GPU_DEFAULTS if (torch.cuda.is_available() if gpu is None else gpu) else CPU_DEFAULTS)
+
+
+def register_components() -> None:
+    """Every preset as a Sample Factory env, and the project's encoder (spawned workers inherit both)."""
+    for name in PRESETS:
+        register_env(name, make_sf_env)
+    global_model_factory().register_encoder_factory(make_metta_encoder)
+
+
+def parse_args(argv: list[str] | None = None, evaluation: bool = False):
+    """Sample Factory's parser with the project's flags and machine-sized defaults."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser, _ = parse_sf_args(argv, evaluation=evaluation)
+    add_metta_args(parser)
+    parser.set_defaults(**default_params())
+    cfg = parse_full_cfg(parser, argv)
+    get_preset(cfg.env)
+    if "experiment" not in cfg.cli_args:
+        cfg.experiment = cfg.env
+    absolute_paths(cfg)
+    return cfg
+
+
+class WallClock(AlgoObserver):
+    """Counts the run's training seconds, so ``--train_for_seconds`` stops it."""
+
+    def on_training_step(self, runner, training_iteration_since_resume: int) -> None:
+        runner.total_train_seconds = time.time() - runner.start_time
+
+
+def check_env(cfg) -> None:
+    """Build the env once here: a bad game file, override or option fails now, with a clear message."""
+    from metta import make_env
+
+    make_env(cfg.env, **env_kwargs_from_cfg(cfg)).close()
+
+
+def train(cfg) -> int:
+    if cfg.restart_behavior == "resume":
+        exp_dir = experiment_dir(cfg, mkdir=False)
+        kind = {"latest": "checkpoint", "best": "best"}[cfg.load_checkpoint_kind]  # Sample Factory's file prefixes
+        for policy, path in prepare_resume(exp_dir, kind, warn=log.warning).items():
+            if path:
+                log.info("Resuming %s policy %d from %s", exp_dir, policy, path)
+    cfg, runner = make_runner(cfg)  # merges a resumed run's saved config.json under the command line
+    check_env(cfg)
+    runner.register_observer(WallClock())
+    status = runner.init()
+    if status == ExperimentStatus.SUCCESS:
+        status = runner.run()
+    return status
+
+
+def main(argv: list[str] | None = None) -> int:
+    register_components()
+    try:
+        cfg = parse_args(argv)
+        return train(cfg)
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,156 @@
+"""End to end: `python -m metta.sf_integration.train` on a tiny map, resumed, and with broken checkpoints."""
+import glob
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+
+TINY = ["--env=metta-teams", "--width=10", "--height=10", "--num_agents=4", "--team_size=2", "--generators=4",
+        "--chargers=2", "--altars=2", "--max_steps=40", "--override", "attack.cost=5",
+        "--num_workers=1", "--num_envs_per_worker=2", "--rollout=8", "--batch_size=64", "--stats_avg=4",
+        "--experiment_summaries_interval=1", "--seed=0", "--decorrelate_envs_on_one_worker=False"]
+SOCIAL = ("hearts", "diamonds_harvested", "energy_converted", "attacks_on_kin", "attacks_on_strangers",
+          "gifts_to_kin", "gifts_to_strangers", "frozen_steps", "shield_steps")
+
+
+def train(tmp, steps, *extra, experiment="tiny"):
+    cmd = [sys.executable, "-m", "metta.sf_integration.train", *TINY, f"--train_dir={tmp}/train_dir",
+           f"--experiment={experiment}", f"--train_for_env_steps={steps}", *extra]
+    return subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": ROOT})
+
+
+def checkpoints(exp_dir):
+    """(env_steps, path) of each checkpoint, oldest first, parsed from Sample Factory's file names."""
+    out = []
+    for p in glob.glob(os.path.join(exp_dir, "checkpoint_p0", "checkpoint_*.pth")):
+        out.append((int(re.match(r"checkpoint_\d+_(\d+)\.pth", os.path.basename(p)).group(1)), p))
+    return sorted(out)
+
+
+def scalars(exp_dir):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(os.path.join(exp_dir, ".summary", "0"), size_guidance={"scalars": 0})
+    acc.Reload()
+    return {tag: [(e.step, e.value) for e in acc.Scalars(tag)] for tag in acc.Tags()["scalars"]}
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """One tiny experiment trained twice: 3000 agent-steps, then resumed to 6000."""
+    tmp = str(tmp_path_factory.mktemp("sf"))
+    first = train(tmp, 3000)
+    assert first.returncode == 0, first.stderr[-3000:]
+    exp_dir = os.path.join(tmp, "train_dir", "tiny")
+    after_first = checkpoints(exp_dir)
+    first_scalars = scalars(exp_dir)
+    second = train(tmp, 6000)
+    assert second.returncode == 0, second.stderr[-3000:]
+    return dict(tmp=tmp, exp_dir=exp_dir, after_first=after_first, first_scalars=first_scalars, second=second)
+
+
+def test_leaves_checkpoint_config_and_tensorboard_social_metrics(run):
+    import json
+
+    from metta.sf_integration.checkpoints import load_checkpoint
+
+    steps, path = run["after_first"][-1]
+    assert steps >= 3000
+    ckpt = load_checkpoint(path)  # weights_only
+    assert ckpt["env_steps"] == steps and any(k.startswith("encoder.grid") for k in ckpt["model"])
+    with open(os.path.join(run["exp_dir"], "config.json")) as f:
+        cfg = json.load(f)
+    assert cfg["env"] == "metta-teams" and cfg["width"] == 10 and cfg["override"] == ["attack.cost=5"]
+    tags = run["first_scalars"]
+    for m in SOCIAL:
+        assert f"social/{m}" in tags, sorted(tags)
+    assert "reward/reward" in tags
+    # the logged episode metrics are per-agent means of real episodes: frozen/shield steps fit in 40 steps
+    assert all(0 <= v <= 40 for _, v in tags["social/shield_steps"])
+
+
+def test_second_run_resumes_from_the_checkpoint(run):
+    first_steps = run["after_first"][-1][0]
+    after = checkpoints(run["exp_dir"])
+    assert after[-1][0] >= 6000
+    out = run["second"].stdout + run["second"].stderr
+    assert f"env_steps={first_steps}" in out  # Sample Factory's "Loaded experiment state at ... env_steps=N"
+    assert "starting from scratch" not in out.lower()
+    steps = [s for s, _ in scalars(run["exp_dir"])["social/hearts"]]
+    assert max(steps) > first_steps
+
+
+def test_corrupted_latest_checkpoint_falls_back_loudly(run):
+    exp = os.path.join(run["tmp"], "train_dir", "broken")
+    shutil.copytree(run["exp_dir"], exp)
+    (good_steps, good), (_, latest) = checkpoints(exp)[-2:]
+    with open(latest, "r+b") as f:  # truncated mid-write
+        f.truncate(os.path.getsize(latest) // 2)
+    res = train(run["tmp"], 9000, experiment="broken")
+    assert res.returncode == 0, res.stderr[-3000:]
+    out = res.stdout + res.stderr
+    assert os.path.basename(latest) in out and "previous good checkpoint" in out
+    assert os.path.isfile(os.path.join(exp, "checkpoint_p0", "corrupted", os.path.basename(latest)))  # kept
+    assert f"env_steps={good_steps}" in out and "starting from scratch" not in out.lower()
+    assert checkpoints(exp)[-1][0] >= 9000
+
+
+def test_no_readable_checkpoint_is_a_clear_error_and_touches_nothing(run):
+    exp = os.path.join(run["tmp"], "train_dir", "ruined")
+    shutil.copytree(run["exp_dir"], exp)
+    paths = [p for _, p in checkpoints(exp)]
+    for p in paths:
+        with open(p, "wb") as f:
+            f.write(b"not a checkpoint")
+    res = train(run["tmp"], 9000, experiment="ruined")
+    assert res.returncode == 2
+    assert "error:" in res.stderr and "no readable checkpoint" in res.stderr and "Traceback" not in res.stderr
+    assert all(open(p, "rb").read() == b"not a checkpoint" for p in paths)
+
+
+def test_load_policy_acts_in_the_experiments_env(run):
+    from metta.sf_integration.policy import load_policy
+
+    policy = load_policy("tiny", train_dir=os.path.join(run["tmp"], "train_dir"))
+    assert policy.env_name == "metta-teams"
+    assert policy.env_kwargs["width"] == 10 and policy.env_kwargs["overrides"] == {"attack.cost": 5}
+    env = policy.make_env(seed=3)
+    obs, _ = env.reset(seed=3)
+    policy.reset(len(env.possible_agents))
+    rewards = None
+    for _ in range(5):
+        actions = policy.act(obs, rewards=rewards)
+        assert set(actions) == set(env.agents) and all(0 <= a < env.action_space(k).n for k, a in actions.items())
+        obs, rewards, *_ = env.step(actions)
+    policy.reset(len(env.possible_agents))
+    first = policy.act(obs, deterministic=True)
+    policy.reset(len(env.possible_agents))
+    assert policy.act(obs, deterministic=True) == first  # reset clears the recurrent state and last actions
+
+
+def test_load_policy_errors_name_the_path(run, tmp_path):
+    from conftest import config_error
+    from metta.sf_integration.policy import load_policy
+
+    with config_error(str(tmp_path / "nothing")):
+        load_policy("nothing", train_dir=str(tmp_path))
+    exp = tmp_path / "exp"
+    shutil.copytree(run["exp_dir"], exp)
+    latest = checkpoints(str(exp))[-1][1]
+    with open(latest, "r+b") as f:
+        f.truncate(100)
+    with config_error(latest, "not a readable checkpoint"):
+        load_policy("exp", train_dir=str(tmp_path))
+    for _, p in checkpoints(str(exp)):
+        os.remove(p)
+    with config_error("checkpoint_p0", "no checkpoint"):
+        load_policy("exp", train_dir=str(tmp_path))
+    (exp / "config.json").write_text("{ truncated")
+    with config_error(str(exp / "config.json")):
+        load_policy("exp", train_dir=str(tmp_path))
