@@ -1,14 +1,16 @@
 """Sharing models through the Hub: the real huggingface_hub client against a Hub-compatible server on loopback.
 
 Experiments are built in Sample Factory's layout with real tensors (a model and its Adam state after a step),
-Sample Factory's own config.json, a real mp4 and the env's own episode metrics; what comes back is checked
-against those files byte for byte, and through Sample Factory's own config and checkpoint loaders.
+Sample Factory's own config.json and an evaluation written by metta.sf_integration.evaluate (video and
+stats.json); what comes back is checked against those files byte for byte, and through Sample Factory's own
+config and checkpoint loaders.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import shutil
 import socket
 import subprocess
 
@@ -38,16 +40,13 @@ def sf_config() -> dict:
 
 
 @pytest.fixture(scope="module")
-def episode_metrics() -> dict:
-    """The env's own social metrics of a short episode: what an evaluation's stats.json reports."""
-    from metta import make_env
+def evaluation(tmp_path_factory) -> str:
+    """An evaluation as metta.sf_integration.evaluate writes it (a short random-policy episode): its eval dir."""
+    from metta.sf_integration.evaluate import evaluate
 
-    env = make_env(ENV, seed=0, max_steps=5, width=15, height=15, num_agents=4, generators=2, chargers=2,
-                   altars=1)
-    env.reset(seed=0)
-    while env.agents:
-        _, _, _, _, infos = env.step({a: 0 for a in env.agents})
-    return {a: info["episode"] for a, info in infos.items()}
+    train_dir = tmp_path_factory.mktemp("evaluation")
+    evaluate(ENV, policy="random", train_dir=str(train_dir), max_steps=5, tile_size=8, gif=False, progress=False)
+    return str(train_dir / "random" / "eval")
 
 
 class Payload:
@@ -70,7 +69,7 @@ def small_model(seed: int):
     return model, opt
 
 
-def make_experiment(train_dir, name: str, env_steps: int, sf_config: dict, metrics: dict | None = None,
+def make_experiment(train_dir, name: str, env_steps: int, sf_config: dict, evaluation: str | None = None,
                     payload=None, seed: int = 0, game: str | None = None) -> str:
     """``train_dir/name`` as Sample Factory leaves it: config.json, checkpoint_p0/, and an evaluation."""
     exp_dir = os.path.join(train_dir, name)
@@ -90,17 +89,8 @@ def make_experiment(train_dir, name: str, env_steps: int, sf_config: dict, metri
                cli_args=dict(sf_config["cli_args"], experiment=name, train_dir=str(train_dir)))
     with open(os.path.join(exp_dir, "config.json"), "w") as f:
         json.dump(cfg, f, indent=2)
-    if metrics is not None:
-        import cv2
-
-        os.makedirs(os.path.join(exp_dir, "eval"), exist_ok=True)
-        video = cv2.VideoWriter(os.path.join(exp_dir, "eval", f"{ENV}.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 10,
-                                (64, 64))
-        for i in range(5):
-            video.write(np.full((64, 64, 3), 40 * i, np.uint8))
-        video.release()
-        with open(os.path.join(exp_dir, "eval", "stats.json"), "w") as f:
-            json.dump({"env": ENV, "episodes": 1, "agents": metrics}, f)
+    if evaluation is not None:
+        shutil.copytree(evaluation, os.path.join(exp_dir, "eval"))
     return exp_dir
 
 
@@ -161,8 +151,8 @@ def run(script: str, *args, env: dict, cwd) -> subprocess.CompletedProcess:
 
 # -- tests ----------------------------------------------------------------------------------------------------
 
-def test_upload_then_download_round_trip_is_byte_identical(server, tmp_path, sf_config, episode_metrics):
-    src = make_experiment(tmp_path / "alice", "teams-run", 123_456, sf_config, episode_metrics)
+def test_upload_then_download_round_trip_is_byte_identical(server, tmp_path, sf_config, evaluation):
+    src = make_experiment(tmp_path / "alice", "teams-run", 123_456, sf_config, evaluation)
     commit = hub.save("teams-run", "lab/teams-run", str(tmp_path / "alice"), out=quiet)
 
     # what the Hub holds at that commit, fetched by huggingface_hub itself, is the run's files byte for byte
@@ -178,8 +168,10 @@ def test_upload_then_download_round_trip_is_byte_identical(server, tmp_path, sf_
     assert all(manifest["files"][k]["sha256"] == remote[k] for k in manifest["files"])
     card = open(os.path.join(snap, "README.md")).read()
     assert ENV in card and remote["game.yaml"] in card and "123,456 env steps" in card
-    for metric in ("hearts", "diamonds_harvested", "attacks_on_kin", "gifts_to_strangers"):
-        assert f"| agents.agent_0.{metric} | {episode_metrics['agent_0'][metric]:.4g} |" in card
+    means = json.load(open(os.path.join(evaluation, "stats.json")))["mean_per_agent"]
+    assert {"hearts", "attacks_on_kin", "gifts_to_strangers", "shield_steps"} <= means.keys()
+    for metric, value in means.items():
+        assert f"| {metric} | {value:.4g} |" in card
     assert ("PUT", f"/_lfs/{remote['checkpoint_p0/checkpoint_000000241_123456.pth']}") in server.requests  # LFS
 
     # and what load installs is the same bytes, with config.json pointing at its new home

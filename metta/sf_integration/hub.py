@@ -177,17 +177,12 @@ def latest_checkpoints(exp_dir: str) -> dict[str, str]:
     return out
 
 
-def flat_numbers(obj, prefix: str = "", depth: int = 3) -> dict[str, float]:
-    """The numbers of a stats.json, one level of nesting per dot: what a model card and a summary can show."""
-    out = {}
-    if isinstance(obj, dict) and depth > 0:
-        for k, v in obj.items():
-            key = f"{prefix}.{k}" if prefix else str(k)
-            if isinstance(v, (int, float)) and not isinstance(v, bool):
-                out[key] = v
-            else:
-                out.update(flat_numbers(v, key, depth - 1))
-    return out
+def evaluation_metrics(path: str) -> dict[str, float]:
+    """The social metrics of an evaluation's stats.json (metta.sf_integration.evaluate): means per agent and
+    episode."""
+    stats = read_json(path, "evaluation stats")
+    means = stats.get("mean_per_agent") if isinstance(stats, dict) else None
+    return {k: v for k, v in means.items() if isinstance(v, (int, float))} if isinstance(means, dict) else {}
 
 
 # -- what a model is ------------------------------------------------------------------------------------------
@@ -210,9 +205,8 @@ class ModelInfo:
         for rel, (steps, updates) in self.checkpoints.items():
             out.append(f"  trained    {steps:,} env steps, {updates:,} policy updates ({rel})")
         if self.metrics:
-            shown = ", ".join(f"{k} {v:.4g}" for k, v in list(self.metrics.items())[:12])
-            more = f" (+{len(self.metrics) - 12} more in {STATS})" if len(self.metrics) > 12 else ""
-            out.append(f"  metrics    {shown}{more}")
+            shown = ", ".join(f"{k} {v:.4g}" for k, v in self.metrics.items())
+            out.append(f"  metrics    per agent and episode: {shown}")
         else:
             out.append("  metrics    none (no evaluation shipped)")
         return out
@@ -228,7 +222,7 @@ def describe(exp_dir: str, checkpoints: dict[str, str], game_path: str) -> Model
         ckpt = read_checkpoint(path)
         steps[rel] = (ckpt["env_steps"], int(ckpt.get("train_step", 0)))
     stats = os.path.join(exp_dir, STATS)
-    metrics = flat_numbers(read_json(stats, "evaluation stats")) if os.path.isfile(stats) else {}
+    metrics = evaluation_metrics(stats) if os.path.isfile(stats) else {}
     videos = sorted((os.path.getmtime(p), p) for p in _videos(exp_dir))
     video = os.path.relpath(videos[-1][1], exp_dir).replace(os.sep, "/") if videos else None
     return ModelInfo(config["env"], sha256_file(game_path), steps, metrics, config, video)
@@ -513,7 +507,8 @@ def model_card(repo: str, exp: str, exp_dir: str, info: ModelInfo) -> str:
         lines += [f"| {tag} | {step:,} | {value:.4g} |" for tag, (step, value) in figures.items()]
     lines += ["", "## Social metrics", ""]
     if info.metrics:
-        lines += [f"From the latest evaluation (`{STATS}`).", "", "| metric | value |", "| --- | --- |"]
+        lines += [f"Means per agent and episode in the latest evaluation (`{STATS}`).", "", "| metric | value |",
+                  "| --- | --- |"]
         lines += [f"| {k} | {v:.4g} |" for k, v in info.metrics.items()]
     else:
         lines += ["No evaluation was shipped with this model."]
