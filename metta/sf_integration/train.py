@@ -18,6 +18,7 @@ corrupted checkpoint is moved aside loudly, never silently replaced by a fresh s
 from __future__ import annotations
 
 import multiprocessing
+import os
 import sys
 import time
 
@@ -34,7 +35,7 @@ griddly_module()  # imports gym once, quietly, before Sample Factory's modules d
 from sample_factory.algo.runners.runner import AlgoObserver  # noqa: E402
 from sample_factory.algo.utils.context import global_model_factory  # noqa: E402
 from sample_factory.algo.utils.misc import ExperimentStatus  # noqa: E402
-from sample_factory.cfg.arguments import parse_full_cfg, parse_sf_args  # noqa: E402
+from sample_factory.cfg.arguments import load_from_checkpoint, parse_full_cfg, parse_sf_args  # noqa: E402
 from sample_factory.envs.env_utils import register_env  # noqa: E402
 from sample_factory.train import make_runner  # noqa: E402
 from sample_factory.utils.utils import experiment_dir, log  # noqa: E402
@@ -97,14 +98,16 @@ def check_env(cfg) -> None:
 
 
 def train(cfg) -> int:
+    exp_dir = experiment_dir(cfg, mkdir=False)
     if cfg.restart_behavior == "resume":
-        exp_dir = experiment_dir(cfg, mkdir=False)
         kind = {"latest": "checkpoint", "best": "best"}[cfg.load_checkpoint_kind]  # Sample Factory's file prefixes
         for policy, path in prepare_resume(exp_dir, kind, warn=log.warning).items():
             if path:
                 log.info("Resuming %s policy %d from %s", exp_dir, policy, path)
-    cfg, runner = make_runner(cfg)  # merges a resumed run's saved config.json under the command line
-    check_env(cfg)
+        if os.path.isfile(os.path.join(exp_dir, "config.json")):
+            cfg = load_from_checkpoint(cfg)  # the saved config.json under the command line, as Sample Factory does
+    check_env(cfg)  # before Sample Factory creates anything on disk
+    cfg, runner = make_runner(cfg)
     runner.register_observer(WallClock())
     status = runner.init()
     if status == ExperimentStatus.SUCCESS:

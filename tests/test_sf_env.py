@@ -1,0 +1,168 @@
+"""The Sample Factory side without training: the env contract, its features and stats, flags, checkpoint checks."""
+import os
+
+import numpy as np
+import pytest
+
+from conftest import config_error
+
+LEVEL = "W W W W W W\nW A1 a . A2 W\nW . . . . W\nW W W W W W"
+
+
+def sf_env(batched=True, **kwargs):
+    from metta import make_env
+    from metta.sf_integration.env import MettaSFEnv
+
+    return MettaSFEnv(make_env("metta-teams", **kwargs), batched=batched)
+
+
+def plain_env(**kwargs):
+    from metta import make_env
+
+    return make_env("metta-teams", **kwargs)
+
+
+def test_batched_contract_matches_the_plain_env_and_auto_resets():
+    kw = dict(width=12, height=12, num_agents=4, team_size=2, generators=4, chargers=2, altars=2, max_steps=25)
+    env, ref = sf_env(**kw), plain_env(**kw)
+    assert env.num_agents == 4 and env.is_multiagent
+    obs, _ = env.reset(seed=7)
+    ref_obs, _ = ref.reset(seed=7)
+    assert env.observation_space["obs"].contains(obs["obs"][0])
+    assert obs["self"].shape == (4,) + env.observation_space["self"].shape
+    rng = np.random.default_rng(0)
+    for t in range(25):
+        actions = rng.integers(env.action_space.n, size=4)
+        obs, rew, term, trunc, infos = env.step(actions)
+        ref_obs, ref_rew, _, ref_trunc, ref_infos = ref.step(dict(zip(ref.possible_agents, actions.tolist())))
+        assert np.allclose(rew, [ref_rew[a] for a in ref.possible_agents])
+        assert list(trunc) == [ref_trunc[a] for a in ref.possible_agents]
+        if t < 24:
+            assert np.array_equal(obs["obs"], np.stack([ref_obs[a] for a in ref.possible_agents]))
+            assert infos == {}
+    # final step: the episode's metrics as per-agent tensors, and already the next episode's first observation
+    social = infos["social"]
+    for name in ("hearts", "attacks_on_kin", "gifts_to_strangers", "shield_steps", "raw_reward"):
+        assert social[name].tolist() == [float(ref_infos[a]["episode"][name]) for a in ref.possible_agents]
+    assert "reward" not in social  # Sample Factory reports the episode reward itself
+    ref_obs, _ = ref.reset()
+    assert np.array_equal(obs["obs"], np.stack([ref_obs[a] for a in ref.possible_agents]))
+    assert (obs["self"][:, 21] == 1).all() and not obs["self"][:, 22:].any()  # new episode: last action "wait", no reward
+
+
+def test_self_features_are_own_state_last_action_and_last_reward():
+    from metta import make_env
+    from metta.sf_integration.env import MettaSFEnv
+
+    env = MettaSFEnv(make_env("metta-solo", level=LEVEL, overrides={"altar_cost": 10}), batched=True)
+    names = env.env.channel_names
+    obs, _ = env.reset(seed=0)
+    rotate_right, use = env.env.engine.action_index("rotate", 3), env.env.engine.action_index("use")
+    obs, *_ = env.step(np.array([rotate_right, 0]))
+    obs, rew, *_ = env.step(np.array([use, 0]))
+    assert rew[0] > 0  # agent 0 powered the altar on its right
+    truth = env.env.agent_variables()
+    feats = obs["self"]
+    for i in range(2):
+        for var in ("energy", "max_energy", "inventory", "shield", "frozen"):
+            assert feats[i, names.index(var)] == truth[i][var]
+    n_ch = len(names)
+    assert feats[0, n_ch + use] == 1 and feats[0, n_ch:n_ch + env.action_space.n].sum() == 1
+    assert feats[1, n_ch + 0] == 1
+    assert feats[0, -1] == rew[0] and feats[1, -1] == 0
+
+
+def test_non_batched_contract_gives_lists_and_episode_extra_stats():
+    env = sf_env(batched=False, width=10, height=10, num_agents=2, team_size=2, generators=2, chargers=1, altars=1,
+                 max_steps=3)
+    obs, infos = env.reset(seed=0)
+    assert isinstance(obs, list) and len(obs) == 2 and set(obs[0]) == {"obs", "self"}
+    for _ in range(3):
+        obs, rew, term, trunc, infos = env.step([0, 0])
+    assert isinstance(rew, list) and trunc == [True, True]
+    stats = infos[1]["episode_extra_stats"]
+    assert stats["social/hearts"] == 0.0 and stats["social/shield_steps"] == 0.0 and "social/reward" not in stats
+
+
+def test_flags_become_make_env_keywords(tmp_path):
+    from metta.sf_integration.config import env_kwargs_from_cfg
+    from metta.sf_integration.train import parse_args, register_components
+
+    register_components()
+    level = tmp_path / "level.txt"
+    level.write_text(LEVEL)
+    cfg = parse_args(["--env=metta-kin", "--override", "attack.cost=20", "--override=altar_cost=50",
+                      "--width=12", "--beta_a=2", "--kinship_noise=0.3", f"--level={level}", "--max_steps=9",
+                      "--bodies=light=1,heavy=2"])
+    assert cfg.experiment == "metta-kin"  # named after the env unless given
+    kwargs = env_kwargs_from_cfg(cfg)
+    assert kwargs == dict(overrides={"attack.cost": 20, "altar_cost": 50}, width=12, a=2.0, kinship_noise=0.3,
+                          level=LEVEL, max_steps=9, bodies={"light": 1.0, "heavy": 2.0})
+    from metta import make_env
+
+    env = make_env(cfg.env, **kwargs)
+    assert env.game.value("attack_cost") == 20 and env.max_steps == 9 and env.society.a == 2.0
+    assert cfg.device == "cpu" or cfg.device == "gpu"
+
+
+@pytest.mark.parametrize("argv,words", [
+    (["--env=metta-team"], ["unknown environment", "metta-teams"]),
+    (["--env=metta-teams", "--override", "attack.cost"], ["--override", "NAME=INTEGER"]),
+    (["--env=metta-teams", "--override", "attack_cots=3"], ["attack_cots"]),
+    (["--env=metta-teams", "--width=2"], ["width"]),
+    (["--env=metta-teams", "--level=/nonexistent/level.txt"], ["/nonexistent/level.txt"]),
+    (["--env=metta-teams", "--game=/nonexistent/game.yaml"], ["/nonexistent/game.yaml"]),
+])
+def test_bad_input_is_one_clear_line(argv, words, tmp_path, capsys):
+    from metta.sf_integration.train import main
+
+    assert main(argv + [f"--train_dir={tmp_path}"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and "Traceback" not in err
+    for w in words:
+        assert w in err, err
+    assert not os.listdir(tmp_path)  # nothing written for a run that never started
+
+
+def test_checkpoint_checks(tmp_path):
+    from metta.sf_integration.checkpoints import load_checkpoint, prepare_resume
+
+    exp = tmp_path / "exp"
+    (exp / "checkpoint_p0").mkdir(parents=True)
+    bad = exp / "checkpoint_p0" / "checkpoint_000000001_100.pth"
+    bad.write_bytes(b"\x00" * 64)
+    with config_error(str(bad), "not a readable checkpoint"):
+        load_checkpoint(str(bad))
+    with config_error(str(exp), "no config.json"):
+        prepare_resume(str(exp))
+    (exp / "config.json").write_text('{"env": "metta-teams"}')
+    with config_error("no readable checkpoint", str(bad)):
+        prepare_resume(str(exp))
+    assert bad.read_bytes() == b"\x00" * 64
+    assert prepare_resume(str(tmp_path / "new")) == {}  # a new experiment
+
+
+def test_numpy_scalars_in_checkpoints_load_weights_only(tmp_path):
+    """Sample Factory stores best_performance as a numpy float32; resume must read it with weights_only."""
+    import torch
+
+    from metta.sf_integration.checkpoints import load_checkpoint
+
+    path = tmp_path / "checkpoint_000000001_10.pth"
+    torch.save({"model": {"w": torch.ones(2)}, "env_steps": 10, "best_performance": np.float32(1.5)}, path)
+    assert load_checkpoint(str(path))["best_performance"] == np.float32(1.5)
+    assert torch.load(path, weights_only=True)["env_steps"] == 10  # as Sample Factory's learner loads it
+
+
+def test_encoder_shapes_follow_the_flags():
+    import torch
+
+    from metta.sf_integration.env import observation_space
+    from metta.sf_integration.model import MettaEncoder
+    from metta.sf_integration.train import parse_args
+
+    cfg = parse_args(["--env=metta-teams", "--encoder_conv_mlp_layers", "64", "--encoder_mlp_layers", "16"])
+    space = observation_space(plain_env())
+    enc = MettaEncoder(cfg, space)
+    x = {k: torch.zeros((3,) + s.shape) for k, s in space.items()}
+    assert enc(x).shape == (3, 80) and enc.get_out_size() == 80
