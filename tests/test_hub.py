@@ -45,7 +45,7 @@ def evaluation(tmp_path_factory) -> str:
     from metta.sf_integration.evaluate import evaluate
 
     train_dir = tmp_path_factory.mktemp("evaluation")
-    evaluate(ENV, policy="random", train_dir=str(train_dir), max_steps=5, tile_size=8, gif=False, progress=False)
+    evaluate(ENV, policy="random", train_dir=str(train_dir), max_steps=5, tile_size=8, progress=False)
     return str(train_dir / "random" / "eval")
 
 
@@ -91,6 +91,13 @@ def make_experiment(train_dir, name: str, env_steps: int, sf_config: dict, evalu
         json.dump(cfg, f, indent=2)
     if evaluation is not None:
         shutil.copytree(evaluation, os.path.join(exp_dir, "eval"))
+    from torch.utils.tensorboard import SummaryWriter  # what Sample Factory logs to, per policy
+
+    with SummaryWriter(os.path.join(exp_dir, ".summary", "0")) as tb:
+        for step in (env_steps // 2, env_steps):
+            tb.add_scalar("reward/reward", step / 1e4, step)
+            tb.add_scalar("social/hearts", step / 1e5, step)
+            tb.add_scalar("train/loss", 0.5, step)
     return exp_dir
 
 
@@ -160,7 +167,8 @@ def test_upload_then_download_round_trip_is_byte_identical(server, tmp_path, sf_
 
     snap = snapshot_download("lab/teams-run", revision=commit, cache_dir=str(tmp_path / "other_cache"))
     remote, local = files_of(snap), files_of(src)
-    shipped = {"config.json", "checkpoint_p0/checkpoint_000000241_123456.pth", f"eval/{ENV}.mp4", "eval/stats.json"}
+    shipped = {"config.json", "checkpoint_p0/checkpoint_000000241_123456.pth", f"eval/{ENV}.mp4", f"eval/{ENV}.gif",
+               "eval/stats.json"}
     assert {k: remote[k] for k in shipped} == {k: local[k] for k in shipped}
     assert remote["game.yaml"] == files_of(os.path.dirname(GAME))[os.path.basename(GAME)]
     manifest = json.load(open(os.path.join(snap, "manifest.json")))
@@ -168,6 +176,8 @@ def test_upload_then_download_round_trip_is_byte_identical(server, tmp_path, sf_
     assert all(manifest["files"][k]["sha256"] == remote[k] for k in manifest["files"])
     card = open(os.path.join(snap, "README.md")).read()
     assert ENV in card and remote["game.yaml"] in card and "123,456 env steps" in card
+    assert "| reward/reward | 123,456 | 12.35 |" in card and "| social/hearts | 123,456 | 1.235 |" in card
+    assert "train/loss" not in card and f"](eval/{ENV}.gif)" in card
     means = json.load(open(os.path.join(evaluation, "stats.json")))["mean_per_agent"]
     assert {"hearts", "attacks_on_kin", "gifts_to_strangers", "shield_steps"} <= means.keys()
     for metric, value in means.items():

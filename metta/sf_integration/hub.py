@@ -8,7 +8,7 @@ A saved model is a Hub model repository (or a local directory) holding
     config.json                              Sample Factory's experiment config
     checkpoint_p<N>/checkpoint_<it>_<steps>.pth   the latest checkpoint of each policy
     game.yaml                                the GDY rules the run trained on (level.txt: its fixed level, if any)
-    eval/<env>.mp4, eval/stats.json          the latest evaluation, when there is one
+    eval/<env>.mp4, .gif, eval/stats.json    the latest evaluation, when there is one
     README.md                                a model card: env, game digest, training figures, social metrics
     manifest.json                            the sha256 and size of every file above but the model card
 
@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from tqdm import tqdm
 
 from metta.errors import ConfigError
+from metta.sf_integration.checkpoints import read_config
 
 DEFAULT_ORG = "metta-ai"
 ORG_ENV = "METTA_HUB_ORG"
@@ -195,6 +196,13 @@ class ModelInfo:
     metrics: dict = field(default_factory=dict)
     config: dict = field(default_factory=dict)
     video: str | None = None
+    root: str = ""  # the experiment directory the files were read from
+
+    @property
+    def gif(self) -> str | None:
+        """The evaluation's GIF beside its video (evaluate writes both), which a model card shows."""
+        gif = self.video and f"{self.video[:-4]}.gif"
+        return gif if gif and os.path.isfile(os.path.join(self.root, gif)) else None
 
     @property
     def env_steps(self) -> int:
@@ -212,26 +220,19 @@ class ModelInfo:
         return out
 
 
-def describe(exp_dir: str, checkpoints: dict[str, str], game_path: str) -> ModelInfo:
+def describe(exp_dir: str, config: dict, checkpoints: dict[str, str], game_path: str) -> ModelInfo:
     """Read what a model is from its files; every checkpoint goes through the weights-only loader."""
-    config = read_json(os.path.join(exp_dir, CONFIG), "Sample Factory config")
-    if not isinstance(config, dict) or not isinstance(config.get("env"), str):
-        raise ConfigError(f"{os.path.join(exp_dir, CONFIG)}: expected a JSON object with the experiment's 'env'")
     steps = {}
     for rel, path in checkpoints.items():
         ckpt = read_checkpoint(path)
         steps[rel] = (ckpt["env_steps"], int(ckpt.get("train_step", 0)))
     stats = os.path.join(exp_dir, STATS)
     metrics = evaluation_metrics(stats) if os.path.isfile(stats) else {}
-    videos = sorted((os.path.getmtime(p), p) for p in _videos(exp_dir))
-    video = os.path.relpath(videos[-1][1], exp_dir).replace(os.sep, "/") if videos else None
-    return ModelInfo(config["env"], sha256_file(game_path), steps, metrics, config, video)
-
-
-def _videos(exp_dir: str) -> list[str]:
     eval_dir = os.path.join(exp_dir, "eval")
-    return [os.path.join(eval_dir, n) for n in os.listdir(eval_dir) if n.endswith(".mp4")] \
-        if os.path.isdir(eval_dir) else []
+    videos = sorted((os.path.getmtime(os.path.join(eval_dir, n)), n) for n in
+                    (os.listdir(eval_dir) if os.path.isdir(eval_dir) else []) if n.endswith(".mp4"))
+    video = f"eval/{videos[-1][1]}" if videos else None
+    return ModelInfo(config["env"], sha256_file(game_path), steps, metrics, config, video, exp_dir)
 
 
 def training_figures(exp_dir: str) -> dict[str, tuple[int, float]]:
@@ -413,7 +414,7 @@ def load(name: str, train_dir: str = "train_dir", experiment: str | None = None,
                 source.forget(path)
                 raise
         checkpoints = {rel: os.path.join(stage, rel) for rel in manifest["files"] if CHECKPOINT.fullmatch(rel)}
-        info = describe(stage, checkpoints, os.path.join(stage, GAME))
+        info = describe(stage, read_config(stage), checkpoints, os.path.join(stage, GAME))
         notes = adapt_config(stage, train_dir, exp, info.config, manifest["files"])
         write_json(os.path.join(stage, MANIFEST), manifest)
         write_json(os.path.join(stage, SOURCE), {"source": origin, "revision": revision, "commit": source.commit})
@@ -485,7 +486,7 @@ def install(stage: str, dest: str, force: bool) -> None:
 
 # -- save -----------------------------------------------------------------------------------------------------
 
-def model_card(repo: str, exp: str, exp_dir: str, info: ModelInfo) -> str:
+def model_card(repo: str, exp: str, info: ModelInfo) -> str:
     cfg = info.config
     figures = [("env", f"`{info.env}`"), ("game", f"`{GAME}`, sha256 `{info.game_sha256}`")]
     figures += [(f"checkpoint `{rel}`", f"{steps:,} env steps, {updates:,} policy updates")
@@ -500,11 +501,11 @@ def model_card(repo: str, exp: str, exp_dir: str, info: ModelInfo) -> str:
              f"Sample Factory {cfg.get('algo', 'APPO')} policy from the experiment `{exp}`, trained on the Metta "
              f"gridworld (Griddly rules in `{GAME}`).", "", "## Training", "", "| | |", "| --- | --- |"]
     lines += [f"| {k} | {v} |" for k, v in figures]
-    figures = training_figures(exp_dir)
-    if figures:
+    logged = training_figures(info.root)
+    if logged:
         lines += ["", "Last values logged to TensorBoard during training:", "", "| scalar | env step | value |",
                   "| --- | --- | --- |"]
-        lines += [f"| {tag} | {step:,} | {value:.4g} |" for tag, (step, value) in figures.items()]
+        lines += [f"| {tag} | {step:,} | {value:.4g} |" for tag, (step, value) in logged.items()]
     lines += ["", "## Social metrics", ""]
     if info.metrics:
         lines += [f"Means per agent and episode in the latest evaluation (`{STATS}`).", "", "| metric | value |",
@@ -512,6 +513,8 @@ def model_card(repo: str, exp: str, exp_dir: str, info: ModelInfo) -> str:
         lines += [f"| {k} | {v:.4g} |" for k, v in info.metrics.items()]
     else:
         lines += ["No evaluation was shipped with this model."]
+    if info.gif:
+        lines += ["", f"![the latest evaluation]({info.gif})"]
     if info.video:
         lines += ["", f"Evaluation video: `{info.video}`."]
     lines += ["", "## Use it", "", "```bash", f"./devops/load_model.sh {repo} --experiment {exp}",
@@ -524,26 +527,22 @@ def model_card(repo: str, exp: str, exp_dir: str, info: ModelInfo) -> str:
 
 def stage_model(exp_dir: str, exp: str, repo: str, stage: str) -> ModelInfo:
     """Copy what a model is made of into ``stage``, with its manifest and model card."""
-    config_path = os.path.join(exp_dir, CONFIG)
-    if not os.path.isfile(config_path):
-        raise ConfigError(f"{config_path}: missing: {exp_dir} is not a Sample Factory experiment")
+    config_path, config = os.path.join(exp_dir, CONFIG), read_config(exp_dir)
     checkpoints = latest_checkpoints(exp_dir)
     if not checkpoints:
         raise ConfigError(f"{exp_dir}: no checkpoint_p<N>/checkpoint_<iter>_<steps>.pth to share yet")
-    config = read_json(config_path, "Sample Factory config")
-    if not isinstance(config, dict) or not isinstance(config.get("env"), str):
-        raise ConfigError(f"{config_path}: expected a JSON object with the experiment's 'env'")
     game = trained_game(config)
     if not os.path.isfile(game):
         raise ConfigError(f"{config_path}: its game file {game} is missing: the model cannot ship its rules")
-    info = describe(exp_dir, checkpoints, game)
+    info = describe(exp_dir, config, checkpoints, game)
     files = {CONFIG: config_path, GAME: game, **checkpoints}
     if config.get("level"):
         if not os.path.isfile(config["level"]):
             raise ConfigError(f"{config_path}: its level file {config['level']} is missing")
         files[LEVEL] = config["level"]
-    if info.video:
-        files[info.video] = os.path.join(exp_dir, info.video)
+    for rel in (info.video, info.gif):
+        if rel:
+            files[rel] = os.path.join(exp_dir, rel)
     if os.path.isfile(os.path.join(exp_dir, STATS)):
         files[STATS] = os.path.join(exp_dir, STATS)
     entries = {}
@@ -554,7 +553,7 @@ def stage_model(exp_dir: str, exp: str, repo: str, stage: str) -> ModelInfo:
         entries[rel] = {"sha256": sha256_file(dst), "size": os.path.getsize(dst)}
     write_json(os.path.join(stage, MANIFEST), {"format": MANIFEST_FORMAT, "files": entries})
     with open(os.path.join(stage, CARD), "w", encoding="utf-8") as f:
-        f.write(model_card(repo, exp, exp_dir, info))
+        f.write(model_card(repo, exp, info))
     return info
 
 
