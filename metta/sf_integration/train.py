@@ -104,9 +104,9 @@ def train(cfg) -> int:
         for policy, path in prepare_resume(exp_dir, kind, warn=log.warning).items():
             if path:
                 log.info("Resuming %s policy %d from %s", exp_dir, policy, path)
-        if os.path.isfile(os.path.join(exp_dir, "config.json")):
-            cfg = load_from_checkpoint(cfg)  # the saved config.json under the command line, as Sample Factory does
-    check_env(cfg)  # before Sample Factory creates anything on disk
+    # the env as Sample Factory will build it: a resumed run's config.json under this command line
+    resumed = cfg.restart_behavior == "resume" and os.path.isfile(os.path.join(exp_dir, "config.json"))
+    check_env(load_from_checkpoint(cfg) if resumed else cfg)  # before Sample Factory writes anything
     cfg, runner = make_runner(cfg)
     runner.register_observer(WallClock())
     status = runner.init()
