@@ -14,6 +14,14 @@ the renderer adds ``render_group`` to the avatar object of its own copy of the g
 fills it in from the groups it is given. Rendering needs a Vulkan device; Mesa's
 lavapipe (CPU) is enough, headless.
 
+Two things Griddly 1.6.7 needs that are not obvious. Every cell gets a black
+``render_floor`` object under what it holds: the global observer copies to its output only
+the cells the grid marks as updated, a freshly loaded grid marks only the cells that hold
+objects, and a loaded game may not clear its render target. And
+the game the states are loaded from holds at least as many objects as any state loaded:
+a loaded game's shader buffer of object variables keeps the size it had there, and the
+shaders would read stale memory for the objects beyond it.
+
 The committed SPIR-V is compiled with fixed flags (a test checks it is current)::
 
     glslc -O --target-env=vulkan1.0 -o shaders/render_block2d/triangle-textured.vert.spv \\
@@ -34,6 +42,7 @@ SHADER_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.pat
 # Object variables handed to the shaders, in the order the shaders read them (index 0..5).
 SHADER_VARIABLES = ("render_group", "energy", "max_energy", "shield", "frozen", "cooldown")
 OBSERVER = "MettaRender"
+FLOOR = "render_floor"
 _FALLBACK_STYLE = {"Shape": "square", "Color": [0.6, 0.6, 0.6], "Scale": 0.8}
 
 
@@ -68,6 +77,11 @@ class BlockRenderer:
     (``kinship_groups``); ``close()`` releases the Griddly games.
     """
 
+    # Under CPU contention Griddly 1.6.7 sometimes renders a freshly loaded game from uninitialised
+    # buffers (a coloured background, other objects' variables). Such a frame shows colour on the
+    # floor, which must be black: it is rendered again from a new load.
+    ATTEMPTS = 20
+
     def __init__(self, game: GameDoc, num_players: int, tile_size: int = 16):
         if isinstance(tile_size, bool) or not isinstance(tile_size, int) or not 4 <= tile_size <= 128:
             raise ValueError(f"tile_size must be an integer in 4..128, got {tile_size!r}")
@@ -76,35 +90,46 @@ class BlockRenderer:
         self.tile_size = tile_size
         self.avatar = game.avatar
         self._template = None
+        self._capacity = 0
 
-    def _render_doc(self) -> GameDoc:
+    def _render_doc(self, capacity: int) -> GameDoc:
         """The game with the renderer's observer, per-object styles and the avatar's ``render_group``.
 
-        Its level is one row of the players: every loaded state replaces the whole grid, size included.
+        Its level (the players, then floor) holds ``capacity`` objects; a loaded state replaces it all.
         """
         doc = copy.deepcopy(self.game.doc)
-        agent = self.game.map_characters()[self.avatar]
+        chars = self.game.map_characters()
+        floor = next(c for c in "_~+*#%&=" if c not in chars.values())
+        width = max(16, self.num_players)
+        cells = [f"{chars[self.avatar]}{i + 1}" for i in range(self.num_players)]
+        cells += [floor] * (-(-max(capacity, len(cells)) // width) * width - len(cells))
         doc["Environment"]["Player"]["Count"] = self.num_players
-        doc["Environment"]["Levels"] = [" ".join(f"{agent}{i + 1}" for i in range(self.num_players))]
+        doc["Environment"]["Levels"] = ["\n".join(" ".join(cells[i:i + width]) for i in range(0, len(cells), width))]
         doc["Environment"].setdefault("Observers", {})[OBSERVER] = {
             "Type": "BLOCK_2D", "TileSize": self.tile_size, "BackgroundColor": [0.0, 0.0, 0.0],
             "ResourceConfig": {"ShaderPath": SHADER_DIR},
             "Shader": {"ObjectVariables": list(SHADER_VARIABLES)},
         }
+        doc["Objects"].append({"Name": FLOOR, "MapCharacter": floor, "Z": 0, "Observers": {
+            OBSERVER: [{"Shape": "square", "Color": [0.0, 0.0, 0.0], "Scale": 1.0}]}})
         for obj in doc["Objects"]:
             observers = obj.get("Observers") or {}
             obj["Observers"] = observers
-            observers[OBSERVER] = copy.deepcopy(observers.get("Block2D") or [_FALLBACK_STYLE])
+            if OBSERVER not in observers:
+                observers[OBSERVER] = copy.deepcopy(observers.get("Block2D") or [_FALLBACK_STYLE])
             if obj["Name"] == self.avatar:
                 obj.setdefault("Variables", []).append({"Name": "render_group", "InitialValue": 0})
                 for style in observers[OBSERVER]:
                     style["Scale"] = 1.0  # the shader sizes the body itself, leaving room for the bar and ring
         return GameDoc(doc=doc, path=self.game.path)
 
-    def _loader_game(self):
-        if self._template is None:
+    def _loader_game(self, objects: int):
+        """The game states are loaded from, rebuilt when a state holds more objects than it does."""
+        if self._template is None or self._capacity < objects:
+            self.close()
             _, Loader = griddly_module()
-            self._template = Loader().load_string(self._render_doc().to_yaml()).create_game(OBSERVER)
+            self._capacity = max(objects, 2 * self._capacity)
+            self._template = Loader().load_string(self._render_doc(self._capacity).to_yaml()).create_game(OBSERVER)
             self._template.load_level(0)
             self._register(self._template)
             self._template.init(False)
@@ -120,21 +145,30 @@ class BlockRenderer:
         groups = np.asarray(groups, dtype=np.int64)
         if groups.shape != (self.num_players,):
             raise ValueError(f"groups must have one entry per player ({self.num_players}), got shape {groups.shape}")
-        objects = []
+        height, width = state["Grid"]["Height"], state["Grid"]["Width"]
+        objects = [{"Name": FLOOR, "Location": [x, y], "Orientation": "NONE", "PlayerId": 0, "RenderTileId": 0,
+                    "Variables": {}} for y in range(height) for x in range(width)]
+        empty = np.ones((height, width), dtype=bool)
         for obj in state["Objects"]:
             if obj["Name"] == self.avatar and obj.get("PlayerId", 0) >= 1:
                 obj = {**obj, "Variables": {**obj["Variables"], "render_group": int(groups[obj["PlayerId"] - 1])}}
             objects.append(obj)
+            empty[obj["Location"][1], obj["Location"][0]] = False
         # a picture needs no pending actions: the loaded game is never stepped
         frame_state = {**state, "Objects": objects, "DelayedActions": []}
-        game = self._loader_game().load_state(frame_state)
-        try:
-            self._register(game)
-            game.init(True)
-            image = np.array(game.observe(), copy=True)  # (3, width px, height px)
-        finally:
-            game.release()
-        return np.ascontiguousarray(image.transpose(2, 1, 0))
+        t = self.tile_size
+        for _ in range(self.ATTEMPTS):
+            game = self._loader_game(len(objects)).load_state(frame_state)
+            try:
+                self._register(game)
+                game.init(True)
+                image = np.array(game.observe(), copy=False).transpose(2, 1, 0)  # (height px, width px, 3)
+                cells = image.reshape(empty.shape[0], t, empty.shape[1], t, 3).max(axis=(1, 3, 4))
+                if not cells[empty].any():  # every floor cell black: the frame is whole
+                    return np.ascontiguousarray(image)
+            finally:
+                game.release()
+        raise RuntimeError(f"Griddly rendered {self.ATTEMPTS} corrupt frames in a row for one state")
 
     def close(self) -> None:
         if self._template is not None:

@@ -2,7 +2,8 @@
 // Fragment stage of Metta's video renderer (see triangle-textured.vert).
 //
 // Objects other than agents keep their GDY shape and colour, dimmed while they cool
-// down. An agent (render_group > 0) is drawn as its shape in its kinship group's
+// down; a black object (the renderer's floor) fills its whole tile, so nothing of the
+// render target's background shows. An agent (render_group > 0) is drawn as its shape in its kinship group's
 // colour; a raised shield is a ring around it, a frozen agent sits in a block of ice
 // with a frosted body, and an energy bar along the bottom of its tile shows
 // energy / max_energy (green when full, red when empty, grey for what is missing).
@@ -45,6 +46,10 @@ const float BAR_HALF_WIDTH = 0.42;
 void main() {
   int group = inAgent.x;
   if (group <= 0) {
+    if (all(equal(inColor.rgb, vec3(0.0)))) {
+      outFragColor = vec4(0.0, 0.0, 0.0, 1.0);
+      return;
+    }
     vec4 color = texture(samplerArray, inFragTextureCoords) * inColor;
     if (inTimers.y > 0) {
       color.rgb *= 0.45;

@@ -71,11 +71,12 @@ layout(push_constant) uniform PushConsts {
 }
 pushConsts;
 
+// The number of SHADER_VARIABLES, fixed here rather than read from environmentData: a game
+// loaded from a saved state can leave that uniform unwritten.
+const int VARIABLE_COUNT = 6;
+
 int objectVariable(int index) {
-  if (index >= environmentData.objectVariableCount) {
-    return 0;
-  }
-  return objectVariableBuffer.variables[pushConsts.idx * environmentData.objectVariableCount + index].value;
+  return objectVariableBuffer.variables[pushConsts.idx * VARIABLE_COUNT + index].value;
 }
 
 void main() {
