@@ -5,7 +5,7 @@ that are renamed into place only when the video is complete: an interrupted run 
 the previous video untouched. The mp4 is H.264 where OpenCV's FFmpeg has an encoder for
 it, otherwise VP9 in the same mp4 container (the opencv-python wheels ship no H.264
 encoder; VP9 plays in every current browser); ``VideoFiles.codec`` says which. The GIF
-is written at half size by imageio, for a README or a quick look.
+(half size, 64 colours, written by Pillow at the end) is for a README or a quick look.
 """
 from __future__ import annotations
 
@@ -83,20 +83,21 @@ class VideoFiles:
             self.size = (w - w % 2, h - h % 2)  # encoders of 4:2:0 video want even sizes
             self._mp4, self.codec = _open_mp4(_partial(self.mp4_path), self.fps, self.size)
             if self.gif_path is not None:
-                import imageio.v2 as imageio
-
-                self._gif = imageio.get_writer(_partial(self.gif_path), format="GIF-PIL", mode="I", fps=self.fps,
-                                               loop=0)
+                self._gif = []  # palette frames (a tenth of RGB's memory), saved at the end
         self._mp4.write(np.ascontiguousarray(frame[:self.size[1], :self.size[0], ::-1]))  # OpenCV wants BGR
         if self._gif is not None:
-            self._gif.append_data(cv2.resize(frame, (w // 2, h // 2), interpolation=cv2.INTER_AREA))
+            from PIL import Image
+
+            small = cv2.resize(frame, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+            self._gif.append(Image.fromarray(small).quantize(colors=64, method=Image.Quantize.MEDIANCUT))
         self.frames += 1
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if self._mp4 is not None:
             self._mp4.release()
-        if self._gif is not None:
-            self._gif.close()
+        if self._gif and exc_type is None:
+            self._gif[0].save(_partial(self.gif_path), save_all=True, append_images=self._gif[1:],
+                              duration=round(1000 / self.fps), loop=0)
         for path in (self.mp4_path, self.gif_path):
             if path is None or not os.path.exists(_partial(path)):
                 continue

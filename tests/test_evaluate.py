@@ -1,0 +1,65 @@
+"""Evaluation videos and stats: the mp4 decodes to every frame, stats.json is the env's own metrics."""
+import json
+import os
+
+import cv2
+from PIL import Image
+import numpy as np
+import pytest
+
+from metta import make_env
+from metta.evals.policies import RandomPolicy
+from metta.sf_integration.evaluate import main
+
+STEPS, EPISODES = 12, 2
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    train_dir = str(tmp_path_factory.mktemp("train_dir"))
+    assert main(["--env=metta-teams", "--policy=random", f"--train_dir={train_dir}", f"--max_steps={STEPS}",
+                 f"--episodes={EPISODES}", "--seed=5", "--fps=6"]) == 0
+    return os.path.join(train_dir, "random", "eval")
+
+
+def test_mp4_decodes_to_every_frame(run):
+    cap = cv2.VideoCapture(os.path.join(run, "metta-teams.mp4"))
+    frames = []
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        frames.append(frame)
+    assert len(frames) == EPISODES * (STEPS + 1)  # the start of each episode, then every step
+    assert frames[0].shape == (40 * 16, 40 * 16, 3)
+    assert cap.get(cv2.CAP_PROP_FPS) == pytest.approx(6)
+    with Image.open(os.path.join(run, "metta-teams.gif")) as gif:
+        assert gif.n_frames == EPISODES * (STEPS + 1) and gif.size == (40 * 8, 40 * 8)
+
+
+def test_stats_are_the_envs_metrics_for_the_same_seed(run):
+    with open(os.path.join(run, "stats.json")) as fh:
+        stats = json.load(fh)
+    env = make_env("metta-teams", seed=5, max_steps=STEPS)
+    policy = RandomPolicy(env.action_space("agent_0").n, 5)
+    for k, episode in enumerate(stats["episodes"]):
+        obs, _ = env.reset(seed=5 + k)
+        while env.agents:
+            obs, _, _, _, infos = env.step(policy.act(obs))
+        assert episode["agents"] == {a: infos[a]["episode"] for a in env.possible_agents}
+    assert stats["video"]["frames"] == EPISODES * (STEPS + 1) and stats["video"]["codec"] in ("h264", "vp9")
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--experiment=nope"], ["nope", "not found"]),
+    (["--experiment=empty"], ["empty", "no checkpoint"]),
+    (["--policy=clever"], ["clever", "random"]),
+    ([], ["--experiment"]),
+])
+def test_bad_requests_are_clear_errors(tmp_path, capsys, args, words):
+    os.makedirs(tmp_path / "empty")
+    assert main(args + [f"--train_dir={tmp_path}"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "Traceback" not in err
+    for w in words:
+        assert w in err
