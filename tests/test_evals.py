@@ -1,0 +1,97 @@
+"""The eval suite: scenarios scored from real runs, a report built from those numbers, clear errors."""
+import json
+import os
+
+import cv2
+import numpy as np
+import pytest
+
+from metta.errors import ConfigError
+from metta.evals.__main__ import main
+from metta.evals.policies import RandomPolicy
+from metta.evals.scenarios import SCENARIOS, get_scenarios
+from metta.evals.stats import fisher_exact, wilson_interval
+from metta.evals.suite import run_suite
+
+
+class Waiting:
+    """Every agent waits: a policy that should succeed nowhere."""
+
+    def reset(self, num_agents):
+        pass
+
+    def act(self, obs, deterministic=False):
+        return {a: 0 for a in obs}
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_every_scenario_is_solvable_and_can_be_failed(name):
+    sc = SCENARIOS[name]
+    oracle = run_suite("oracle", [sc], episodes=1, progress=False)["scenarios"][name]
+    assert oracle["successes"] == 1, f"the scripted oracle fails {name}"
+    from metta.evals.play import play_episode
+    from metta.evals.policies import ScriptedAgent
+
+    env = sc.make_env(0)
+    outcome = play_episode(env, Waiting(), 0, {i: ScriptedAgent(env, **kw) for i, kw in sc.opponents.items()})
+    assert not sc.success(outcome, env.game.named_values()), f"{name} counts doing nothing as success"
+    env.close()
+
+
+def test_report_numbers_come_from_the_runs(tmp_path):
+    assert main(["--policy=random", "--episodes=4", "--scenarios=navigation,cooperation", "--baseline=oracle",
+                 f"--train_dir={tmp_path}", "--fps=4", "--tile_size=8"]) == 0
+    out = tmp_path / "random" / "evals"
+    results = json.loads((out / "results.json").read_text())
+    # replay the random policy on navigation: the success count is the number of episodes with a heart
+    sc = SCENARIOS["navigation"]
+    env = sc.make_env(0)
+    policy = RandomPolicy(env.engine.num_actions, 0)
+    hearts = []
+    for k in range(4):
+        obs, _ = env.reset(seed=k)
+        while env.agents:
+            obs, _, _, _, infos = env.step(policy.act(obs))
+        hearts.append(infos["agent_0"]["episode"]["hearts"] >= 1)
+    nav = results["scenarios"]["navigation"]
+    assert nav["per_episode"] == hearts and nav["successes"] == sum(hearts)
+    assert nav["ci95"] == pytest.approx(list(wilson_interval(sum(hearts), 4)))
+    page = (out / "report.html").read_text()
+    lo, hi = nav["ci95"]
+    assert f"{nav['rate']:.2f} [{lo:.2f}, {hi:.2f}] ({nav['successes']}/4)" in page
+    assert "oracle (baseline)" in page and "4/4" in page  # the oracle solves navigation every time
+    p = fisher_exact(nav["successes"], 4, 4, 4)
+    assert f"{p:.3g}" in page
+    assert (out / "scores.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    cap = cv2.VideoCapture(str(out / "videos" / "navigation.mp4"))
+    n = 0
+    while cap.read()[0]:
+        n += 1
+    assert n == sc.max_steps + 1 and 'src="videos/navigation.mp4"' in page
+
+
+def test_oracle_beats_random_on_navigation_significantly():
+    sc = get_scenarios(["navigation"])
+    oracle = run_suite("oracle", sc, episodes=6, progress=False)["scenarios"]["navigation"]
+    rand = run_suite("random", sc, episodes=6, progress=False)["scenarios"]["navigation"]
+    assert oracle["rate"] > rand["rate"]
+    assert fisher_exact(oracle["successes"], 6, rand["successes"], 6) < 0.05
+
+
+def test_statistics_against_known_values():
+    assert wilson_interval(0, 10) == pytest.approx((0.0, 0.2775), abs=1e-4)
+    assert wilson_interval(5, 10) == pytest.approx((0.2366, 0.7634), abs=1e-4)
+    assert fisher_exact(3, 4, 1, 4) == pytest.approx(0.4857, abs=1e-4)   # Fisher's tea-tasting table
+    assert fisher_exact(4, 4, 0, 4) == pytest.approx(0.02857, abs=1e-4)
+
+
+def test_unknown_scenario_and_missing_experiment_are_clear_errors(tmp_path, capsys):
+    with pytest.raises(ConfigError, match="navigaton.*did you mean navigation"):
+        get_scenarios(["navigaton"])
+    assert main(["--policy=random", "--scenarios=flying", f"--train_dir={tmp_path}"]) == 1
+    assert "unknown scenario 'flying'" in capsys.readouterr().err
+    assert main(["--experiment=ghost", f"--train_dir={tmp_path}"]) == 1
+    assert "experiment 'ghost' not found" in capsys.readouterr().err
+    os.makedirs(tmp_path / "untrained")
+    assert main(["--experiment=untrained", f"--train_dir={tmp_path}"]) == 1
+    assert "no checkpoint" in capsys.readouterr().err
