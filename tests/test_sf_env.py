@@ -112,6 +112,7 @@ def test_flags_become_make_env_keywords(tmp_path):
     (["--env=metta-teams", "--width=2"], ["width"]),
     (["--env=metta-teams", "--level=/nonexistent/level.txt"], ["/nonexistent/level.txt"]),
     (["--env=metta-teams", "--game=/nonexistent/game.yaml"], ["/nonexistent/game.yaml"]),
+    (["--env=metta-teams", "--action_prior=1.5"], ["--action_prior", "1.5"]),
 ])
 def test_bad_input_is_one_clear_line(argv, words, tmp_path, capsys):
     from metta.sf_integration.train import main
@@ -166,3 +167,27 @@ def test_encoder_shapes_follow_the_flags():
     enc = MettaEncoder(cfg, space)
     x = {k: torch.zeros((3,) + s.shape) for k, s in space.items()}
     assert enc(x).shape == (3, 80) and enc.get_out_size() == 80
+
+
+def test_action_prior_sets_the_untrained_policy():
+    import torch
+
+    from metta.sf_integration.env import observation_space
+    from metta.sf_integration.model import make_metta_actor_critic, prior_logits
+    from metta.sf_integration.train import parse_args, register_components
+
+    register_components()
+    env = plain_env()
+    types = [a.name for a in env.engine.actions]
+    logits = prior_logits(types, 0.05)
+    p = np.exp(logits) / np.exp(logits).sum()
+    by_type = {t: p[[i for i, u in enumerate(types) if u == t]] for t in set(types)}
+    for t in ("noop", "move", "rotate", "use"):  # each basic type 0.95 / 4, shared equally by its inputs
+        assert np.isclose(by_type[t].sum(), 0.95 / 4) and np.allclose(by_type[t], by_type[t][0])
+    assert np.isclose(sum(v.sum() for t, v in by_type.items() if t not in ("noop", "move", "rotate", "use")), 0.05)
+    assert prior_logits(types, 0) is None
+    cfg = parse_args(["--env=metta-teams"])
+    cfg.action_prior_logits = logits
+    model = make_metta_actor_critic(cfg, observation_space(env), env.action_space("agent_0"))
+    bias = model.action_parameterization.distribution_linear.bias.detach()
+    assert torch.allclose(bias, torch.tensor(logits, dtype=torch.float32))

@@ -92,13 +92,14 @@ def test_corrupted_latest_checkpoint_falls_back_loudly(run):
     (good_steps, good), (_, latest) = checkpoints(exp)[-2:]
     with open(latest, "r+b") as f:  # truncated mid-write
         f.truncate(os.path.getsize(latest) // 2)
-    res = train(run["tmp"], 9000, experiment="broken")
+    # bounded by wall time this once: Sample Factory 2.1.1 alone would never stop on --train_for_seconds
+    res = train(run["tmp"], 10**9, "--train_for_seconds=5", experiment="broken")
     assert res.returncode == 0, res.stderr[-3000:]
     out = res.stdout + res.stderr
     assert os.path.basename(latest) in out and "previous good checkpoint" in out
     assert os.path.isfile(os.path.join(exp, "checkpoint_p0", "corrupted", os.path.basename(latest)))  # kept
     assert f"env_steps={good_steps}" in out and "starting from scratch" not in out.lower()
-    assert checkpoints(exp)[-1][0] >= 9000
+    assert checkpoints(exp)[-1][0] > good_steps
 
 
 def test_no_readable_checkpoint_is_a_clear_error_and_touches_nothing(run):

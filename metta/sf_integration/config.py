@@ -26,6 +26,7 @@ PRESET_PARAMS: tuple[tuple[str, str, type], ...] = tuple(
     (f.name, _FLAG_NAMES.get(f.name, f.name), type(f.default) if f.default is not None else int)
     for cls in (MapOptions, KinshipSpec) for f in fields(cls))
 PATH_FLAGS = ("game", "level")
+DEFAULT_ACTION_PRIOR = 0.05
 
 
 def add_metta_args(parser: argparse.ArgumentParser) -> None:
@@ -39,6 +40,10 @@ def add_metta_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--bodies", default=None, metavar="NAME=WEIGHT,...",
                    help="a mix of energy profiles, e.g. light=1,heavy=1")
     g.add_argument("--obs_backend", default="numpy", choices=OBS_BACKENDS, help="how observations are rendered")
+    g.add_argument("--action_prior", type=float, default=DEFAULT_ACTION_PRIOR, metavar="SHARE",
+                   help="the untrained policy's total probability for actions other than wait, move, rotate and use, "
+                        "those four types being equally likely (0: every action equally likely); "
+                        "see metta.sf_integration.model")
     for name, flag, typ in PRESET_PARAMS:
         g.add_argument(f"--{flag}", type=typ, default=None,
                        help=f"preset parameter {name} (default: the preset's)")

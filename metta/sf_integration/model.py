@@ -21,16 +21,28 @@ normalisation; sizes are Sample Factory's flags, defaults in ``metta.sf_integrat
           generators and altars were, who attacked) -> linear policy logits over the
           flat action space, and a linear value head (shared weights).
 
+The untrained policy has a prior (``--action_prior``, default 0.05): it picks among the
+action types wait, move, rotate and use equally (then equally among a type's inputs, so
+rotating is not 4 times as likely as using), and gives all other actions (attacks,
+shield, gifts, bonds, marks) that much probability in total instead of 14/22. Every one
+of those costs energy, and a uniformly random agent spends all of its on them (a raised
+shield's upkeep eats the regeneration, so it can never pay to lower it): it never earns
+a heart on ``metta-teams``, leaving training no reward to learn from. The prior is only
+the output layer's initial bias; learning moves it like any other weight.
+
 The convolutions stay narrow because on 2 CPU cores the same cores run the simulator,
 inference and learning: with the CPU defaults the whole model is about 0.3 M
 multiply-adds per agent-step.
 """
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
 from sample_factory.algo.utils.torch_utils import calc_num_elements
+from sample_factory.model.actor_critic import default_make_actor_critic_func
 from sample_factory.model.encoder import Encoder
 from sample_factory.model.model_utils import create_mlp, nonlinearity
 
@@ -66,3 +78,29 @@ class MettaEncoder(Encoder):
 
 def make_metta_encoder(cfg, obs_space) -> Encoder:
     return MettaEncoder(cfg, obs_space)
+
+
+BASIC_ACTIONS = ("noop", "move", "rotate", "use")
+
+
+def prior_logits(action_types: list[str], other_share: float) -> list[float] | None:
+    """Initial logits: basic action types equally likely, the other actions ``other_share`` in total.
+
+    None (no prior: every action equally likely) when ``other_share`` is 0 or the game has
+    no basic or no other actions."""
+    counts = {t: action_types.count(t) for t in set(action_types) if t in BASIC_ACTIONS}
+    n_other = len(action_types) - sum(counts.values())
+    if not other_share or not counts or not n_other:
+        return None
+    basic_p = {t: (1.0 - other_share) / len(counts) / c for t, c in counts.items()}
+    other_p = other_share / n_other
+    return [math.log(basic_p[t] if t in basic_p else other_p) for t in action_types]
+
+
+def make_metta_actor_critic(cfg, obs_space, action_space):
+    model = default_make_actor_critic_func(cfg, obs_space, action_space)
+    logits = cfg.get("action_prior_logits") if isinstance(cfg, dict) else getattr(cfg, "action_prior_logits", None)
+    if logits:
+        with torch.no_grad():
+            model.action_parameterization.distribution_linear.bias.copy_(torch.tensor(logits))
+    return model

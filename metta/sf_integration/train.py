@@ -41,7 +41,7 @@ from sample_factory.train import make_runner  # noqa: E402
 from sample_factory.utils.utils import experiment_dir, log  # noqa: E402
 
 from metta.sf_integration.env import make_sf_env  # noqa: E402
-from metta.sf_integration.model import make_metta_encoder  # noqa: E402
+from metta.sf_integration.model import make_metta_actor_critic, make_metta_encoder, prior_logits  # noqa: E402
 
 # Defaults for 2 CPU cores: two rollout workers, each double-buffering two 24-agent envs,
 # one small model; the learner takes half of each round of 3072 agent-steps per batch.
@@ -63,10 +63,11 @@ def default_params(gpu: bool | None = None) -> dict:
 
 
 def register_components() -> None:
-    """Every preset as a Sample Factory env, and the project's encoder (spawned workers inherit both)."""
+    """Every preset as a Sample Factory env, and the project's model (spawned workers inherit them)."""
     for name in PRESETS:
         register_env(name, make_sf_env)
     global_model_factory().register_encoder_factory(make_metta_encoder)
+    global_model_factory().register_actor_critic_factory(make_metta_actor_critic)
 
 
 def parse_args(argv: list[str] | None = None, evaluation: bool = False):
@@ -90,11 +91,15 @@ class WallClock(AlgoObserver):
         runner.total_train_seconds = time.time() - runner.start_time
 
 
-def check_env(cfg) -> None:
-    """Build the env once here: a bad game file, override or option fails now, with a clear message."""
+def check_env(cfg) -> list[str]:
+    """Build the env once here: a bad game file, override or option fails now, with a clear message.
+
+    Returns the type of each action of the flat action space (for the policy's prior)."""
     from metta import make_env
 
-    make_env(cfg.env, **env_kwargs_from_cfg(cfg)).close()
+    env = make_env(cfg.env, **env_kwargs_from_cfg(cfg))
+    env.close()
+    return [a.name for a in env.engine.actions]
 
 
 def train(cfg) -> int:
@@ -106,7 +111,12 @@ def train(cfg) -> int:
                 log.info("Resuming %s policy %d from %s", exp_dir, policy, path)
     # the env as Sample Factory will build it: a resumed run's config.json under this command line
     resumed = cfg.restart_behavior == "resume" and os.path.isfile(os.path.join(exp_dir, "config.json"))
-    check_env(load_from_checkpoint(cfg) if resumed else cfg)  # before Sample Factory writes anything
+    env_cfg = load_from_checkpoint(cfg) if resumed else cfg
+    action_types = check_env(env_cfg)  # before Sample Factory writes anything
+    share = env_cfg.get("action_prior") if isinstance(env_cfg, dict) else env_cfg.action_prior
+    if not 0 <= (share or 0) < 1:
+        raise ConfigError(f"--action_prior must be in [0, 1), got {share}")
+    cfg.action_prior_logits = prior_logits(action_types, share)
     cfg, runner = make_runner(cfg)
     runner.register_observer(WallClock())
     status = runner.init()
