@@ -77,7 +77,7 @@ class MettaSFEnv(gym.Env):
     def __init__(self, env: MettaEnv, batched: bool, seed: int | None = None):
         self.env = env
         self.batched = batched
-        self.seed = seed
+        self.seed_offset = seed
         self.num_agents = env.num_agents_total
         self.is_multiagent = True
         self.observation_space = observation_space(env)
@@ -93,8 +93,8 @@ class MettaSFEnv(gym.Env):
         return [{"obs": g, SELF_KEY: f} for g, f in zip(grid, feats)]
 
     def reset(self, seed: int | None = None, options: dict | None = None):
-        if seed is not None and self.seed is not None:  # Sample Factory passes each env's id
-            seed = self.seed * 100_003 + seed
+        if seed is not None and self.seed_offset is not None:  # Sample Factory passes each env's id
+            seed = self.seed_offset * 100_003 + seed
         obs, _ = self.env.reset(seed=seed)
         self.features.reset()
         return self._obs(obs), ({} if self.batched else [{} for _ in self._agents])
