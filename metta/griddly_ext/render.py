@@ -96,8 +96,9 @@ class BlockRenderer:
         """The game with the renderer's observer, per-object styles and the avatar's ``render_group``.
 
         Its level (the players, then floor) holds ``capacity`` objects; a loaded state replaces it all.
+        Its variables are those of the engine's game (constants compiled in), as a loaded state holds.
         """
-        doc = copy.deepcopy(self.game.doc)
+        doc = self.game.with_constants_compiled().doc
         chars = self.game.map_characters()
         floor = next(c for c in "_~+*#%&=" if c not in chars.values())
         width = max(16, self.num_players)
