@@ -4,7 +4,7 @@ Runs the observation backends side by side in one process on the same map, seed 
 actions (``griddly``: Griddly's own per-player observers, the baseline; ``numpy`` and
 ``vulkan``: one global view cut into every agent's window in one batched call) and
 prints agent-steps/s and env-steps/s for each (median of ``--repeats`` timed runs after
-a warm-up, on one core). Then a sweep over the number of agents (4, 24, 100 by default,
+a warm-up, on one core). Then a sweep over the number of agents (4, 24, 96 by default,
 map area growing with the agents) shows how a step's cost scales. Actions are drawn
 before timing, so the figures are the environment's own: Griddly's rules, the
 observations, kinship sharing and the social metrics.
@@ -81,7 +81,7 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--backends", default=",".join(BACKENDS), help="comma-separated: griddly,numpy,vulkan")
-    ap.add_argument("--sweep", default="4,24,100", help="agent counts for the scaling sweep ('' to skip)")
+    ap.add_argument("--sweep", default="4,24,96", help="agent counts for the scaling sweep ('' to skip)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     backends = [b for b in args.backends.split(",") if b]

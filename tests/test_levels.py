@@ -18,7 +18,7 @@ def grid(level):
 @pytest.mark.parametrize("opts", [
     MapOptions(),
     MapOptions(width=25, height=25, num_agents=5, generators=5, chargers=3, altars=2, wall_density=0.1),
-    MapOptions(width=100, height=100, num_agents=100, generators=60, chargers=30, altars=15, rooms=10),
+    MapOptions(width=100, height=100, num_agents=99, generators=60, chargers=30, altars=15, rooms=10),
     MapOptions(width=7, height=5, num_agents=2, generators=1, chargers=1, altars=1, wall_density=0.9),
 ])
 def test_generated_level_has_what_was_asked(opts):
@@ -58,3 +58,19 @@ def test_objects_that_cannot_fit_are_a_clear_error():
         for seed in range(20):
             generate_level(MapOptions(width=8, height=8, num_agents=30, generators=0, chargers=0, altars=0,
                                       rooms=6, room_size=6), CHARS, np.random.default_rng(seed))
+
+
+def test_the_most_agents_griddly_reads_start_where_the_level_puts_them():
+    """99 agents (two-digit ids, the most Griddly 1.6.7's level reader holds): every start places each agent
+    on its own cell of the level."""
+    from metta import make_env
+
+    opts = dict(width=40, height=40, num_agents=99, generators=10, chargers=5, altars=5)
+    for seed in range(8):
+        env = make_env("metta-solo", seed=seed, **opts)
+        env.reset(seed=seed)
+        g = grid(env.level)
+        where = {int(t[1:]): (x, y) for y, row in enumerate(g) for x, t in enumerate(row) if t.startswith("A")}
+        x, y, _ = env.engine.poses()
+        assert [(int(a), int(b)) for a, b in zip(x, y)] == [where[i] for i in range(1, 100)]
+        env.close()

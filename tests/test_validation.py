@@ -198,8 +198,8 @@ def test_bad_overrides(overrides, words):
 @pytest.mark.parametrize("options, words", [
     (dict(width=5, height=5, num_agents=20), ["impossible map", "num_agents=20", "9 free cells"]),
     (dict(width=2), ["width/height must be at least 3"]),
-    (dict(num_agents=0), ["num_agents must be in 1..255"]),
-    (dict(width=100, height=100, num_agents=300), ["num_agents must be in 1..255", "uint8"]),
+    (dict(num_agents=0), ["num_agents must be in 1..99"]),
+    (dict(width=100, height=100, num_agents=100), ["num_agents must be in 1..99", "two-digit player ids"]),
     (dict(generators=-1), ["generators must be >= 0"]),
     (dict(wall_density=1.5), ["wall_density", "[0, 1)"]),
     (dict(width="big"), ["width must be an integer"]),
@@ -217,6 +217,7 @@ def test_bad_map_options(options, words):
     ("W W W\nW . W\nW W W", ["no agents"]),
     ("W W W W\nW A1 A3 W\nW W W W", ["numbered 1..N"]),
     ("", ["non-empty"]),
+    ("\n".join(" ".join(f"A{10 * y + x + 1}" for x in range(10)) for y in range(10)), ["100 agents", "two-digit"]),
 ])
 def test_bad_levels(level, words):
     with config_error(*words):

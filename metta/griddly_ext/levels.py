@@ -12,6 +12,12 @@ import numpy as np
 
 from metta.errors import ConfigError
 
+# Griddly 1.6.7's level reader keeps an agent's player id in a 3-byte buffer with no room for a terminator:
+# ids of three digits (A100 and up) overrun it, and about one game in twenty then fails to start or places
+# agents at random. Two digits read safely.
+MAX_AGENTS = 99
+MAX_AGENTS_WHY = "Griddly 1.6.7 reads at most two-digit player ids from a level"
+
 
 @dataclass(frozen=True)
 class MapOptions:
@@ -40,8 +46,8 @@ class MapOptions:
             raise ConfigError(f"map option width/height must be at least 3 (border walls), got {self.width}x{self.height}")
         if self.width > 1000 or self.height > 1000:
             raise ConfigError(f"map option width/height must be at most 1000, got {self.width}x{self.height}")
-        if not 1 <= self.num_agents <= 255:
-            raise ConfigError(f"map option num_agents must be in 1..255 (player ids are observed as uint8), "
+        if not 1 <= self.num_agents <= MAX_AGENTS:
+            raise ConfigError(f"map option num_agents must be in 1..{MAX_AGENTS} ({MAX_AGENTS_WHY}), "
                               f"got {self.num_agents}")
         for name in ("generators", "chargers", "altars", "rooms"):
             if getattr(self, name) < 0:
@@ -128,6 +134,8 @@ def parse_level(level: str, chars: dict[str, str], agent_char: str) -> tuple[int
                                   f"(known: {', '.join(sorted(known))})")
     if not ids:
         raise ConfigError(f"level has no agents: write them as {agent_char}1, {agent_char}2, ...")
+    if len(ids) > MAX_AGENTS:
+        raise ConfigError(f"level has {len(ids)} agents: at most {MAX_AGENTS} ({MAX_AGENTS_WHY})")
     if sorted(ids) != list(range(1, len(ids) + 1)):
         raise ConfigError(f"level agents must be numbered 1..N once each, got {sorted(ids)}")
     return len(rows[0]), len(rows), len(ids)
