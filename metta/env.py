@@ -141,28 +141,24 @@ class MettaEnv(ParallelEnv):
             c = self._griddly_channels
             self.engine.observe_into(batch[:, :c])
             self._poses = self.engine.poses()
+            self._cells = self.engine.padded_cells(self._poses[0], self._poses[1])
             render_kinship(batch[:, c:], *self._poses, self._kin_q, self._noise_q)
         else:  # one global view, every window cut from it at once
             view = self.engine.global_view()
             self._poses = self.engine.poses(view)
+            self._cells = self.engine.padded_cells(self._poses[0], self._poses[1])
             batch = self._windows.render(view, *self._poses, self._agent_table, self._noise_q).transpose(0, 3, 2, 1)
         return dict(zip(self.agents, batch))
 
-    def _aimed_at_agents(self, flat: np.ndarray, before: tuple) -> bool:
-        """Could an attack, gift or bond have landed this step? Only if one was aimed at a cell an agent held
-        before or after the step."""
+    def _aimed_at_agents(self, flat: np.ndarray, cells: np.ndarray, facing: np.ndarray) -> bool:
+        """Could an attack, gift or bond have landed this step? Only if one was aimed, from the agents' cells and
+        facings before the step, at a cell an agent held before or after it."""
         if self._watched is None:
             return True
         acting = self._watched[flat]
         if not acting.any():
             return False
-        x, y, facing = before
-        aimed = self.engine.action_cells(flat[acting], x[acting], y[acting], facing[acting])
-        width = self.engine.width
-        held = np.zeros(width * self.engine.height + 1, dtype=bool)  # the last cell stands for "off the grid"
-        held[y * width + x] = True
-        held[self._poses[1] * width + self._poses[0]] = True
-        return bool(held[aimed].any())
+        return self.engine.aims_at(flat[acting], facing[acting], cells[acting], (cells, self._cells))
 
     def reset(self, seed: int | None = None, options: dict | None = None):
         if seed is not None:
@@ -189,7 +185,7 @@ class MettaEnv(ParallelEnv):
         if self._needs_reset or not self.agents:
             raise RuntimeError("step() called before reset() or after the episode ended: call reset()")
         flat = self._flat_actions(actions)
-        before = self._poses
+        cells, facing = self._cells, self._poses[2]
         raw, done = self.engine.step(flat)
         shared = self.sharing @ raw if raw.any() else raw.astype(np.float64)
         self._steps += 1
@@ -199,7 +195,7 @@ class MettaEnv(ParallelEnv):
         term = dict.fromkeys(self.agents, done)
         trunc = dict.fromkeys(self.agents, truncated and not done)
         infos = {a: {"raw_reward": r} for a, r in zip(self.agents, raw.tolist())}
-        if self.metrics.update(self.engine, raw, shared, self._aimed_at_agents(flat, before)):
+        if self.metrics.update(self.engine, raw, shared, self._aimed_at_agents(flat, cells, facing)):
             # a bond formed: it shares from the next step on
             self.sharing = bond_sharing(self.metrics.bonds, self.society.bond_share) @ self._kin_sharing
         if done or truncated:

@@ -74,7 +74,7 @@ class GriddlyEngine:
         gd, Loader = griddly_module()
         self.num_players = int(num_players)
         self.hidden_actions = frozenset(hidden_actions)
-        doc = game.with_players(self.num_players, level)
+        doc = game.with_players(self.num_players, level).with_constants_compiled()
         observers = doc.doc["Environment"].setdefault("Observers", {})
         self.player_view = dict(observers.get(self.OBSERVER) or {})
         observers[self.GLOBAL_OBSERVER] = {
@@ -93,6 +93,7 @@ class GriddlyEngine:
         # (action, facing) -> (dx, dy): VectorToDest turned from facing up to right (-dy, dx), down, left (dy, -dx)
         self._aim = np.array([[(dx, dy), (-dy, dx), (-dx, -dy), (dy, -dx)] if a.relative else [(dx, dy)] * 4
                               for a in self.actions for dx, dy in [a.vector]], dtype=np.int64)
+        self._size_aim_grid()
         self.object_names: list[str] = list(self._game.get_object_names())
         self.variable_names: list[str] = list(self._game.get_object_variable_names())
         window = doc.doc["Environment"]["Player"]["Observer"]
@@ -119,12 +120,27 @@ class GriddlyEngine:
                                          bool(m["Relative"])))
         return table
 
-    def action_cells(self, flat_actions: np.ndarray, x: np.ndarray, y: np.ndarray, facing: np.ndarray) -> np.ndarray:
-        """The cell (``y * width + x``, or -1 off the grid) each agent's action is aimed at, from its pose."""
-        d = self._aim[flat_actions, facing]
-        tx, ty = x + d[:, 0], y + d[:, 1]
-        on_grid = (tx >= 0) & (tx < self.width) & (ty >= 0) & (ty < self.height)
-        return np.where(on_grid, ty * self.width + tx, -1)
+    def padded_cells(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Cells ``(x, y)`` as indices into a grid padded by the longest aim, so aimed cells never leave it."""
+        return (y + self._aim_pad) * self._padded_width + (x + self._aim_pad)
+
+    def aims_at(self, flat_actions: np.ndarray, facing: np.ndarray, cells: np.ndarray, targets) -> bool:
+        """Is any of these actions, taken from padded ``cells`` with ``facing``, aimed at a cell of ``targets``
+        (arrays of padded cells)?"""
+        aimed = cells + self._aim_cells[flat_actions, facing]
+        held = self._held
+        for t in targets:
+            held[t] = True
+        hit = bool(held[aimed].any())
+        for t in targets:
+            held[t] = False
+        return hit
+
+    def _size_aim_grid(self) -> None:
+        self._aim_pad = pad = int(np.abs(self._aim).max())
+        self._padded_width = self.width + 2 * pad
+        self._aim_cells = self._aim[..., 1] * self._padded_width + self._aim[..., 0]   # (action, facing)
+        self._held = np.zeros((self.height + 2 * pad) * self._padded_width, dtype=bool)
 
     @property
     def num_actions(self) -> int:
@@ -142,7 +158,9 @@ class GriddlyEngine:
         self._game.load_level_string(level)
         self._game.seed(int(seed))
         self._game.reset()
-        self.width, self.height = self._game.get_width(), self._game.get_height()
+        if (self.width, self.height) != (self._game.get_width(), self._game.get_height()):
+            self.width, self.height = self._game.get_width(), self._game.get_height()
+            self._size_aim_grid()
 
     def step(self, flat_actions: np.ndarray) -> tuple[np.ndarray, bool]:
         """Step every agent at once. ``flat_actions``: int array (num_players,) of flat action indices."""
@@ -211,9 +229,6 @@ class GriddlyEngine:
     def state(self) -> dict:
         """Griddly's full state (objects with locations, orientations and variables)."""
         return self._game.get_state()
-
-    def global_variable(self, name: str):
-        return self._game.get_global_variable([name])[name]
 
     def player_counters(self, names: list[str]) -> dict[str, np.ndarray]:
         """Per-player global variables as ``{name: int array (num_players,)}`` in player order."""
