@@ -13,7 +13,7 @@ def sf_env(batched=True, **kwargs):
     from metta import make_env
     from metta.sf_integration.env import MettaSFEnv
 
-    return MettaSFEnv(make_env("metta-teams", **kwargs), batched=batched)
+    return MettaSFEnv([make_env("metta-teams", **kwargs)], batched=batched)
 
 
 def plain_env(**kwargs):
@@ -54,14 +54,15 @@ def test_self_features_are_own_state_last_action_and_last_reward():
     from metta import make_env
     from metta.sf_integration.env import MettaSFEnv
 
-    env = MettaSFEnv(make_env("metta-solo", level=LEVEL, overrides={"altar_cost": 10}), batched=True)
-    names = env.env.channel_names
+    env = MettaSFEnv([make_env("metta-solo", level=LEVEL, overrides={"altar_cost": 10})], batched=True)
+    metta_env = env.envs[0]
+    names = metta_env.channel_names
     obs, _ = env.reset(seed=0)
-    rotate_right, use = env.env.engine.action_index("rotate", 3), env.env.engine.action_index("use")
+    rotate_right, use = metta_env.engine.action_index("rotate", 3), metta_env.engine.action_index("use")
     obs, *_ = env.step(np.array([rotate_right, 0]))
     obs, rew, *_ = env.step(np.array([use, 0]))
     assert rew[0] > 0  # agent 0 powered the altar on its right
-    truth = env.env.agent_variables()
+    truth = metta_env.agent_variables()
     feats = obs["self"]
     for i in range(2):
         for var in ("energy", "max_energy", "inventory", "shield", "frozen"):
@@ -70,6 +71,27 @@ def test_self_features_are_own_state_last_action_and_last_reward():
     assert feats[0, n_ch + use] == 1 and feats[0, n_ch:n_ch + env.action_space.n].sum() == 1
     assert feats[1, n_ch + 0] == 1
     assert feats[0, -1] == rew[0] and feats[1, -1] == 0
+
+
+def test_vector_envs_step_side_by_side_and_report_each_episode():
+    from metta import make_env
+    from metta.sf_integration.env import MettaSFEnv
+
+    kw = dict(width=10, height=10, num_agents=2, team_size=2, generators=2, chargers=1, altars=1)
+    env = MettaSFEnv([make_env("metta-teams", max_steps=3, **kw), make_env("metta-teams", max_steps=5, **kw)],
+                     batched=True)
+    refs = [plain_env(max_steps=3, **kw), plain_env(max_steps=5, **kw)]
+    assert env.num_agents == 4
+    obs, _ = env.reset(seed=4)
+    ref_obs = [r.reset(seed=8 + i)[0] for i, r in enumerate(refs)]  # env i of slot 4 plays seed 4 * 2 + i
+    assert np.array_equal(obs["obs"], np.stack([o[a] for o in ref_obs for a in sorted(o)]))
+    for t in range(3):
+        obs, rew, term, trunc, infos = env.step(np.full(4, 7))
+    assert list(trunc) == [True, True, False, False]
+    assert set(infos["social"]["hearts"].shape) == {4}
+    for _ in range(2):
+        obs, rew, term, trunc, infos = env.step(np.zeros(4, dtype=int))
+    assert list(trunc) == [False, False, True, True] and "social" in infos
 
 
 def test_non_batched_contract_gives_lists_and_episode_extra_stats():
@@ -113,6 +135,7 @@ def test_flags_become_make_env_keywords(tmp_path):
     (["--env=metta-teams", "--level=/nonexistent/level.txt"], ["/nonexistent/level.txt"]),
     (["--env=metta-teams", "--game=/nonexistent/game.yaml"], ["/nonexistent/game.yaml"]),
     (["--env=metta-teams", "--action_prior=1.5"], ["--action_prior", "1.5"]),
+    (["--env=metta-teams", "--num_envs_per_worker=4"], ["--vector_envs", "--batched_sampling=False"]),
 ])
 def test_bad_input_is_one_clear_line(argv, words, tmp_path, capsys):
     from metta.sf_integration.train import main

@@ -40,6 +40,9 @@ def add_metta_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--bodies", default=None, metavar="NAME=WEIGHT,...",
                    help="a mix of energy profiles, e.g. light=1,heavy=1")
     g.add_argument("--obs_backend", default="numpy", choices=OBS_BACKENDS, help="how observations are rendered")
+    g.add_argument("--vector_envs", type=int, default=1, metavar="N",
+                   help="Metta envs stepped together as one Sample Factory env (one inference batch); with "
+                        "--batched_sampling raise this, not --num_envs_per_worker, to run more envs per worker")
     g.add_argument("--action_prior", type=float, default=DEFAULT_ACTION_PRIOR, metavar="SHARE",
                    help="the untrained policy's total probability for actions other than wait, move, rotate and use, "
                         "those four types being equally likely (0: every action equally likely); "

@@ -1,10 +1,15 @@
 """Metta environments under Sample Factory's multi-agent contract.
 
 Every preset (``metta.presets.PRESETS``) is registered with Sample Factory under its own
-name. ``MettaSFEnv`` adapts one ``MettaEnv`` to what Sample Factory expects of a
+name. ``MettaSFEnv`` adapts ``MettaEnv``s to what Sample Factory expects of a
 multi-agent env: ``num_agents``, ``is_multiagent = True``, data per agent in agent order
 (lists for Sample Factory's default sampler, arrays with ``--batched_sampling``) and an
-automatic reset when the episode ends (Sample Factory calls ``reset`` only once).
+automatic reset when an episode ends (Sample Factory calls ``reset`` only once).
+
+One ``MettaSFEnv`` steps ``--vector_envs`` Metta envs together, their agents side by side:
+bigger inference batches, and, with batched sampling, the way to run several envs per
+slot: Sample Factory 2.1.1 stacks several envs of one slot itself only by dropping their
+episode infos, hence the social metrics (``train`` refuses that configuration).
 
 The observation is a dict, because Sample Factory's models read dicts:
 
@@ -46,9 +51,9 @@ class SelfFeatures:
         self.last_action = np.zeros(num_agents, dtype=np.int64)
         self.last_reward = np.zeros(num_agents, dtype=np.float32)
 
-    def reset(self) -> None:
-        self.last_action[:] = 0
-        self.last_reward[:] = 0.0
+    def reset(self, agents: slice = slice(None)) -> None:
+        self.last_action[agents] = 0
+        self.last_reward[agents] = 0.0
 
     def record(self, actions: np.ndarray, rewards: np.ndarray) -> None:
         self.last_action[:] = actions
@@ -70,65 +75,90 @@ def observation_space(env: MettaEnv) -> spaces.Dict:
 
 
 class MettaSFEnv(gym.Env):
-    """One ``MettaEnv`` as a Sample Factory multi-agent env (see the module docstring)."""
+    """Metta envs of the same shape as one Sample Factory multi-agent env (see the module docstring)."""
 
     metadata = {"render_modes": []}
 
-    def __init__(self, env: MettaEnv, batched: bool, seed: int | None = None):
-        self.env = env
+    def __init__(self, envs: list[MettaEnv], batched: bool, seed: int | None = None):
+        self.envs = list(envs)
         self.batched = batched
         self.seed_offset = seed
-        self.num_agents = env.num_agents_total
+        first = self.envs[0]
+        n = first.num_agents_total
+        self.num_agents = n * len(self.envs)
         self.is_multiagent = True
-        self.observation_space = observation_space(env)
-        self.action_space = env.action_space(env.possible_agents[0])
-        self.features = SelfFeatures(self.num_agents, env.obs_shape, self.action_space.n)
-        self._agents = env.possible_agents
+        self.observation_space = observation_space(first)
+        self.action_space = first.action_space(first.possible_agents[0])
+        self.features = SelfFeatures(self.num_agents, first.obs_shape, self.action_space.n)
+        self._slices = [slice(i * n, (i + 1) * n) for i in range(len(self.envs))]
 
-    def _obs(self, obs: dict):
-        grid = np.stack([obs[a] for a in self._agents])
+    def _obs(self, grid: np.ndarray):
         feats = self.features(grid)
         if self.batched:
             return {"obs": grid, SELF_KEY: feats}
         return [{"obs": g, SELF_KEY: f} for g, f in zip(grid, feats)]
 
     def reset(self, seed: int | None = None, options: dict | None = None):
-        if seed is not None and self.seed_offset is not None:  # Sample Factory passes each env's id
-            seed = self.seed_offset * 100_003 + seed
-        obs, _ = self.env.reset(seed=seed)
+        if seed is not None:  # Sample Factory passes each env's id
+            seed = (seed if self.seed_offset is None else self.seed_offset * 100_003 + seed) * len(self.envs)
+        grids = []
+        for i, env in enumerate(self.envs):
+            obs, _ = env.reset(seed=None if seed is None else seed + i)
+            grids.append(np.stack([obs[a] for a in env.possible_agents]))
         self.features.reset()
-        return self._obs(obs), ({} if self.batched else [{} for _ in self._agents])
+        return self._obs(np.concatenate(grids)), ({} if self.batched else [{} for _ in range(self.num_agents)])
 
     def step(self, actions):
         actions = np.asarray(actions, dtype=np.int64).reshape(self.num_agents)
-        obs, rew, term, trunc, infos = self.env.step(dict(zip(self._agents, actions.tolist())))
-        rewards = np.fromiter(rew.values(), dtype=np.float32, count=self.num_agents)
-        terminated = np.fromiter(term.values(), dtype=bool, count=self.num_agents)
-        truncated = np.fromiter(trunc.values(), dtype=bool, count=self.num_agents)
+        grids, rewards, terminated, truncated, episodes = [], [], [], [], {}
+        for i, (env, agents) in enumerate(zip(self.envs, self._slices)):
+            obs, rew, term, trunc, infos = env.step(dict(zip(env.possible_agents, actions[agents].tolist())))
+            rewards += rew.values()
+            terminated += term.values()
+            truncated += trunc.values()
+            if not env.agents:  # Sample Factory expects the env to start the next episode itself
+                episodes[i] = [infos[a]["episode"] for a in env.possible_agents]
+                obs, _ = env.reset()
+            grids.append(np.stack([obs[a] for a in env.possible_agents]))
+        rewards = np.asarray(rewards, dtype=np.float32)
         self.features.record(actions, rewards)
-        episode = [infos[a]["episode"] for a in self._agents] if not self.env.agents else None
-        if episode is not None:  # Sample Factory expects the env to start the next episode itself
-            obs, _ = self.env.reset()
-            self.features.reset()
-        return (self._obs(obs), rewards if self.batched else rewards.tolist(),
-                terminated if self.batched else terminated.tolist(),
-                truncated if self.batched else truncated.tolist(), self._infos(episode))
-
-    def _infos(self, episode: list[dict] | None):
-        keys = [k for k in episode[0] if k not in _SKIP_METRICS] if episode else []
+        for i in episodes:
+            self.features.reset(self._slices[i])
         if self.batched:
-            if not episode:
-                return {}
-            return {STATS_PREFIX: {k: torch.tensor([m[k] for m in episode], dtype=torch.float32) for k in keys}}
-        if not episode:
-            return [{} for _ in self._agents]
-        return [{"episode_extra_stats": {f"{STATS_PREFIX}/{k}": float(m[k]) for k in keys}} for m in episode]
+            return (self._obs(np.concatenate(grids)), rewards, np.asarray(terminated), np.asarray(truncated),
+                    self._batched_infos(episodes))
+        return (self._obs(np.concatenate(grids)), rewards.tolist(), terminated, truncated,
+                self._agent_infos(episodes))
+
+    def _metric_names(self, episodes: dict) -> list[str]:
+        return [k for k in next(iter(episodes.values()))[0] if k not in _SKIP_METRICS]
+
+    def _batched_infos(self, episodes: dict[int, list[dict]]) -> dict:
+        """Per-agent tensors; Sample Factory keeps the entries of the agents whose episode ended."""
+        if not episodes:
+            return {}
+        stats = {}
+        for k in self._metric_names(episodes):
+            values = torch.zeros(self.num_agents)
+            for i, metrics in episodes.items():
+                values[self._slices[i]] = torch.tensor([m[k] for m in metrics], dtype=torch.float32)
+            stats[k] = values
+        return {STATS_PREFIX: stats}
+
+    def _agent_infos(self, episodes: dict[int, list[dict]]) -> list[dict]:
+        infos = [{} for _ in range(self.num_agents)]
+        for i, metrics in episodes.items():
+            for j, m in zip(range(self._slices[i].start, self._slices[i].stop), metrics):
+                infos[j]["episode_extra_stats"] = {f"{STATS_PREFIX}/{k}": float(v) for k, v in m.items()
+                                                   if k not in _SKIP_METRICS}
+        return infos
 
     def render(self):
         return None
 
     def close(self):
-        self.env.close()
+        for env in self.envs:
+            env.close()
 
 
 def make_sf_env(full_env_name: str, cfg=None, env_config=None, render_mode: str | None = None) -> MettaSFEnv:
@@ -139,5 +169,6 @@ def make_sf_env(full_env_name: str, cfg=None, env_config=None, render_mode: str 
     """
     kwargs = env_kwargs_from_cfg(cfg) if cfg is not None else {}
     seed = getattr(cfg, "seed", None)
-    env = make_env(full_env_name, seed=seed, **kwargs)
-    return MettaSFEnv(env, batched=bool(getattr(cfg, "batched_sampling", False)), seed=seed)
+    count = int(getattr(cfg, "vector_envs", None) or 1)
+    envs = [make_env(full_env_name, seed=None if seed is None else seed + i, **kwargs) for i in range(count)]
+    return MettaSFEnv(envs, batched=bool(getattr(cfg, "batched_sampling", False)), seed=seed)

@@ -38,13 +38,14 @@ from sample_factory.algo.utils.misc import ExperimentStatus  # noqa: E402
 from sample_factory.cfg.arguments import load_from_checkpoint, parse_full_cfg, parse_sf_args  # noqa: E402
 from sample_factory.envs.env_utils import register_env  # noqa: E402
 from sample_factory.train import make_runner  # noqa: E402
+from sample_factory.utils.attr_dict import AttrDict  # noqa: E402
 from sample_factory.utils.utils import experiment_dir, log  # noqa: E402
 
 from metta.sf_integration.env import make_sf_env  # noqa: E402
 from metta.sf_integration.model import make_metta_actor_critic, make_metta_encoder, prior_logits  # noqa: E402
 
-# Defaults for 2 CPU cores: two rollout workers, each double-buffering two 24-agent envs,
-# one small model; the learner takes half of each round of 3072 agent-steps per batch.
+# Defaults for 2 CPU cores: two rollout workers, each double-buffering two slots of
+# --vector_envs 24-agent envs, one small model.
 CPU_DEFAULTS = dict(
     device="cpu", batched_sampling=True, num_workers=2, num_envs_per_worker=2, worker_num_splits=2,
     rollout=32, batch_size=1536, num_batches_per_epoch=1, num_epochs=1, learning_rate=3e-4,
@@ -53,7 +54,7 @@ CPU_DEFAULTS = dict(
 )
 # With a GPU: as many rollout workers as cores, more envs each, a wider model and bigger batches.
 GPU_DEFAULTS = dict(
-    CPU_DEFAULTS, device="gpu", num_workers=max(2, multiprocessing.cpu_count()), num_envs_per_worker=4,
+    CPU_DEFAULTS, device="gpu", num_workers=max(2, multiprocessing.cpu_count()), vector_envs=4,
     batch_size=8192, num_batches_per_epoch=2, rnn_size=512, encoder_conv_mlp_layers=[512], encoder_mlp_layers=[128],
 )
 
@@ -91,6 +92,18 @@ class WallClock(AlgoObserver):
         runner.total_train_seconds = time.time() - runner.start_time
 
 
+def check_flags(cfg) -> None:
+    if not 0 <= (cfg.action_prior or 0) < 1:
+        raise ConfigError(f"--action_prior must be in [0, 1), got {cfg.action_prior}")
+    if cfg.vector_envs is None or cfg.vector_envs < 1:
+        raise ConfigError(f"--vector_envs must be an integer >= 1, got {cfg.vector_envs}")
+    if cfg.batched_sampling and cfg.num_envs_per_worker > cfg.worker_num_splits:
+        raise ConfigError(f"--num_envs_per_worker={cfg.num_envs_per_worker} with --worker_num_splits="
+                          f"{cfg.worker_num_splits} stacks envs in one batched slot, where Sample Factory drops their "
+                          f"episode infos and so the social metrics: raise --vector_envs instead (envs stepped as "
+                          f"one), or use --batched_sampling=False")
+
+
 def check_env(cfg) -> list[str]:
     """Build the env once here: a bad game file, override or option fails now, with a clear message.
 
@@ -111,12 +124,10 @@ def train(cfg) -> int:
                 log.info("Resuming %s policy %d from %s", exp_dir, policy, path)
     # the env as Sample Factory will build it: a resumed run's config.json under this command line
     resumed = cfg.restart_behavior == "resume" and os.path.isfile(os.path.join(exp_dir, "config.json"))
-    env_cfg = load_from_checkpoint(cfg) if resumed else cfg
+    env_cfg = AttrDict(load_from_checkpoint(cfg) if resumed else vars(cfg))
+    check_flags(env_cfg)
     action_types = check_env(env_cfg)  # before Sample Factory writes anything
-    share = env_cfg.get("action_prior") if isinstance(env_cfg, dict) else env_cfg.action_prior
-    if not 0 <= (share or 0) < 1:
-        raise ConfigError(f"--action_prior must be in [0, 1), got {share}")
-    cfg.action_prior_logits = prior_logits(action_types, share)
+    cfg.action_prior_logits = prior_logits(action_types, env_cfg.action_prior)
     cfg, runner = make_runner(cfg)
     runner.register_observer(WallClock())
     status = runner.init()
