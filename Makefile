@@ -2,16 +2,20 @@
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 ENV    ?= metta-teams
-STEPS  ?= 300
+# a short default budget on 2 CPU cores; rerunning resumes the same experiment
+TRAIN_SECONDS ?= 240
+VIDEO_STEPS   ?= 200
 
 .PHONY: setup train test bench validate clean
 
 setup:
 	@bash devops/setup.sh
 
-# Until training lands: a short random-policy episode on metta-teams and its summary.
+# Train $(ENV) with Sample Factory APPO into train_dir/$(ENV), then render its evaluation video
+# (train_dir/$(ENV)/eval/$(ENV).mp4, a GIF and stats.json).
 train: setup
-	$(PY) -m metta.rollout --env $(ENV) --steps $(STEPS)
+	$(PY) -m metta.sf_integration.train --env=$(ENV) --max_steps=200 --train_for_seconds=$(TRAIN_SECONDS)
+	$(PY) -m metta.sf_integration.evaluate --env=$(ENV) --experiment=$(ENV) --max_steps=$(VIDEO_STEPS)
 
 test: setup
 	$(PY) -m pytest -q
