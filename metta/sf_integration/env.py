@@ -147,10 +147,10 @@ class MettaSFEnv(gym.Env):
 
     def _agent_infos(self, episodes: dict[int, list[dict]]) -> list[dict]:
         infos = [{} for _ in range(self.num_agents)]
+        names = self._metric_names(episodes) if episodes else []
         for i, metrics in episodes.items():
             for j, m in zip(range(self._slices[i].start, self._slices[i].stop), metrics):
-                infos[j]["episode_extra_stats"] = {f"{STATS_PREFIX}/{k}": float(v) for k, v in m.items()
-                                                   if k not in _SKIP_METRICS}
+                infos[j]["episode_extra_stats"] = {f"{STATS_PREFIX}/{k}": float(m[k]) for k in names}
         return infos
 
     def render(self):
