@@ -17,6 +17,8 @@ observers (the reference); ``"numpy"`` (default) and ``"vulkan"`` render one glo
 per step and cut all windows from it in one batched call (metta.griddly_ext.windows).
 Each step returns fresh observation arrays: keeping them across steps is safe.
 
+Griddly's rewards are whole points; the env pays ``points / reward_unit`` (the game's
+named value, 1 when the game has none), so a game can price rewards below one unit.
 Rewards are shared through the kinship layer (metta.society.kinship): the reward an
 agent receives is ``env.sharing @ raw`` where ``raw`` holds each agent's own reward of
 the step, reported as ``infos[agent]["raw_reward"]``. ``env.kinship`` is the episode's
@@ -74,6 +76,7 @@ class MettaEnv(ParallelEnv):
         if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
             raise ConfigError(f"max_steps must be a positive integer, got {max_steps!r}")
         self.max_steps = int(max_steps)
+        self.reward_unit = float(game.named_values().get("reward_unit", 1))
 
         self._rng = np.random.default_rng(seed)
         self.level = self._next_level()
@@ -187,6 +190,8 @@ class MettaEnv(ParallelEnv):
         flat = self._flat_actions(actions)
         cells, facing = self._cells, self._poses[2]
         raw, done = self.engine.step(flat)
+        if self.reward_unit != 1 and raw.any():
+            raw = raw.astype(np.float64) / self.reward_unit
         shared = self.sharing @ raw if raw.any() else raw.astype(np.float64)
         self._steps += 1
         truncated = self._steps >= self.max_steps

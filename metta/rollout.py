@@ -1,7 +1,7 @@
 """Play episodes with a random policy and print what happened.
 
-``python -m metta.rollout --env metta-teams --steps 300`` prints hearts, rewards and
-throughput: a first look at a game (and what ``make train`` runs until training exists).
+``python -m metta.rollout --env metta-teams --steps 300`` prints hearts (the env's own
+counters), rewards and throughput: a first look at a game.
 """
 from __future__ import annotations
 
@@ -21,24 +21,26 @@ def random_rollout(env, steps: int, seed: int, progress: bool = True) -> dict:
     rng = np.random.default_rng(seed)
     obs, _ = env.reset(seed=seed)
     n = len(env.possible_agents)
-    totals = np.zeros(n)
+    totals, hearts = np.zeros(n), np.zeros(n)
     episodes, t0 = 0, time.perf_counter()
     for _ in tqdm(range(steps), desc=f"{env.name} random policy", unit="step", disable=not progress,
                   mininterval=0.5, leave=False):
         actions = {a: int(rng.integers(env.action_space(a).n)) for a in env.agents}
-        obs, rew, term, trunc, _ = env.step(actions)
+        obs, rew, term, trunc, infos = env.step(actions)
         for a, r in rew.items():
             totals[int(a.split("_")[1])] += r
         if not env.agents:
             episodes += 1
+            hearts += [infos[a]["episode"]["hearts"] for a in env.possible_agents]
             obs, _ = env.reset()
     elapsed = time.perf_counter() - t0
-    altar_reward = env.game.value("altar_reward") or 1
+    if env.agents:  # the episode still running
+        hearts += [m["hearts"] for m in env.metrics.episode(env.engine)]
     return {
         "env": env.name, "agents": n, "steps": steps, "episodes_finished": episodes,
         "reward_total": float(totals.sum()), "reward_per_agent": float(totals.mean()),
-        "hearts_per_agent": float(totals.mean() / altar_reward),
-        "agents_with_a_heart": int((totals > 0).sum()),
+        "hearts_per_agent": float(hearts.mean()),
+        "agents_with_a_heart": int((hearts > 0).sum()),
         "agent_steps_per_s": steps * n / elapsed, "seconds": elapsed,
     }
 

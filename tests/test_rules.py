@@ -141,7 +141,7 @@ W W W W W
 
 
 def test_altar_reward_and_its_energy_cost():
-    s = Scene(ALTAR, agent_initial_energy=230, altar_cost=100, altar_reward=3, altar_cooldown=2)
+    s = Scene(ALTAR, agent_initial_energy=230, altar_cost=100, altar_reward=3, altar_cooldown=2, reward_unit=1)
     s.act(RIGHT)
     e = s.agent(0)["energy"]
     s.act("use")
@@ -155,6 +155,54 @@ def test_altar_reward_and_its_energy_cost():
     s.act(None)
     s.act("use")  # 29 energy left: cannot afford a heart
     assert s.rewards[0] == 0 and s.agent(0)["energy"] == e - 200
+
+
+CHAIN = """W W W W W W W
+W c A1 g . . W
+W . a . . . W
+W W W W W W W
+"""
+
+
+def test_rewards_are_points_over_the_reward_unit_for_diamonds_charges_and_hearts():
+    # the game's own values: a diamond harvested and a diamond charged pay 1 point each, a heart 10, and the env
+    # pays points / reward_unit (10): 0.1, 0.1 and 1.0
+    s = Scene(CHAIN, generator_cooldown=1, agent_initial_energy=60)
+    v = s.values
+    assert (v["diamond_reward"], v["charge_reward"], v["altar_reward"], v["reward_unit"]) == (1, 1, 10, 10)
+    s.act(RIGHT)
+    s.act("use")                      # harvest
+    assert s.rewards[0] == pytest.approx(0.1) and s.agent(0)["inventory"] == 1
+    s.act("use")                      # cooled down after 1 step: a second diamond
+    assert s.rewards[0] == pytest.approx(0.1)
+    s.act(LEFT)
+    assert s.rewards[0] == 0
+    s.act("use")                      # charge one: 60 - 1 - 1 (two rotations) - 2 - 2 (two harvests) - 2 + 50 = 102
+    assert s.rewards[0] == pytest.approx(0.1) and s.agent(0)["energy"] == 102
+    s.act(DOWN)
+    s.act("use")                      # a heart for altar_cost energy
+    assert s.rewards[0] == pytest.approx(1.0) and s.agent(0)["energy"] == 102 - 1 - v["altar_cost"]
+    ep = s.env.metrics.episode(s.env.engine)[0]
+    assert ep["hearts"] == 1 and ep["diamonds_harvested"] == 2 and ep["raw_reward"] == pytest.approx(1.3)
+
+
+def test_intermediate_rewards_off_leaves_the_heart_alone_and_the_unit_scales_all():
+    s = Scene(CHAIN, generator_cooldown=1, agent_initial_energy=150, diamond_reward=0, charge_reward=0)
+    s.act(RIGHT)
+    s.act("use")
+    s.act(LEFT)
+    s.act("use")
+    assert s.rewards[0] == 0 and s.agent(0)["inventory"] == 0
+    s.act(DOWN)
+    s.act("use")
+    assert s.rewards[0] == 1.0
+    points = Scene(CHAIN, generator_cooldown=1, agent_initial_energy=150, reward_unit=1)
+    points.act(RIGHT)
+    points.act("use")
+    assert points.rewards[0] == 1  # whole points
+    points.act(DOWN)
+    points.act("use")
+    assert points.rewards[0] == 10
 
 
 PAIR = """W W W W W W W W
@@ -390,14 +438,14 @@ def test_every_action_takes_its_cost():
 
 def test_editing_a_number_in_a_copy_of_the_game_changes_the_env(tmp_path):
     text = open(GAME).read()
-    marker = "    - Name: altar_reward\n      InitialValue: 1\n"
+    marker = "    - Name: altar_reward\n      InitialValue: 10\n"
     assert marker in text
     copy = tmp_path / "my_metta.yaml"
-    copy.write_text(text.replace(marker, "    - Name: altar_reward\n      InitialValue: 7\n"))
+    copy.write_text(text.replace(marker, "    - Name: altar_reward\n      InitialValue: 70\n"))
     s = Scene(ALTAR, game=str(copy))
     s.act(RIGHT)
     s.act("use")
-    assert s.rewards[0] == 7
+    assert s.rewards[0] == 7  # 70 points over the reward unit of 10
     original = Scene(ALTAR)
     original.act(RIGHT)
     original.act("use")

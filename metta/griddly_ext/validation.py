@@ -54,6 +54,7 @@ VALUE_RANGES: dict[str, tuple[int, int]] = {
     "generator_initial_diamonds": UINT8, "generator_cooldown": (1, 100_000),
     "charger_energy": UINT8, "charger_cooldown": (1, 100_000),
     "altar_cost": UINT8, "altar_reward": (-1_000_000, 1_000_000), "altar_cooldown": (1, 100_000),
+    "reward_unit": (1, 1_000_000), "diamond_reward": (-1_000_000, 1_000_000), "charge_reward": (-1_000_000, 1_000_000),
 }
 INT32 = (-(2**31), 2**31 - 1)
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
