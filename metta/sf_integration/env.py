@@ -22,7 +22,10 @@ The observation is a dict, because Sample Factory's models read dicts:
 Social metrics reach Sample Factory's episode stats, hence TensorBoard, as
 ``social/<metric>`` per policy: with batched sampling through the dict of per-agent
 tensors that Sample Factory reads from ``infos`` on steps where agents finish, otherwise
-through each finishing agent's ``infos[i]["episode_extra_stats"]``.
+through each finishing agent's ``infos[i]["episode_extra_stats"]``. Beside them,
+``actions/<type>`` is the share of an agent's steps in the episode spent on each action
+type (``noop``, ``move``, ``use``, ``attack``...): what the policy does, seen while it
+trains (a policy collapsing onto one action shows there before its entropy says why).
 """
 from __future__ import annotations
 
@@ -36,6 +39,7 @@ from metta.sf_integration.config import env_kwargs_from_cfg
 
 SELF_KEY = "self"
 STATS_PREFIX = "social"
+ACTIONS_PREFIX = "actions"
 # the social metrics that are not already Sample Factory's own episode reward
 _SKIP_METRICS = ("reward",)
 
@@ -91,6 +95,10 @@ class MettaSFEnv(gym.Env):
         self.action_space = first.action_space(first.possible_agents[0])
         self.features = SelfFeatures(self.num_agents, first.obs_shape, self.action_space.n)
         self._slices = [slice(i * n, (i + 1) * n) for i in range(len(self.envs))]
+        self.action_types = list(dict.fromkeys(a.name for a in first.engine.actions))
+        self._type_of = np.array([self.action_types.index(a.name) for a in first.engine.actions])
+        self._action_counts = np.zeros((self.num_agents, len(self.action_types)), dtype=np.int64)
+        self._agent_index = np.arange(self.num_agents)
 
     def _obs(self, grid: np.ndarray):
         feats = self.features(grid)
@@ -106,10 +114,12 @@ class MettaSFEnv(gym.Env):
             obs, _ = env.reset(seed=None if seed is None else seed + i)
             grids.append(np.stack([obs[a] for a in env.possible_agents]))
         self.features.reset()
+        self._action_counts[:] = 0
         return self._obs(np.concatenate(grids)), ({} if self.batched else [{} for _ in range(self.num_agents)])
 
     def step(self, actions):
         actions = np.asarray(actions, dtype=np.int64).reshape(self.num_agents)
+        self._action_counts[self._agent_index, self._type_of[actions]] += 1
         grids, rewards, terminated, truncated, episodes = [], [], [], [], {}
         for i, (env, agents) in enumerate(zip(self.envs, self._slices)):
             obs, rew, term, trunc, infos = env.step(dict(zip(env.possible_agents, actions[agents].tolist())))
@@ -122,18 +132,22 @@ class MettaSFEnv(gym.Env):
             grids.append(np.stack([obs[a] for a in env.possible_agents]))
         rewards = np.asarray(rewards, dtype=np.float32)
         self.features.record(actions, rewards)
+        shares = {}
         for i in episodes:
             self.features.reset(self._slices[i])
+            counts = self._action_counts[self._slices[i]]
+            shares[i] = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+            counts[:] = 0
         if self.batched:
             return (self._obs(np.concatenate(grids)), rewards, np.asarray(terminated), np.asarray(truncated),
-                    self._batched_infos(episodes))
+                    self._batched_infos(episodes, shares))
         return (self._obs(np.concatenate(grids)), rewards.tolist(), terminated, truncated,
-                self._agent_infos(episodes))
+                self._agent_infos(episodes, shares))
 
     def _metric_names(self, episodes: dict) -> list[str]:
         return [k for k in next(iter(episodes.values()))[0] if k not in _SKIP_METRICS]
 
-    def _batched_infos(self, episodes: dict[int, list[dict]]) -> dict:
+    def _batched_infos(self, episodes: dict[int, list[dict]], shares: dict[int, np.ndarray]) -> dict:
         """Per-agent tensors; Sample Factory keeps the entries of the agents whose episode ended."""
         if not episodes:
             return {}
@@ -143,14 +157,22 @@ class MettaSFEnv(gym.Env):
             for i, metrics in episodes.items():
                 values[self._slices[i]] = torch.tensor([m[k] for m in metrics], dtype=torch.float32)
             stats[k] = values
-        return {STATS_PREFIX: stats}
+        taken = {}
+        for t, name in enumerate(self.action_types):
+            values = torch.zeros(self.num_agents)
+            for i, share in shares.items():
+                values[self._slices[i]] = torch.from_numpy(share[:, t].astype(np.float32))
+            taken[name] = values
+        return {STATS_PREFIX: stats, ACTIONS_PREFIX: taken}
 
-    def _agent_infos(self, episodes: dict[int, list[dict]]) -> list[dict]:
+    def _agent_infos(self, episodes: dict[int, list[dict]], shares: dict[int, np.ndarray]) -> list[dict]:
         infos = [{} for _ in range(self.num_agents)]
         names = self._metric_names(episodes) if episodes else []
         for i, metrics in episodes.items():
-            for j, m in zip(range(self._slices[i].start, self._slices[i].stop), metrics):
-                infos[j]["episode_extra_stats"] = {f"{STATS_PREFIX}/{k}": float(m[k]) for k in names}
+            for j, m, share in zip(range(self._slices[i].start, self._slices[i].stop), metrics, shares[i]):
+                infos[j]["episode_extra_stats"] = {
+                    **{f"{STATS_PREFIX}/{k}": float(m[k]) for k in names},
+                    **{f"{ACTIONS_PREFIX}/{t}": float(v) for t, v in zip(self.action_types, share)}}
         return infos
 
     def render(self):
