@@ -20,7 +20,7 @@ class Waiting:
     def reset(self, num_agents):
         pass
 
-    def act(self, obs, deterministic=False):
+    def act(self, obs, deterministic=False, rewards=None):
         return {a: 0 for a in obs}
 
 

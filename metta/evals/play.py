@@ -29,12 +29,12 @@ def play_episode(env, policy, seed: int, scripted: dict | None = None, film=None
         s.reset()
     if film is not None:
         film()
-    steps, infos = 0, {}
+    steps, infos, rewards = 0, {}, None
     while env.agents:
-        actions = policy.act(obs)
+        actions = policy.act(obs, rewards=rewards)
         for i, s in (scripted or {}).items():
             actions[env.possible_agents[i]] = s.act()
-        obs, _, _, _, infos = env.step(actions)
+        obs, rewards, _, _, infos = env.step(actions)
         steps += 1
         if film is not None:
             film()

@@ -1,4 +1,7 @@
-"""Policies with the ``reset(num_agents)`` / ``act(obs, deterministic)`` interface of a trained policy.
+"""Policies with the ``reset(num_agents)`` / ``act(obs, deterministic, rewards)`` interface of a trained policy.
+
+``rewards`` are the rewards the env returned with ``obs`` (None at an episode's start): a
+trained policy saw each agent's last reward in training and needs it to act the same.
 
 - ``RandomPolicy``: uniform random actions, seeded: the floor every learner must beat.
 - ``ScriptedOracle``: reads the true game state (not the observations) and plans with
@@ -35,7 +38,7 @@ class RandomPolicy:
     def reset(self, num_agents: int) -> None:
         pass
 
-    def act(self, obs: dict[str, np.ndarray], deterministic: bool = False) -> dict[str, int]:
+    def act(self, obs: dict[str, np.ndarray], deterministic: bool = False, rewards=None) -> dict[str, int]:
         draws = self.rng.integers(self.num_actions, size=len(obs))
         return {a: int(x) for a, x in zip(obs, draws)}
 
@@ -85,7 +88,7 @@ class ScriptedOracle:
     def reset(self, num_agents: int) -> None:
         pass
 
-    def act(self, obs: dict[str, np.ndarray], deterministic: bool = True) -> dict[str, int]:
+    def act(self, obs: dict[str, np.ndarray], deterministic: bool = True, rewards=None) -> dict[str, int]:
         state = self.env.engine.state()
         occupied = {}
         agents = {}
