@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from tqdm import tqdm
 
 from metta.errors import ConfigError
-from metta.sf_integration.checkpoints import read_config
+from metta.sf_integration.checkpoints import read_config, scalars
 
 DEFAULT_ORG = "metta-ai"
 ORG_ENV = "METTA_HUB_ORG"
@@ -238,18 +238,7 @@ def describe(exp_dir: str, config: dict, checkpoints: dict[str, str], game_path:
 def training_figures(exp_dir: str) -> dict[str, tuple[int, float]]:
     """The last value (and env step) of the run's episode scalars in TensorBoard: reward, length, social metrics,
     throughput."""
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
-    out = {}
-    root = os.path.join(exp_dir, ".summary")
-    for policy in sorted(os.listdir(root)) if os.path.isdir(root) else []:
-        events = EventAccumulator(os.path.join(root, policy), size_guidance={"scalars": 1})
-        events.Reload()
-        for tag in events.Tags()["scalars"]:
-            if tag.startswith(TB_PREFIXES):
-                last = events.Scalars(tag)[-1]
-                out[tag if policy == "0" else f"p{policy}/{tag}"] = (last.step, last.value)
-    return out
+    return {tag: points[-1] for tag, points in scalars(exp_dir, TB_PREFIXES, last_only=True).items()}
 
 
 def trained_game(config: dict) -> str:
