@@ -3,7 +3,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 ENV    ?= metta-teams
 # a short default budget on 2 CPU cores; rerunning resumes the same experiment
-TRAIN_SECONDS ?= 240
+TRAIN_SECONDS ?= 480
 VIDEO_STEPS   ?= 200
 
 .PHONY: setup train test bench validate clean
@@ -14,7 +14,7 @@ setup:
 # Train $(ENV) with Sample Factory APPO into train_dir/$(ENV), then render its evaluation video
 # (train_dir/$(ENV)/eval/$(ENV).mp4, a GIF and stats.json).
 train: setup
-	$(PY) -m metta.sf_integration.train --env=$(ENV) --max_steps=200 --train_for_seconds=$(TRAIN_SECONDS)
+	$(PY) -m metta.sf_integration.train --env=$(ENV) --train_for_seconds=$(TRAIN_SECONDS)
 	$(PY) -m metta.sf_integration.evaluate --env=$(ENV) --experiment=$(ENV) --max_steps=$(VIDEO_STEPS)
 
 test: setup

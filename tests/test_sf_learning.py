@@ -1,13 +1,21 @@
-"""The model learns: a bounded CPU run beats a random policy clearly on a task that needs a learned sequence.
+"""The model learns: bounded CPU runs beat random and the untrained prior clearly on tasks that need a learned
+sequence, and do not collapse onto one action where more than one is needed.
 
-Eight agents, each walled into one cell with an altar on one side (a different side
-across agents). An agent starts facing no direction: to earn hearts it must rotate to
-the side where it sees the altar, then use it, and keep using it as the altar cools
-down; wasted actions (attacks, shield, marks) cost the energy the altar needs. The
-scripted optimum earns 15 hearts per 30-step episode, a uniformly random policy about
-0.3, an untrained policy (its action prior alone) under 2. All are scored with the env's
-own episode metrics over the same seeds.
+Altar pockets: eight agents, each walled into one cell with an altar on one side (a
+different side across agents). An agent starts facing no direction: to earn hearts it
+must rotate to the side where it sees the altar, then use it, and keep using it as the
+altar cools down; wasted actions (attacks, shield, marks) cost the energy the altar
+needs. The scripted optimum earns 15 hearts per 30-step episode, a uniformly random
+policy about 0.3, an untrained policy (its action prior alone) under 2.
+
+Economy pockets: each agent's cell has a generator on its left, a charger on its right
+and the altar above, and it starts with too little energy for a heart: it must harvest,
+turn, charge, turn and power the altar, again and again. No single action earns a heart
+here, so a policy that collapsed onto one (as a run once did, onto ``bond``) fails.
+
+All are scored with the env's own episode metrics over the same seeds.
 """
+import collections
 import os
 import subprocess
 import sys
@@ -31,52 +39,95 @@ def pocket_level(cols=4, rows=2) -> str:
     return "\n".join(" ".join(row) for row in grid)
 
 
-def hearts_per_agent(env, choose) -> float:
+def economy_level(count=8) -> str:
+    block = [["W", "a", "W", "W"], ["g", "A", "c", "W"], ["W", "W", "W", "W"]]
+    rows = [[] for _ in block]
+    for k in range(count):
+        for r, row in enumerate(block):
+            rows[r] += [f"A{k + 1}" if cell == "A" else cell for cell in row]
+    return "\n".join(" ".join(row) for row in rows)
+
+
+def hearts_per_agent(env, choose, taken=None) -> float:
     hearts = []
     for seed in SEEDS:
         obs, _ = env.reset(seed=seed)
         rewards, start = None, True
         while env.agents:
-            obs, rewards, _, _, infos = env.step(choose(obs, rewards, start))
+            actions = choose(obs, rewards, start)
+            if taken is not None:
+                taken.update(actions.values())
+            obs, rewards, _, _, infos = env.step(actions)
             start = False
         hearts += [infos[a]["episode"]["hearts"] for a in env.possible_agents]
     return float(np.mean(hearts))
 
 
-def test_trained_policy_beats_random_on_the_altar_task(tmp_path):
-    from metta.sf_integration.config import DEFAULT_ACTION_PRIOR
-    from metta.sf_integration.model import prior_logits
+def train_on(tmp_path, level: str, game: list[str], steps: int, experiment: str):
     from metta.sf_integration.policy import load_policy
 
-    (tmp_path / "pockets.txt").write_text(pocket_level())
-    cmd = [sys.executable, "-m", "metta.sf_integration.train", *GAME, f"--level={tmp_path / 'pockets.txt'}",
-           f"--train_dir={tmp_path}", "--experiment=pockets", "--num_workers=1", "--num_envs_per_worker=2",
-           "--rollout=16", "--batch_size=256", "--learning_rate=1e-3", "--train_for_env_steps=60000", "--seed=0"]
+    (tmp_path / f"{experiment}.txt").write_text(level)
+    cmd = [sys.executable, "-m", "metta.sf_integration.train", *game, f"--level={tmp_path / f'{experiment}.txt'}",
+           f"--train_dir={tmp_path}", f"--experiment={experiment}", "--num_workers=1", "--num_envs_per_worker=2",
+           "--rollout=16", "--batch_size=256", "--learning_rate=1e-3", f"--train_for_env_steps={steps}", "--seed=0"]
     res = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=400,
                          env={**os.environ, "PYTHONPATH": ROOT})
     assert res.returncode == 0, res.stderr[-3000:]
+    return load_policy(experiment, train_dir=str(tmp_path))
 
-    policy = load_policy("pockets", train_dir=str(tmp_path))
-    env = policy.make_env()
-    rng = np.random.default_rng(0)
+
+def baselines(env, rng):
+    """Hearts per agent of a uniformly random policy and of the untrained policy's prior alone."""
+    from metta.sf_integration.config import DEFAULT_ACTION_PRIOR
+    from metta.sf_integration.model import prior_logits
+
     n = env.action_space(env.possible_agents[0]).n
     random = hearts_per_agent(env, lambda obs, r, start: {a: int(rng.integers(n)) for a in obs})
+    logits = np.array(prior_logits([a.name for a in env.engine.actions], DEFAULT_ACTION_PRIOR))
+    p = np.exp(logits) / np.exp(logits).sum()
+    prior = hearts_per_agent(env, lambda obs, r, start: dict(zip(obs, rng.choice(n, size=len(obs), p=p).tolist())))
+    return random, prior
 
+
+def trained_hearts(policy, env, taken=None) -> float:
     def trained(obs, rewards, start):
         if start:
             policy.reset(len(obs))
         return policy.act(obs, rewards=rewards)
 
-    # the untrained policy's own prior (metta.sf_integration.model): sampling from it, without learning
-    logits = np.array(prior_logits([a.name for a in env.engine.actions], DEFAULT_ACTION_PRIOR))
-    p = np.exp(logits) / np.exp(logits).sum()
-    prior = hearts_per_agent(env, lambda obs, r, start: dict(zip(obs, rng.choice(n, size=len(obs), p=p).tolist())))
-
     torch_seed(0)
-    learned = hearts_per_agent(env, trained)
+    return hearts_per_agent(env, trained, taken)
+
+
+def test_trained_policy_beats_random_on_the_altar_task(tmp_path):
+    policy = train_on(tmp_path, pocket_level(), GAME, 60000, "pockets")
+    env = policy.make_env()
+    random, prior = baselines(env, np.random.default_rng(0))
+    learned = trained_hearts(policy, env)
     print(f"hearts per agent per episode: trained {learned:.2f}, random {random:.2f}, prior alone {prior:.2f}")
     assert random < 1.0 and prior < 2.0, (random, prior)
     assert learned > max(5.0, 3 * prior, 5 * random), (learned, prior, random)
+
+
+# 20 energy, no regeneration: a heart (30 energy) needs a diamond harvested and charged first
+ECONOMY = ["--env=metta-solo", "--max_steps=40", "--override", "agent_initial_energy=20", "--override",
+           "agent_energy_regen=0", "--override", "altar_cost=30", "--override", "charger_energy=40",
+           "--override", "generator_cooldown=1", "--override", "charger_cooldown=1", "--override", "altar_cooldown=1"]
+
+
+def test_trained_policy_plays_the_economy_without_collapsing_onto_one_action(tmp_path):
+    policy = train_on(tmp_path, economy_level(), ECONOMY, 200000, "economy")
+    env = policy.make_env()
+    random, prior = baselines(env, np.random.default_rng(0))
+    taken = collections.Counter()
+    learned = trained_hearts(policy, env, taken)
+    top, count = taken.most_common(1)[0]
+    share = count / sum(taken.values())
+    print(f"hearts per agent per episode: trained {learned:.2f}, random {random:.2f}, prior alone {prior:.2f}; "
+          f"most frequent action {env.action_names[top]!r} at {share:.0%}")
+    assert random < 0.5 and prior < 1.0, (random, prior)
+    assert share < 0.9, f"the policy collapsed onto {env.action_names[top]!r} ({share:.0%} of its actions)"
+    assert learned > max(3.0, 3 * prior, 5 * random), (learned, prior, random)
 
 
 def torch_seed(seed):

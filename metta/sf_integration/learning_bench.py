@@ -1,139 +1,231 @@
-"""Does training pay? ``python -m metta.sf_integration.learning_bench [--minutes 10] [--json]``.
+"""Does training pay, on every seed? ``python -m metta.sf_integration.learning_bench --seeds 3 [--json]``.
 
-Trains a fresh experiment on ``--env`` (default metta-teams) for a fixed wall time with
-the training defaults, then plays on the same seeds, in episodes of the game's own length
-(``--eval_max_steps`` to change it): the trained policy, a uniformly random policy, and
-the untrained policy's action prior alone (metta.sf_integration.model), so that what
-training added is visible apart from where it started. Prints hearts per agent per
-episode for each, the trained/random ratio, and the training throughput in agent-steps/s
-(Sample Factory's env steps count every agent's step). Arguments after ``--`` go to the
-training command unchanged (e.g. ``-- --max_steps=200`` trains on shorter episodes).
+Trains ``--seeds`` K fresh experiments on ``--env`` (default metta-teams), one after the
+other, each with its own ``--seed`` and the same wall-clock budget (default: ``make train``'s,
+``MAKE_TRAIN_SECONDS`` with ``MAKE_TRAIN_FLAGS``). Then plays, on the same evaluation seeds
+and in episodes of the game's own length (``--eval_max_steps`` to change it): each trained
+policy, a uniformly random policy, and the untrained policy's action prior alone
+(metta.sf_integration.model), so that what training added shows apart from where it started.
+
+Per run and in summary it prints hearts and diamonds harvested per agent per episode (the
+env's own episode metrics), the run's final and lowest policy entropy (TensorBoard's
+``train/entropy``), the trained policy's most frequent action and its share of all the
+actions it took, and the training throughput in agent-steps/s (Sample Factory's env steps
+count every agent's step). Then it checks the bar every seed must clear (``BAR``).
+Arguments after ``--`` go to every training command unchanged and replace
+``MAKE_TRAIN_FLAGS`` (e.g. ``-- --max_steps=1000``).
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 
 import numpy as np
 from tqdm import tqdm
 
+# `make train`'s budget on 2 CPU cores (the Makefile passes the same; tests/test_learning_bench.py checks they agree)
+MAKE_TRAIN_SECONDS = 480
+MAKE_TRAIN_FLAGS = ()
+# what every seed must reach, per agent per episode: hearts, diamonds harvested, and hearts over the prior's
+BAR = {"hearts": 1.0, "diamonds_harvested": 1.0, "prior_ratio": 5.0}
 
-def play(env, seeds, choose, desc: str) -> float:
-    """Hearts per agent per episode, from the env's own episode metrics."""
-    hearts = []
+
+def play(env, seeds, act, desc: str) -> dict:
+    """Hearts and diamonds per agent per episode (the env's own episode metrics), and how often each action was
+    taken. ``act(obs, rewards)`` returns the actions of every agent; it is called with ``(None, None)`` at each
+    episode's start."""
+    metrics, actions = [], Counter()
     for seed in tqdm(seeds, desc=desc, unit="episode", leave=False):
         obs, _ = env.reset(seed=seed)
-        choose(None, None)  # a new episode
-        rewards = None
+        act(None, None)
+        rewards, infos = None, {}
         while env.agents:
-            obs, rewards, _, _, infos = env.step(choose(obs, rewards))
-        hearts += [infos[a]["episode"]["hearts"] for a in env.possible_agents]
-    return float(np.mean(hearts))
+            chosen = act(obs, rewards)
+            actions.update(chosen.values())
+            obs, rewards, _, _, infos = env.step(chosen)
+        metrics += [infos[a]["episode"] for a in env.possible_agents]
+    total = sum(actions.values())
+    top, count = actions.most_common(1)[0]
+    return {"hearts": float(np.mean([m["hearts"] for m in metrics])),
+            "diamonds_harvested": float(np.mean([m["diamonds_harvested"] for m in metrics])),
+            "top_action": env.action_names[top], "top_action_share": count / total}
 
 
-def train(env_name: str, minutes: float, train_dir: str, experiment: str, extra: list[str]) -> dict:
-    """Run the training command for ``minutes``; return its throughput figures."""
+def train(env_name: str, seconds: int, train_dir: str, experiment: str, seed: int, flags: list[str]) -> dict:
+    """Run the training command for ``seconds``; return its throughput figures."""
     cmd = [sys.executable, "-m", "metta.sf_integration.train", f"--env={env_name}", f"--train_dir={train_dir}",
-           f"--experiment={experiment}", f"--train_for_seconds={int(minutes * 60)}", *extra]
+           f"--experiment={experiment}", f"--train_for_seconds={seconds}", f"--seed={seed}", *flags]
     log_path = os.path.join(train_dir, f"{experiment}.log")
     os.makedirs(train_dir, exist_ok=True)
     t0 = time.perf_counter()
-    with open(log_path, "w") as log, tqdm(total=int(minutes * 60), desc=f"training {env_name}", unit="s") as bar:
+    with open(log_path, "w") as log, tqdm(total=seconds, desc=f"training seed {seed}", unit="s", mininterval=10) as bar:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-        while proc.poll() is None:
-            time.sleep(1.0)
-            bar.update(min(int(time.perf_counter() - t0), bar.total) - bar.n)
-    seconds = time.perf_counter() - t0
-    text = open(log_path, errors="replace").read()
+        try:
+            while proc.poll() is None:
+                time.sleep(1.0)
+                bar.update(min(int(time.perf_counter() - t0), bar.total) - bar.n)
+        except BaseException:
+            proc.terminate()
+            proc.wait()
+            raise
+    wall = time.perf_counter() - t0
     if proc.returncode != 0:
         raise SystemExit(f"training failed (exit {proc.returncode}); see {log_path}")
-    steps = [int(s) for s in re.findall(r"Total num frames: (\d+)", text)]
-    windows = re.findall(r"Fps is \(10 sec: [^,]+, 60 sec: [^,]+, 300 sec: ([0-9.]+)\)", text)
-    return {"agent_steps": steps[-1] if steps else 0, "wall_seconds": seconds,
-            "agent_steps_per_s": (steps[-1] if steps else 0) / seconds,
-            "agent_steps_per_s_300s_window": float(windows[-1]) if windows else None, "log": log_path}
+    steps = trained_steps(os.path.join(train_dir, experiment))
+    return {"agent_steps": steps, "wall_seconds": wall, "agent_steps_per_s": steps / wall, "log": log_path}
 
 
-def _ratio(ratio: float | None, trained: float) -> str:
-    if ratio is not None:
-        return f"{ratio:.1f}"
-    return "inf (random earned none)" if trained > 0 else "n/a (neither earned a heart)"
+def trained_steps(exp_dir: str) -> int:
+    """Agent-steps the run trained on: its latest checkpoint's env steps (Sample Factory counts every agent's)."""
+    from metta.sf_integration.checkpoints import checkpoint_paths, load_checkpoint
+
+    paths = [p for p in checkpoint_paths(exp_dir) if p.endswith(".pth")]
+    return int(load_checkpoint(paths[-1])["env_steps"]) if paths else 0
 
 
-def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
-    extra = argv[argv.index("--") + 1:] if "--" in argv else []
-    argv = argv[:argv.index("--")] if "--" in argv else argv
-    ap = argparse.ArgumentParser(prog="python -m metta.sf_integration.learning_bench",
-                                 description=__doc__.split("\n\n")[0])
-    ap.add_argument("--env", default="metta-teams")
-    ap.add_argument("--minutes", type=float, default=10.0, help="training wall time")
-    ap.add_argument("--episodes", type=int, default=5, help="evaluation episodes (seeds 0..N-1) per policy")
-    ap.add_argument("--eval_max_steps", type=int, default=None,
-                    help="evaluation episode length (default: the game's max_steps, whatever training used)")
-    ap.add_argument("--train_dir", default=None, help="where the experiment goes (default: a temporary dir)")
-    ap.add_argument("--json", action="store_true")
-    args = ap.parse_args(argv)
-    if args.minutes <= 0 or args.episodes < 1:
-        ap.error("--minutes must be > 0 and --episodes >= 1")
+def entropy(exp_dir: str) -> dict:
+    """The policy's entropy at the run's end and its lowest value during the run (TensorBoard)."""
+    from metta.sf_integration.checkpoints import scalars
 
-    train_dir = args.train_dir or tempfile.mkdtemp(prefix="metta_learning_bench_")
-    experiment = f"bench_{args.env}_{time.strftime('%Y%m%d_%H%M%S')}"
-    perf = train(args.env, args.minutes, train_dir, experiment, extra)
+    points = scalars(exp_dir, ("train/entropy",)).get("train/entropy", [])
+    values = [v for _, v in points]
+    return {"final_entropy": values[-1] if values else None, "min_entropy": min(values) if values else None}
 
+
+def baselines(env, seeds, action_prior: float) -> dict:
     from metta.sf_integration.model import prior_logits
-    from metta.sf_integration.policy import load_policy
 
-    policy = load_policy(experiment, train_dir=train_dir)
-    env = policy.make_env(max_steps=args.eval_max_steps)
-    seeds = list(range(args.episodes))
-    n_actions = env.action_space(env.possible_agents[0]).n
+    n = env.action_space(env.possible_agents[0]).n
     rng = np.random.default_rng(0)
-    logits = prior_logits([a.name for a in env.engine.actions], policy.cfg.get("action_prior") or 0)
-    prior_p = np.exp(logits) / np.exp(logits).sum() if logits else np.full(n_actions, 1.0 / n_actions)
+    logits = prior_logits([a.name for a in env.engine.actions], action_prior)
+    prior = np.exp(logits) / np.exp(logits).sum() if logits else np.full(n, 1.0 / n)
 
     def sampler(p):
-        def choose(obs, rewards):
-            return {} if obs is None else dict(zip(obs, rng.choice(n_actions, size=len(obs), p=p).tolist()))
-        return choose
+        return lambda obs, rewards: {} if obs is None else dict(zip(obs, rng.choice(n, size=len(obs), p=p).tolist()))
 
-    def trained_policy(obs, rewards):
+    return {"random": play(env, seeds, sampler(np.full(n, 1.0 / n)), "random policy"),
+            "untrained_prior": play(env, seeds, sampler(prior), "untrained prior")}
+
+
+def evaluate_trained(policy, env, seeds) -> dict:
+    import torch
+
+    torch.manual_seed(0)
+
+    def act(obs, rewards):
         if obs is None:
             policy.reset(len(env.possible_agents))
             return {}
         return policy.act(obs, rewards=rewards)
 
-    import torch
+    return play(env, seeds, act, "trained policy")
 
-    torch.manual_seed(0)
-    random_hearts = play(env, seeds, sampler(np.full(n_actions, 1.0 / n_actions)), "random policy")
-    prior_hearts = play(env, seeds, sampler(prior_p), "untrained prior")
-    trained_hearts = play(env, seeds, trained_policy, "trained policy")
-    ratio = trained_hearts / random_hearts if random_hearts > 0 else None
-    result = {"env": args.env, "minutes": args.minutes, "train_flags": extra, "episodes": args.episodes,
-              "agents": len(env.possible_agents), "eval_max_steps": env.max_steps,
-              "hearts_per_agent_random": random_hearts, "hearts_per_agent_untrained_prior": prior_hearts,
-              "hearts_per_agent_trained": trained_hearts, "ratio": ratio, **perf,
-              "experiment": os.path.join(train_dir, experiment), "cpu_count": os.cpu_count()}
-    if args.json:
-        print(json.dumps(result, indent=2))
-    else:
-        print(f"{args.env}: {args.minutes:g} min of training{' with ' + ' '.join(extra) if extra else ''}, "
-              f"{args.episodes} evaluation episodes of {env.max_steps} steps x {result['agents']} agents "
-              f"on seeds 0..{args.episodes - 1}")
-        print(f"  hearts per agent per episode   random {random_hearts:.3f}   untrained prior {prior_hearts:.3f}   "
-              f"trained {trained_hearts:.3f}   ratio trained/random {_ratio(ratio, trained_hearts)}")
-        window = perf["agent_steps_per_s_300s_window"]
-        print(f"  training throughput            {perf['agent_steps_per_s']:,.0f} agent-steps/s over the whole run"
-              + (f" ({window:,.0f} in Sample Factory's last 300 s window)" if window else "")
-              + f", {perf['agent_steps']:,} agent-steps")
-        print(f"  experiment                     {result['experiment']}")
+
+def verdict(run: dict, prior_hearts: float) -> dict:
+    """Which parts of ``BAR`` this run clears."""
+    ratio = run["hearts"] / prior_hearts if prior_hearts > 0 else float("inf")
+    return {"hearts": run["hearts"] >= BAR["hearts"],
+            "diamonds_harvested": run["diamonds_harvested"] >= BAR["diamonds_harvested"],
+            "prior_ratio": ratio >= BAR["prior_ratio"]}
+
+
+def report(result: dict) -> str:
+    b, runs = result["baselines"], result["runs"]
+    lines = [f"{result['env']}: {result['seconds'] / 60:g} min of training per seed"
+             f"{' with ' + ' '.join(result['train_flags']) if result['train_flags'] else ''}; "
+             f"{result['episodes']} evaluation episodes of {result['eval_max_steps']} steps x {result['agents']} agents "
+             f"(seeds 0..{result['episodes'] - 1}); per agent per episode", "",
+             f"{'policy':16} {'seed':>4} {'hearts':>7} {'diamonds':>8} {'entropy end':>11} {'entropy min':>11}  "
+             f"{'agent-steps/s':>13}  top action (share)"]
+
+    def row(name, seed, r, run=None):
+        ent = (f"{run['final_entropy']:11.3f} {run['min_entropy']:11.3f}" if run and run["final_entropy"] is not None
+               else f"{'':11} {'':11}")
+        speed = f"{run['agent_steps_per_s']:13,.0f}" if run else f"{'':13}"
+        return (f"{name:16} {seed:>4} {r['hearts']:7.3f} {r['diamonds_harvested']:8.3f} {ent}  {speed}  "
+                f"{r['top_action']} ({r['top_action_share']:.0%})")
+
+    lines.append(row("random", "-", b["random"]))
+    lines.append(row("untrained prior", "-", b["untrained_prior"]))
+    for run in runs:
+        lines.append(row("trained", run["seed"], run, run))
+    s = result["summary"]
+    lines += ["", f"trained, over {len(runs)} seed(s): hearts min {s['hearts_min']:.3f} mean {s['hearts_mean']:.3f}, "
+                  f"diamonds min {s['diamonds_min']:.3f} mean {s['diamonds_mean']:.3f}, "
+                  f"hearts / prior's min "
+                  + (f"{s['prior_ratio_min']:.1f}x" if s["prior_ratio_min"] is not None else "inf (the prior earned none)")]
+    checks = [("hearts", f"hearts >= {BAR['hearts']:g}"), ("diamonds_harvested", f"diamonds >= {BAR['diamonds_harvested']:g}"),
+              ("prior_ratio", f"hearts >= {BAR['prior_ratio']:g}x the prior's")]
+    passed = [f"{text}: {sum(r['passes'][k] for r in runs)}/{len(runs)}" for k, text in checks]
+    lines.append("seeds clearing the bar: " + "; ".join(passed)
+                 + ("  -> every seed clears it" if result["every_seed_passes"] else "  -> NOT every seed clears it"))
+    lines.append(f"experiments in {result['train_dir']}")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    extra = argv[argv.index("--") + 1:] if "--" in argv else None
+    argv = argv[:argv.index("--")] if "--" in argv else argv
+    ap = argparse.ArgumentParser(prog="python -m metta.sf_integration.learning_bench",
+                                 description=__doc__.split("\n\n")[0])
+    ap.add_argument("--env", default="metta-teams")
+    ap.add_argument("--seeds", type=int, default=3, help="independent training runs, --seed=first_seed.. (default 3)")
+    ap.add_argument("--first_seed", type=int, default=0)
+    ap.add_argument("--minutes", type=float, default=MAKE_TRAIN_SECONDS / 60,
+                    help=f"training wall time per run (default: make train's, {MAKE_TRAIN_SECONDS / 60:g})")
+    ap.add_argument("--episodes", type=int, default=5, help="evaluation episodes (seeds 0..N-1) per policy")
+    ap.add_argument("--eval_max_steps", type=int, default=None,
+                    help="evaluation episode length (default: the game's max_steps, whatever training used)")
+    ap.add_argument("--train_dir", default=None, help="where the experiments go (default: a temporary dir)")
+    ap.add_argument("--json", action="store_true", help="print the results as JSON")
+    args = ap.parse_args(argv)
+    if args.minutes <= 0 or args.episodes < 1 or args.seeds < 1:
+        ap.error("--minutes must be > 0, --episodes and --seeds >= 1")
+    flags = list(MAKE_TRAIN_FLAGS) if extra is None else extra
+    seconds = max(1, int(round(args.minutes * 60)))
+
+    from metta.sf_integration.policy import load_policy
+
+    train_dir = os.path.abspath(args.train_dir or tempfile.mkdtemp(prefix="metta_learning_bench_"))
+    stamp = time.strftime("%Y%m%d_%H%M%S")
+    eval_seeds = list(range(args.episodes))
+    runs, base, env = [], None, None
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
+        experiment = f"bench_{args.env}_{stamp}_seed{seed}"
+        perf = train(args.env, seconds, train_dir, experiment, seed, flags)
+        policy = load_policy(experiment, train_dir=train_dir)
+        if env is None:
+            env = policy.make_env(max_steps=args.eval_max_steps)
+            base = baselines(env, eval_seeds, policy.cfg.get("action_prior") or 0)
+        run = {"seed": seed, "experiment": experiment, **evaluate_trained(policy, env, eval_seeds),
+               **entropy(os.path.join(train_dir, experiment)), **perf}
+        run["passes"] = verdict(run, base["untrained_prior"]["hearts"])
+        runs.append(run)
+        tqdm.write(f"seed {seed}: hearts {run['hearts']:.3f}, diamonds {run['diamonds_harvested']:.3f} per agent per "
+                   f"episode; entropy {run['final_entropy']:.3f} (min {run['min_entropy']:.3f}); "
+                   f"{run['agent_steps_per_s']:,.0f} agent-steps/s", file=sys.stderr)
+    env.close()
+    prior = base["untrained_prior"]["hearts"]
+    result = {
+        "env": args.env, "seconds": seconds, "train_flags": flags, "episodes": args.episodes,
+        "agents": len(env.possible_agents), "eval_max_steps": env.max_steps, "bar": BAR, "baselines": base,
+        "runs": runs, "train_dir": train_dir, "cpu_count": os.cpu_count(),
+        "summary": {"hearts_min": min(r["hearts"] for r in runs),
+                    "hearts_mean": float(np.mean([r["hearts"] for r in runs])),
+                    "diamonds_min": min(r["diamonds_harvested"] for r in runs),
+                    "diamonds_mean": float(np.mean([r["diamonds_harvested"] for r in runs])),
+                    # None: the prior earned no heart, so any trained heart is infinitely many times it
+                    "prior_ratio_min": min(r["hearts"] for r in runs) / prior if prior > 0 else None},
+        "every_seed_passes": all(all(r["passes"].values()) for r in runs),
+    }
+    print(json.dumps(result, indent=2) if args.json else report(result))
     return 0
 
 
