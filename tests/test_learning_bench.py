@@ -33,13 +33,17 @@ def test_two_seeds_are_two_runs_and_their_figures_replay(tmp_path):
 
     cmd = [sys.executable, "-m", "metta.sf_integration.learning_bench", "--seeds", "2", "--first_seed", "3",
            "--minutes", "0.25", "--episodes", "2", "--eval_max_steps", "30", "--json", "--train_dir", str(tmp_path),
-           "--", *TINY]
+           "--plot", str(tmp_path / "curves.png"), "--", *TINY]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=400,
                           env={**os.environ, "PYTHONPATH": ROOT})
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = json.loads(proc.stdout)
     assert [r["seed"] for r in out["runs"]] == [3, 4] and out["train_flags"] == TINY
     assert set(out["baselines"]) == {"random", "untrained_prior"} and out["eval_max_steps"] == 30
+    from PIL import Image
+
+    with Image.open(out["plot"]) as img:  # the learning curves, one panel per curve
+        assert img.format == "PNG" and img.size[0] > 2 * img.size[1]
     for run in out["runs"]:
         exp_dir = os.path.join(out["train_dir"], run["experiment"])
         assert read_config(exp_dir)["seed"] == run["seed"]

@@ -13,7 +13,7 @@ env's own episode metrics), the run's final and lowest policy entropy (TensorBoa
 actions it took, and the training throughput in agent-steps/s (Sample Factory's env steps
 count every agent's step). Then it checks the bar every seed must clear (``BAR``).
 Arguments after ``--`` go to every training command unchanged and replace
-``MAKE_TRAIN_FLAGS`` (e.g. ``-- --max_steps=1000``).
+``MAKE_TRAIN_FLAGS`` (e.g. ``-- --max_steps=200 --learning_rate=1e-3``).
 """
 from __future__ import annotations
 
@@ -135,6 +135,41 @@ def verdict(run: dict, prior_hearts: float) -> dict:
             "prior_ratio": ratio >= BAR["prior_ratio"]}
 
 
+CURVES = (("train/entropy", "policy entropy (nats)"), ("social/hearts", "hearts per agent per episode"),
+          ("social/diamonds_harvested", "diamonds per agent per episode"))
+
+
+def plot_runs(result: dict, path: str) -> str:
+    """Learning curves of every run (TensorBoard), one line per seed: entropy, hearts and diamonds per agent per
+    training episode against agent-steps. Written to a temporary name, then renamed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from metta.sf_integration.checkpoints import scalars
+
+    fig, axes = plt.subplots(1, len(CURVES), figsize=(5 * len(CURVES), 3.6), constrained_layout=True)
+    for run in result["runs"]:
+        curves = scalars(os.path.join(result["train_dir"], run["experiment"]), tuple(t for t, _ in CURVES))
+        for ax, (tag, _) in zip(axes, CURVES):
+            points = curves.get(tag, [])
+            ax.plot([x / 1e6 for x, _ in points], [y for _, y in points], label=f"seed {run['seed']}")
+    for ax, (tag, label) in zip(axes, CURVES):
+        ax.set_xlabel("agent-steps (millions)")
+        ax.set_ylabel(label)
+        ax.set_title(tag)
+        ax.grid(alpha=0.3)
+    axes[0].legend()
+    flags = " ".join(result["train_flags"])
+    fig.suptitle(f"{result['env']}, {result['seconds'] / 60:g} min per seed{' (' + flags + ')' if flags else ''}")
+    tmp = os.path.join(os.path.dirname(os.path.abspath(path)), f".{os.path.basename(path)}.partial.png")
+    fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    os.replace(tmp, path)
+    return path
+
+
 def report(result: dict) -> str:
     b, runs = result["baselines"], result["runs"]
     lines = [f"{result['env']}: {result['seconds'] / 60:g} min of training per seed"
@@ -185,6 +220,7 @@ def main(argv=None) -> int:
                     help="evaluation episode length (default: the game's max_steps, whatever training used)")
     ap.add_argument("--train_dir", default=None, help="where the experiments go (default: a temporary dir)")
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
+    ap.add_argument("--plot", default=None, metavar="PNG", help="also draw every run's learning curves to this file")
     args = ap.parse_args(argv)
     if args.minutes <= 0 or args.episodes < 1 or args.seeds < 1:
         ap.error("--minutes must be > 0, --episodes and --seeds >= 1")
@@ -225,6 +261,8 @@ def main(argv=None) -> int:
                     "prior_ratio_min": min(r["hearts"] for r in runs) / prior if prior > 0 else None},
         "every_seed_passes": all(all(r["passes"].values()) for r in runs),
     }
+    if args.plot:
+        result["plot"] = plot_runs(result, args.plot)
     print(json.dumps(result, indent=2) if args.json else report(result))
     return 0
 
