@@ -50,9 +50,12 @@ def run(tmp_path_factory):
     exp_dir = os.path.join(tmp, "train_dir", "tiny")
     after_first = checkpoints(exp_dir)
     first_scalars = scalars(exp_dir)
+    # the resumed run may rotate the first run's checkpoints away (Sample Factory keeps the last two)
+    first_latest = shutil.copy(after_first[-1][1], os.path.join(tmp, "first_latest.pth"))
     second = train(tmp, 6000)
     assert second.returncode == 0, second.stderr[-3000:]
-    return dict(tmp=tmp, exp_dir=exp_dir, after_first=after_first, first_scalars=first_scalars, second=second)
+    return dict(tmp=tmp, exp_dir=exp_dir, after_first=after_first, first_scalars=first_scalars,
+                first_latest=first_latest, second=second)
 
 
 def test_leaves_checkpoint_config_and_tensorboard_social_metrics(run):
@@ -60,9 +63,9 @@ def test_leaves_checkpoint_config_and_tensorboard_social_metrics(run):
 
     from metta.sf_integration.checkpoints import load_checkpoint
 
-    steps, path = run["after_first"][-1]
+    steps, _ = run["after_first"][-1]
     assert steps >= 3000
-    ckpt = load_checkpoint(path)  # weights_only
+    ckpt = load_checkpoint(run["first_latest"])  # weights_only
     assert ckpt["env_steps"] == steps and any(k.startswith("encoder.grid") for k in ckpt["model"])
     with open(os.path.join(run["exp_dir"], "config.json")) as f:
         cfg = json.load(f)
