@@ -248,9 +248,11 @@ def test_revision_picks_the_version(server, tmp_path, sf_config):
     assert [f for f in HfApi().list_repo_files("lab/run") if f.endswith(".pth")] == \
         ["checkpoint_p0/checkpoint_000000003_2000.pth"]
 
+    from metta.sf_integration.checkpoints import load_checkpoint
+
     def steps(dest):
         (rel,) = [r for r in files_of(dest) if r.endswith(".pth")]
-        return hub.read_checkpoint(os.path.join(dest, rel))["env_steps"], rel
+        return load_checkpoint(os.path.join(dest, rel))["env_steps"], rel
 
     bob = str(tmp_path / "bob")
     assert steps(hub.load("lab/run", bob, experiment="head", out=quiet)) == \

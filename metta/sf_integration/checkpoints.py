@@ -9,13 +9,16 @@ Sample Factory does so that never happens: an unreadable checkpoint is moved asi
 ``checkpoint_p<policy>/corrupted/`` (kept, not deleted) and the run resumes from the
 newest readable one, saying so; when none is readable the run stops with a clear error.
 
-Checkpoints are untrusted files: they are read with ``torch.load(weights_only=True)``.
+Checkpoints are untrusted files (a downloaded model is somebody else's): they are read with
+``torch.load(weights_only=True)``, which refuses pickles that would run code.
 """
 from __future__ import annotations
 
 import glob
 import json
 import os
+import pickle
+import re
 
 import torch
 
@@ -23,6 +26,8 @@ from metta.errors import ConfigError
 
 CONFIG = "config.json"
 CORRUPTED = "corrupted"
+# A checkpoint Sample Factory wrote, relative to the experiment (not checkpoint_temp, not corrupted/).
+CHECKPOINT_FILE = re.compile(r"checkpoint_p\d+/checkpoint_\d+_\d+\.pth")
 
 
 class CheckpointError(ConfigError):
@@ -48,16 +53,36 @@ def checkpoint_paths(exp_dir: str, policy_id: int = 0, kind: str = "checkpoint")
     return sorted(glob.glob(os.path.join(exp_dir, f"checkpoint_p{policy_id}", f"{kind}_*")))
 
 
+def latest_checkpoints(exp_dir: str) -> dict[str, str]:
+    """The newest ``checkpoint_<it>_<steps>.pth`` of each policy, in Sample Factory's own order:
+    ``{path relative to exp_dir: path}``."""
+    out = {}
+    for policy in sorted(d for d in os.listdir(exp_dir) if re.fullmatch(r"checkpoint_p\d+", d)):
+        names = sorted(n for n in os.listdir(os.path.join(exp_dir, policy))
+                       if CHECKPOINT_FILE.fullmatch(f"{policy}/{n}"))
+        if names:
+            out[f"{policy}/{names[-1]}"] = os.path.join(exp_dir, policy, names[-1])
+    return out
+
+
 def load_checkpoint(path: str, device: str | torch.device = "cpu") -> dict:
-    """A Sample Factory checkpoint dict, or CheckpointError naming the file and what is wrong."""
+    """A Sample Factory checkpoint dict read without running code, or CheckpointError naming the file and what
+    is wrong. (Numpy scalars, which Sample Factory stores, are allowed by this package's ``__init__``.)"""
     try:
         ckpt = torch.load(path, map_location=device, weights_only=True)
-    except Exception as err:  # truncated zip, foreign pickle, garbage: all mean "not a checkpoint"
+    except Exception as err:  # a pickle naming a global would run code; a truncated zip, garbage: not a checkpoint
+        named = re.search(r"GLOBAL ([\w.]+)", str(err)) if isinstance(err, pickle.UnpicklingError) else None
+        if named:
+            raise CheckpointError(f"{path}: refused: the checkpoint carries pickled objects that would run code "
+                                  f"when loaded (it calls {named[1]}); only tensors and plain data are "
+                                  f"accepted") from None
         reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise CheckpointError(f"{path}: not a readable checkpoint ({reason})") from None
-    if not isinstance(ckpt, dict) or not isinstance(ckpt.get("model"), dict) or "env_steps" not in ckpt:
-        raise CheckpointError(f"{path}: not a Sample Factory checkpoint (expected a dict with 'model' and "
-                              f"'env_steps')")
+    model = ckpt.get("model") if isinstance(ckpt, dict) else None
+    if (not isinstance(model, dict) or not all(isinstance(v, torch.Tensor) for v in model.values())
+            or not isinstance(ckpt.get("env_steps"), int)):
+        raise CheckpointError(f"{path}: not a Sample Factory checkpoint (expected a dict with 'model', a state "
+                              f"dict of tensors, and 'env_steps')")
     return ckpt
 
 
