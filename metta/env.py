@@ -40,7 +40,7 @@ from metta.griddly_ext.probe import probe_game
 from metta.griddly_ext.validation import validate_game
 from metta.griddly_ext.windows import NumpyWindows, WindowLayout
 from metta.society.bodies import SETUP_ACTION, BodyMix
-from metta.society.kinship import KinshipSpec, bond_sharing
+from metta.society.kinship import Kinship, Selfish, bond_sharing, parameters as kinship_parameters
 from metta.society.metrics import SocialMetrics, counter_actions
 from metta.society.observation import CHANNELS as KIN_CHANNELS, observed_kinship, quantize, render_kinship
 
@@ -53,7 +53,7 @@ class MettaEnv(ParallelEnv):
 
     def __init__(self, game: GameDoc, map_options: MapOptions, level: str | None = None,
                  max_steps: int | None = None, seed: int | None = None, name: str = "metta",
-                 kinship: KinshipSpec | None = None, bodies: BodyMix | None = None, obs_backend: str = "numpy"):
+                 kinship: Kinship | None = None, bodies: BodyMix | None = None, obs_backend: str = "numpy"):
         if obs_backend not in OBS_BACKENDS:
             raise ConfigError(f"obs_backend must be one of {', '.join(OBS_BACKENDS)}, got {obs_backend!r}")
         self.name = name
@@ -85,7 +85,7 @@ class MettaEnv(ParallelEnv):
                                     player_observers=obs_backend == "griddly")
         self.body_ids = np.zeros(num_agents, dtype=np.int64)  # 0: the standard body
         self.num_agents_total = num_agents
-        self.society = (kinship or KinshipSpec()).validate(num_agents)
+        self.society = (kinship or Selfish()).validate(num_agents)
         self.kinship = np.eye(num_agents)
         self.sharing = np.eye(num_agents)
         per_player = {v["Name"] for v in game.doc["Environment"].get("Variables", []) if v.get("PerPlayer")}
@@ -260,12 +260,13 @@ def make_env(name: str = "metta-teams", seed: int | None = None, game: str | Non
     game: path to a GDY file in the shape of ``games/metta.yaml`` (default: the preset's).
     overrides: ``{named value: int}``, e.g. ``{"attack_cost": 20}`` or ``{"attack.cost": 20}``.
     level: a fixed level string instead of procedural maps. max_steps: episode length
-    (default: the game's ``max_steps``). kinship: parameters of the preset's social
-    structure to change (``KinshipSpec`` fields, e.g. ``{"team_reward": 0.5}``).
+    (default: the game's ``max_steps``). kinship: changes to the preset's social structure:
+    its parameters, e.g. ``{"team_reward": 0.5}``, or another ``structure`` with its own
+    (metta.society.kinship; the preset's own structure's parameters do not carry over to another).
     bodies: a mix of energy profiles, ``{"light": 1, "heavy": 1}`` (metta.society.bodies);
     body_profiles: extra or changed profiles, ``{"tank": {"cost": 2, "max_energy": 1}}``.
     obs_backend: ``"numpy"`` (default), ``"vulkan"`` or ``"griddly"`` (see the module docstring).
-    options: any field of ``MapOptions`` or of ``KinshipSpec``.
+    options: any field of ``MapOptions``, any kinship parameter.
     Raises ConfigError for a bad game file, override, map option, kinship parameter or level.
     """
     from metta.presets import get_preset
@@ -276,18 +277,15 @@ def make_env(name: str = "metta-teams", seed: int | None = None, game: str | Non
     if game is not None:
         probe_game(doc)  # a user's file runs in a child process first: Griddly may crash on what we missed
     map_keys = set(MapOptions.__dataclass_fields__)
-    kin_keys = set(KinshipSpec.__dataclass_fields__)
+    kin_keys = set(kinship_parameters())
     unknown = set(options) - map_keys - kin_keys
     if unknown:
         raise ConfigError(f"unknown make_env option(s) {', '.join(sorted(unknown))}; map options are "
                           f"{', '.join(sorted(map_keys))}; kinship parameters are {', '.join(sorted(kin_keys))}")
     if kinship is not None and not isinstance(kinship, dict):
-        raise ConfigError(f"kinship must be a dict of KinshipSpec parameters, got {type(kinship).__name__}")
-    kin_params = {**preset.kinship, **(kinship or {}), **{k: v for k, v in options.items() if k in kin_keys}}
-    if kin_params.get("structure") == "teams" and "num_teams" in kin_params and "team_size" not in (kinship or {}) \
-            and "team_size" not in options:
-        kin_params.pop("team_size", None)  # a preset's team_size yields to a requested number of teams
-    spec = KinshipSpec.from_dict(kin_params)
+        raise ConfigError(f"kinship must be a dict of kinship parameters, got {type(kinship).__name__}")
+    spec = Kinship.from_dict({**(kinship or {}), **{k: v for k, v in options.items() if k in kin_keys}},
+                             preset=preset.kinship)
     opts = MapOptions(**{**preset.map_options, **{k: v for k, v in options.items() if k in map_keys}})
     if level is None:
         opts.validate()

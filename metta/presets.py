@@ -1,8 +1,8 @@
 """Named environments, registered in one place.
 
-A preset is a game file plus map options (and, from the society layer on, social
-parameters). ``make_env(name, **kwargs)`` starts from the preset and lets every
-field be overridden.
+A preset is a game file, map options, a kinship structure with its parameters
+(metta.society.kinship) and a mix of bodies. ``make_env(name, **kwargs)`` starts from
+the preset and lets every field be overridden.
 """
 from __future__ import annotations
 

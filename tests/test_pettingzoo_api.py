@@ -4,11 +4,12 @@ import pytest
 from pettingzoo.test import parallel_api_test, parallel_seed_test
 
 from metta import make_env
+from metta.presets import PRESETS
 
 SMALL = dict(width=16, height=16, num_agents=6, generators=4, chargers=2, altars=2)
 
 
-@pytest.mark.parametrize("name", ["metta-solo", "metta-teams", "metta-kin", "metta-clans"])
+@pytest.mark.parametrize("name", list(PRESETS))
 def test_parallel_api(name):
     env = make_env(name, seed=0)
     parallel_api_test(env, num_cycles=300)
@@ -21,7 +22,7 @@ def test_parallel_api_with_each_observation_backend(backend):
     env.close()
 
 
-@pytest.mark.parametrize("name", ["metta-solo", "metta-teams", "metta-kin", "metta-clans"])
+@pytest.mark.parametrize("name", list(PRESETS))
 def test_parallel_seed(name):
     parallel_seed_test(lambda: make_env(name, **SMALL), num_cycles=300)
 

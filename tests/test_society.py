@@ -4,9 +4,9 @@ import pytest
 
 from conftest import config_error
 from metta import ConfigError, make_env
-from metta.society.kinship import KinshipSpec
+from metta.presets import PRESETS
+from metta.society.kinship import Clans, RandomKinship
 
-PRESETS = ["metta-solo", "metta-teams", "metta-kin", "metta-clans"]
 # a small map crowded with free altars, so random agents that mostly "use" earn rewards often
 REWARDING = dict(width=12, height=12, num_agents=12, generators=0, chargers=0, altars=60, wall_density=0.0)
 FREE_ALTARS = {"altar_cost": 0, "altar_cooldown": 1}
@@ -27,7 +27,7 @@ def run_random(env, steps, seed=0):
             env.reset()
 
 
-@pytest.mark.parametrize("name", PRESETS)
+@pytest.mark.parametrize("name", list(PRESETS))
 def test_rewards_are_sharing_times_raw(name):
     env = make_env(name, seed=1, overrides=FREE_ALTARS, **REWARDING)
     rewarded_steps = 0
@@ -59,7 +59,7 @@ def test_team_membership_is_a_partition_of_the_requested_size():
     assert sorted(len(g) for g in groups) == [2, 2, 2, 3, 3]  # 12 agents in 5 balanced teams
 
 
-@pytest.mark.parametrize("name", PRESETS)
+@pytest.mark.parametrize("name", list(PRESETS))
 def test_kinship_is_symmetric_resampled_and_reproducible(name):
     env = make_env(name, seed=5)
     env.reset(seed=5)
@@ -69,7 +69,7 @@ def test_kinship_is_symmetric_resampled_and_reproducible(name):
     np.testing.assert_allclose(env.sharing.sum(axis=1), 1.0)
     env.reset()
     k2 = env.kinship.copy()
-    if name != "metta-solo":
+    if env.society.structure != "selfish":
         assert not np.array_equal(k1, k2), "kinship must be resampled every episode"
     again = make_env(name, seed=5)
     again.reset(seed=5)
@@ -79,7 +79,7 @@ def test_kinship_is_symmetric_resampled_and_reproducible(name):
 
 
 def test_random_kinship_follows_its_beta():
-    spec = KinshipSpec(structure="random", a=2.0, b=5.0)
+    spec = RandomKinship(a=2.0, b=5.0)
     k = spec.sample(200, np.random.default_rng(0))
     off = k[np.triu_indices(200, 1)]
     assert off.mean() == pytest.approx(2 / 7, abs=0.01)  # Beta(2, 5) mean
@@ -88,8 +88,8 @@ def test_random_kinship_follows_its_beta():
 
 
 def test_clans_kinship_is_monotone_in_group_depth():
-    spec = KinshipSpec(structure="clans", family_size=3, families_per_clan=2, clans_per_hive=2,
-                       w_family=0.9, w_clan=0.6, w_hive=0.3, w_stranger=0.05)
+    spec = Clans(family_size=3, families_per_clan=2, clans_per_hive=2,
+                 w_family=0.9, w_clan=0.6, w_hive=0.3, w_stranger=0.05)
     n = 36
     k = spec.sample(n, np.random.default_rng(3))
     # each level's relation "kinship >= w_level" is an equivalence relation of the expected block size,
@@ -134,3 +134,10 @@ def test_invalid_social_parameters_name_the_parameter(kwargs, words):
 def test_unknown_kinship_parameter():
     with pytest.raises(ConfigError, match="unknown kinship parameter"):
         make_env("metta-teams", kinship={"teamsize": 3})
+
+
+def test_a_parameter_of_another_structure_is_an_error_and_a_presets_own_do_not_carry_over():
+    with config_error("unknown kinship parameter", "team_size", "'selfish'"):
+        make_env("metta-solo", team_size=4)
+    env = make_env("metta-teams", structure="clans", w_stranger=0.1)  # the preset's team_size stays behind
+    assert env.society.structure == "clans" and env.society.w_stranger == 0.1 and env.society.family_size == 2

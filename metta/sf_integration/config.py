@@ -2,8 +2,8 @@
 
 Sample Factory owns the command line; the project only adds flags: ``--game``,
 ``--override NAME=VALUE`` (repeatable), ``--level PATH``, ``--max_steps``, ``--bodies``,
-``--obs_backend`` and one flag per preset parameter (every ``MapOptions`` and
-``KinshipSpec`` field: ``--width``, ``--num_agents``, ``--team_reward``...). Unset flags
+``--obs_backend`` and one flag per preset parameter (every ``MapOptions`` field and every
+kinship structure's parameter: ``--width``, ``--num_agents``, ``--team_reward``...). Unset flags
 leave the preset's value. The flags land in the experiment's ``config.json`` with
 Sample Factory's own, so a resumed run or a loaded policy rebuilds the same env
 (``env_kwargs_from_cfg``).
@@ -18,13 +18,13 @@ from typing import Any
 from metta.env import OBS_BACKENDS
 from metta.errors import ConfigError
 from metta.griddly_ext.levels import MapOptions
-from metta.society.kinship import KinshipSpec
+from metta.society.kinship import parameters as kinship_parameters
 
-# KinshipSpec's Beta parameters `a` and `b` would be ambiguous abbreviations of Sample Factory flags
+# random kinship's Beta parameters `a` and `b` would be ambiguous abbreviations of Sample Factory flags
 _FLAG_NAMES = {"a": "beta_a", "b": "beta_b"}
 PRESET_PARAMS: tuple[tuple[str, str, type], ...] = tuple(
-    (f.name, _FLAG_NAMES.get(f.name, f.name), type(f.default) if f.default is not None else int)
-    for cls in (MapOptions, KinshipSpec) for f in fields(cls))
+    (name, _FLAG_NAMES.get(name, name), type(default) if default is not None else int)
+    for name, default in [*((f.name, f.default) for f in fields(MapOptions)), *kinship_parameters().items()])
 PATH_FLAGS = ("game", "level")
 DEFAULT_ACTION_PRIOR = 0.05
 
