@@ -1,0 +1,49 @@
+"""Files written whole or not at all.
+
+Every writer of the project writes under a temporary name beside the target (same directory,
+so the rename cannot cross filesystems; same extension, since writers such as OpenCV and
+matplotlib choose the format by it) and renames it into place only once the file is
+complete. A reader never sees half a file, and a failed write leaves what was there before.
+
+    with atomic_path("out/report.png") as tmp:
+        fig.savefig(tmp)
+    write_json("out/results.json", results)
+"""
+from __future__ import annotations
+
+import json
+import os
+from contextlib import contextmanager
+
+
+def partial_path(path: str) -> str:
+    """The temporary name ``path`` is written under: ``.<name>.partial<ext>`` in the same directory."""
+    head, tail = os.path.split(path)
+    return os.path.join(head, f".{tail}.partial{os.path.splitext(tail)[1]}")
+
+
+@contextmanager
+def atomic_path(path: str):
+    """Yield a temporary path to write; on a clean exit it replaces ``path``, on an exception it is removed.
+
+    When nothing was written to the temporary path, ``path`` is left as it was."""
+    tmp = partial_path(path)
+    try:
+        yield tmp
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    if os.path.exists(tmp):
+        os.replace(tmp, path)
+
+
+def write_text(path: str, text: str) -> None:
+    with atomic_path(path) as tmp:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+
+
+def write_json(path: str, data) -> None:
+    """``data`` as indented JSON with a final newline, written atomically."""
+    write_text(path, json.dumps(data, indent=2) + "\n")
