@@ -8,19 +8,16 @@ import pytest
 
 from metta.errors import ConfigError
 from metta.evals.__main__ import main
-from metta.evals.policies import RandomPolicy
+from metta.evals.policies import Policy, RandomPolicy
 from metta.evals.scenarios import SCENARIOS, get_scenarios
 from metta.evals.stats import fisher_exact, wilson_interval
 from metta.evals.suite import run_suite
 
 
-class Waiting:
+class Waiting(Policy):
     """Every agent waits: a policy that should succeed nowhere."""
 
-    def reset(self, num_agents):
-        pass
-
-    def act(self, obs, deterministic=False, rewards=None):
+    def act(self, obs, rewards=None, deterministic=False):
         return {a: 0 for a in obs}
 
 
@@ -95,3 +92,32 @@ def test_unknown_scenario_and_missing_experiment_are_clear_errors(tmp_path, caps
     os.makedirs(tmp_path / "untrained")
     assert main(["--experiment=untrained", f"--train_dir={tmp_path}"]) == 1
     assert "no checkpoint" in capsys.readouterr().err
+
+
+def test_the_eval_suite_imports_nothing_of_the_trainer():
+    """metta.evals and each of its modules load without any metta.sf_integration module, torch or Sample Factory."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    code = ("import importlib, pkgutil, sys, metta.evals as e\n"
+            "for m in pkgutil.iter_modules(e.__path__): importlib.import_module('metta.evals.' + m.name)\n"
+            "print(sorted(m for m in sys.modules if m.startswith(('metta.sf_integration', 'torch', 'sample_factory'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120,
+                         env={**os.environ, "PYTHONPATH": ROOT})
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_every_policy_keeps_the_contract():
+    from metta.evals.policies import ScriptedOracle
+
+    env = SCENARIOS["navigation"].make_env(0)
+    obs, _ = env.reset(seed=0)
+    for policy in (RandomPolicy(env.engine.num_actions, 0), ScriptedOracle(env), Waiting()):
+        assert isinstance(policy, Policy)
+        policy.reset(len(env.possible_agents))
+        actions = policy.act(obs, rewards={a: 0.0 for a in obs}, deterministic=True)
+        assert set(actions) == set(obs) and all(0 <= a < env.engine.num_actions for a in actions.values())
+    env.close()

@@ -15,7 +15,6 @@ here, so a policy that collapsed onto one (as a run once did, onto ``bond``) fai
 
 All are scored with the env's own episode metrics over the same seeds.
 """
-import collections
 import os
 import subprocess
 import sys
@@ -48,19 +47,16 @@ def economy_level(count=8) -> str:
     return "\n".join(" ".join(row) for row in rows)
 
 
-def hearts_per_agent(env, choose, taken=None) -> float:
-    hearts = []
+def play(env, policy) -> tuple[float, np.ndarray]:
+    """Hearts per agent per episode over SEEDS, and how often each action was taken, through the players' loop."""
+    from metta.evals.play import play_episode
+
+    hearts, actions = [], 0
     for seed in SEEDS:
-        obs, _ = env.reset(seed=seed)
-        rewards, start = None, True
-        while env.agents:
-            actions = choose(obs, rewards, start)
-            if taken is not None:
-                taken.update(actions.values())
-            obs, rewards, _, _, infos = env.step(actions)
-            start = False
-        hearts += [infos[a]["episode"]["hearts"] for a in env.possible_agents]
-    return float(np.mean(hearts))
+        outcome = play_episode(env, policy, seed)
+        hearts += [m["hearts"] for m in outcome.metrics]
+        actions = actions + outcome.actions
+    return float(np.mean(hearts)), actions
 
 
 def train_on(tmp_path, level: str, game: list[str], steps: int, experiment: str):
@@ -76,34 +72,29 @@ def train_on(tmp_path, level: str, game: list[str], steps: int, experiment: str)
     return load_policy(experiment, train_dir=str(tmp_path))
 
 
-def baselines(env, rng):
+def baselines(env):
     """Hearts per agent of a uniformly random policy and of the untrained policy's prior alone."""
+    from metta.evals.policies import RandomPolicy
     from metta.sf_integration.config import DEFAULT_ACTION_PRIOR
     from metta.sf_integration.model import prior_logits
 
     n = env.action_space(env.possible_agents[0]).n
-    random = hearts_per_agent(env, lambda obs, r, start: {a: int(rng.integers(n)) for a in obs})
     logits = np.array(prior_logits([a.name for a in env.engine.actions], DEFAULT_ACTION_PRIOR))
-    p = np.exp(logits) / np.exp(logits).sum()
-    prior = hearts_per_agent(env, lambda obs, r, start: dict(zip(obs, rng.choice(n, size=len(obs), p=p).tolist())))
+    random, _ = play(env, RandomPolicy(n, 0))
+    prior, _ = play(env, RandomPolicy(n, 1, np.exp(logits) / np.exp(logits).sum()))
     return random, prior
 
 
-def trained_hearts(policy, env, taken=None) -> float:
-    def trained(obs, rewards, start):
-        if start:
-            policy.reset(len(obs))
-        return policy.act(obs, rewards=rewards)
-
+def trained_hearts(policy, env) -> tuple[float, np.ndarray]:
     torch_seed(0)
-    return hearts_per_agent(env, trained, taken)
+    return play(env, policy)
 
 
 def test_trained_policy_beats_random_on_the_altar_task(tmp_path):
     policy = train_on(tmp_path, pocket_level(), GAME, 60000, "pockets")
     env = policy.make_env()
-    random, prior = baselines(env, np.random.default_rng(0))
-    learned = trained_hearts(policy, env)
+    random, prior = baselines(env)
+    learned, _ = trained_hearts(policy, env)
     print(f"hearts per agent per episode: trained {learned:.2f}, random {random:.2f}, prior alone {prior:.2f}")
     assert random < 1.0 and prior < 2.0, (random, prior)
     assert learned > max(5.0, 3 * prior, 5 * random), (learned, prior, random)
@@ -118,11 +109,10 @@ ECONOMY = ["--env=metta-solo", "--max_steps=40", "--override", "agent_initial_en
 def test_trained_policy_plays_the_economy_without_collapsing_onto_one_action(tmp_path):
     policy = train_on(tmp_path, economy_level(), ECONOMY, 200000, "economy")
     env = policy.make_env()
-    random, prior = baselines(env, np.random.default_rng(0))
-    taken = collections.Counter()
-    learned = trained_hearts(policy, env, taken)
-    top, count = taken.most_common(1)[0]
-    share = count / sum(taken.values())
+    random, prior = baselines(env)
+    learned, taken = trained_hearts(policy, env)
+    top = int(np.argmax(taken))
+    share = taken[top] / taken.sum()
     print(f"hearts per agent per episode: trained {learned:.2f}, random {random:.2f}, prior alone {prior:.2f}; "
           f"most frequent action {env.action_names[top]!r} at {share:.0%}")
     assert random < 0.5 and prior < 1.0, (random, prior)

@@ -158,3 +158,52 @@ def test_load_policy_errors_name_the_path(run, tmp_path):
     (exp / "config.json").write_text("{ truncated")
     with config_error(str(exp / "config.json")):
         load_policy("exp", train_dir=str(tmp_path))
+
+
+def test_the_eval_suite_plays_a_trained_policy_as_training_would(run, monkeypatch):
+    """Through the eval suite, a trained policy gets each step's observations and the rewards that came with them:
+    its actions equal those of calling act directly with the env's own obs and rewards, on the same seeded episode."""
+    import numpy as np
+    import torch
+
+    from metta.evals import policies
+    from metta.evals.scenarios import SCENARIOS
+    from metta.evals.suite import run_suite
+    from metta.sf_integration.policy import load_policy
+
+    class Recorder(policies.Policy):
+        def __init__(self, inner):
+            self.inner, self.calls = inner, []
+
+        def reset(self, num_agents):
+            torch.manual_seed(0)
+            self.inner.reset(num_agents)
+
+        def act(self, obs, rewards=None, deterministic=False):
+            actions = self.inner.act(obs, rewards=rewards, deterministic=deterministic)
+            self.calls.append(({a: o.copy() for a, o in obs.items()}, rewards, actions))
+            return actions
+
+    recorders = []
+    monkeypatch.setattr(policies, "_trained_loader",
+                        lambda exp, train_dir: recorders.append(Recorder(load_policy(exp, train_dir=train_dir)))
+                        or recorders[-1])
+    sc = SCENARIOS["navigation"]
+    train_dir = os.path.join(run["tmp"], "train_dir")
+    run_suite("tiny", [sc], episodes=1, seed=4, train_dir=train_dir, progress=False)
+    (recorder,) = recorders
+    direct = load_policy("tiny", train_dir=train_dir)
+    env = sc.make_env(4)
+    obs, _ = env.reset(seed=4)
+    direct.reset(len(env.possible_agents))
+    torch.manual_seed(0)
+    rewards, t = None, 0
+    while env.agents:
+        seen_obs, seen_rewards, played = recorder.calls[t]
+        assert seen_obs.keys() == obs.keys() and all(np.array_equal(seen_obs[a], obs[a]) for a in obs)
+        assert seen_rewards == rewards
+        assert played == direct.act(obs, rewards=rewards), f"step {t}"
+        obs, rewards, _, _, _ = env.step(played)
+        t += 1
+    assert t == len(recorder.calls) and t > 1
+    env.close()

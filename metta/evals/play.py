@@ -14,12 +14,14 @@ class Outcome:
     steps: int
     metrics: list[dict]   # infos[agent]["episode"], in agent order
     agents: list[dict]    # env.agent_variables() at the end (location, orientation, energy, inventory, ...)
+    actions: np.ndarray   # how often each action index was taken, over all agents and steps
 
 
 def play_episode(env, policy, seed: int, scripted: dict | None = None, film=None, progress=None) -> Outcome:
     """Reset ``env`` with ``seed`` and play until the episode ends.
 
-    ``policy`` acts for every agent; ``scripted`` ({agent index: ScriptedAgent}) overrides some of
+    ``policy`` (a metta.evals.policies.Policy) acts for every agent, given each step's
+    observations and the rewards that came with them; ``scripted`` ({agent index: ScriptedAgent}) overrides some of
     them. ``film()`` is called after the reset and after every step (to add a frame to a video).
     ``progress`` (a tqdm bar) advances one per step.
     """
@@ -30,10 +32,12 @@ def play_episode(env, policy, seed: int, scripted: dict | None = None, film=None
     if film is not None:
         film()
     steps, infos, rewards = 0, {}, None
+    counts = np.zeros(env.action_space(env.possible_agents[0]).n, dtype=np.int64)
     while env.agents:
         actions = policy.act(obs, rewards=rewards)
         for i, s in (scripted or {}).items():
             actions[env.possible_agents[i]] = s.act()
+        counts += np.bincount(list(actions.values()), minlength=len(counts))
         obs, rewards, _, _, infos = env.step(actions)
         steps += 1
         if film is not None:
@@ -41,7 +45,8 @@ def play_episode(env, policy, seed: int, scripted: dict | None = None, film=None
         if progress is not None:
             progress.update(1)
     agents = env.agent_variables()
-    return Outcome(seed=seed, steps=steps, metrics=[infos[a]["episode"] for a in env.possible_agents], agents=agents)
+    return Outcome(seed=seed, steps=steps, metrics=[infos[a]["episode"] for a in env.possible_agents], agents=agents,
+                   actions=counts)
 
 
 def summarize(metrics: list[list[dict]]) -> dict:

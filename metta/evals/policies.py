@@ -1,23 +1,32 @@
-"""Policies with the ``reset(num_agents)`` / ``act(obs, deterministic, rewards)`` interface of a trained policy.
+"""The one contract every player of the project calls, and the policies that implement it.
 
-``rewards`` are the rewards the env returned with ``obs`` (None at an episode's start): a
-trained policy saw each agent's last reward in training and needs it to act the same.
+``Policy``: ``reset(num_agents)`` at each episode's start, then ``act(obs, rewards)`` once per
+step with the env's observation dict and the rewards the env returned with it (None at an
+episode's start); it returns an action per agent in ``obs``. A trained policy saw each
+agent's last reward in training and needs it to act the same, so every player passes it:
+``metta.evals.play.play_episode`` is the loop evaluate, the eval suite and learning_bench share.
 
-- ``RandomPolicy``: uniform random actions, seeded: the floor every learner must beat.
+- ``RandomPolicy``: seeded random actions (uniform, or from given probabilities): the floor
+  every learner must beat.
 - ``ScriptedOracle``: reads the true game state (not the observations) and plans with
   breadth-first search; what an agent that understood the game would do. It shows that a
   scenario is solvable and how well: the ceiling.
-- ``ScriptedAgent``: one fixed routine (face a direction, then repeat an action every k
-  steps), for the opponents of the competition scenarios.
+- ``ScriptedAgent``: one agent's fixed routine (face a direction, then repeat an action every
+  k steps), for the opponents of the competition scenarios; not a ``Policy``.
 - ``policy_for(spec, ...)``: ``"random"``, ``"oracle"``, or the name of an experiment in
-  ``train_dir`` (loaded by ``metta.sf_integration.policy.load_policy``; imported only then,
-  so nothing here needs torch).
+  ``train_dir``, loaded by the trained-policy loader. That loader is registered from outside
+  (``register_trained_loader``; Sample Factory's is declared under the ``metta.policy_loaders``
+  entry point and registered by ``metta.sf_integration.policy``), so nothing here needs torch
+  or Sample Factory.
 """
 from __future__ import annotations
 
+import abc
 import glob
 import os
 from collections import deque
+from collections.abc import Callable
+from importlib.metadata import entry_points
 
 import numpy as np
 
@@ -28,18 +37,35 @@ FACING = {"UP": (0, -1), "RIGHT": (1, 0), "DOWN": (0, 1), "LEFT": (-1, 0)}
 ROTATE_TO = {(-1, 0): 1, (0, -1): 2, (1, 0): 3, (0, 1): 4}  # the rotate action's inputs: face left, up, right, down
 
 
-class RandomPolicy:
-    """Uniformly random actions from ``num_actions``, from a seeded generator."""
+LOADER_ENTRY_POINTS = "metta.policy_loaders"
 
-    def __init__(self, num_actions: int, seed: int | None = None):
-        self.num_actions = int(num_actions)
-        self.rng = np.random.default_rng(seed)
+
+class Policy(abc.ABC):
+    """Acts for every agent of an env, one step at a time (see the module docstring)."""
 
     def reset(self, num_agents: int) -> None:
-        pass
+        """Start an episode of ``num_agents`` agents (a policy with memory clears it here)."""
 
-    def act(self, obs: dict[str, np.ndarray], deterministic: bool = False, rewards=None) -> dict[str, int]:
-        draws = self.rng.integers(self.num_actions, size=len(obs))
+    @abc.abstractmethod
+    def act(self, obs: dict[str, np.ndarray], rewards: dict[str, float] | None = None,
+            deterministic: bool = False) -> dict[str, int]:
+        """An action index for every agent in ``obs``. ``rewards``: what the env returned with ``obs``
+        (None at an episode's start). ``deterministic``: the most likely action instead of a sample."""
+
+
+class RandomPolicy(Policy):
+    """Random actions from ``num_actions`` (uniform, or with probabilities ``p``), from a seeded generator."""
+
+    def __init__(self, num_actions: int, seed: int | None = None, p: np.ndarray | None = None):
+        self.num_actions = int(num_actions)
+        self.p = None if p is None else np.asarray(p, dtype=np.float64)
+        self.rng = np.random.default_rng(seed)
+
+    def act(self, obs, rewards=None, deterministic: bool = False) -> dict[str, int]:
+        if self.p is None:
+            draws = self.rng.integers(self.num_actions, size=len(obs))
+        else:
+            draws = self.rng.choice(self.num_actions, size=len(obs), p=self.p)
         return {a: int(x) for a, x in zip(obs, draws)}
 
 
@@ -62,7 +88,7 @@ class ScriptedAgent:
         return self.action if t >= self.start and (t - self.start) % self.period == 0 else 0
 
 
-class ScriptedOracle:
+class ScriptedOracle(Policy):
     """Plays every agent from Griddly's true state: a short plan per agent and step, in this order:
 
     1. raise the shield when an unfrozen stranger is within 3 cells;
@@ -85,10 +111,7 @@ class ScriptedOracle:
                   (("move", 1), ("use", 1), ("attack", 2), ("shield", 1), ("gift_energy", 1))}
         self.turn = {d: e.action_index("rotate", i) for d, i in ROTATE_TO.items()}
 
-    def reset(self, num_agents: int) -> None:
-        pass
-
-    def act(self, obs: dict[str, np.ndarray], deterministic: bool = True, rewards=None) -> dict[str, int]:
+    def act(self, obs, rewards=None, deterministic: bool = True) -> dict[str, int]:
         state = self.env.engine.state()
         occupied = {}
         agents = {}
@@ -180,7 +203,33 @@ class ScriptedOracle:
         return self.a[("move", 1)] if step else action
 
 
-def policy_for(spec: str, env, train_dir: str = "train_dir", seed: int | None = None):
+_trained_loader: Callable[..., Policy] | None = None
+
+
+def register_trained_loader(load: Callable[..., Policy]) -> None:
+    """Make ``load(experiment, train_dir=...)`` the way experiments in ``train_dir`` become policies."""
+    global _trained_loader
+    _trained_loader = load
+
+
+def trained_loader() -> Callable[..., Policy]:
+    """The registered loader; else the one the installed packages declare (entry point group
+    ``metta.policy_loaders``), registered on first use."""
+    if _trained_loader is None:
+        for ep in entry_points(group=LOADER_ENTRY_POINTS):
+            try:
+                register_trained_loader(ep.load())
+            except ImportError as err:
+                raise ConfigError(f"cannot load trained policies: {ep.value} (entry point {ep.name!r} of "
+                                  f"{LOADER_ENTRY_POINTS}) does not import ({err})") from None
+            break
+    if _trained_loader is None:
+        raise ConfigError(f"cannot load trained policies: no loader is registered (none under the "
+                          f"{LOADER_ENTRY_POINTS} entry points; is metta installed, e.g. by devops/setup.sh?)")
+    return _trained_loader
+
+
+def policy_for(spec: str, env, train_dir: str = "train_dir", seed: int | None = None) -> Policy:
     """The policy named ``spec``: ``random``, ``oracle`` (needs ``env``) or an experiment in ``train_dir``."""
     if spec == "random":
         return RandomPolicy(env.action_space(env.possible_agents[0]).n, seed)
@@ -189,7 +238,7 @@ def policy_for(spec: str, env, train_dir: str = "train_dir", seed: int | None = 
     return load_experiment(spec, train_dir)
 
 
-def load_experiment(experiment: str, train_dir: str = "train_dir"):
+def load_experiment(experiment: str, train_dir: str = "train_dir") -> Policy:
     """A trained experiment's latest checkpoint as a policy; ConfigError when it or its checkpoint is missing."""
     path = os.path.join(train_dir, experiment)
     if not experiment or not os.path.isdir(path):
@@ -202,9 +251,4 @@ def load_experiment(experiment: str, train_dir: str = "train_dir"):
     if not glob.glob(os.path.join(path, "checkpoint_p*", "*.pth")):
         raise ConfigError(f"experiment {experiment!r} has no checkpoint: nothing matches "
                           f"{os.path.join(path, 'checkpoint_p*', '*.pth')}; train it first")
-    try:
-        from metta.sf_integration.policy import load_policy
-    except ImportError as err:
-        raise ConfigError(f"cannot load experiment {experiment!r}: metta.sf_integration.policy is not "
-                          f"available ({err})") from None
-    return load_policy(experiment, train_dir=train_dir, device="cpu")
+    return trained_loader()(experiment, train_dir=train_dir)

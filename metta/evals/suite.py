@@ -6,7 +6,7 @@ import os
 from tqdm import tqdm
 
 from metta.evals.play import play_episode
-from metta.evals.policies import BUILTIN, RandomPolicy, ScriptedAgent, ScriptedOracle, load_experiment
+from metta.evals.policies import BUILTIN, ScriptedAgent, load_experiment, policy_for
 from metta.evals.scenarios import Scenario
 from metta.evals.stats import wilson_interval
 
@@ -27,7 +27,7 @@ def run_suite(policy: str, scenarios: list[Scenario], episodes: int, seed: int =
         for sc in scenarios:
             env = sc.make_env(seed)
             values = env.game.named_values()
-            actor = trained or (RandomPolicy(env.engine.num_actions, seed) if policy == "random" else ScriptedOracle(env))
+            actor = trained or policy_for(policy, env, train_dir, seed)
             scripted = {i: ScriptedAgent(env, **kw) for i, kw in sc.opponents.items()}
             wins, steps, video_name = [], [], None
             try:

@@ -24,7 +24,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
 
 import numpy as np
 from tqdm import tqdm
@@ -36,25 +35,20 @@ MAKE_TRAIN_FLAGS = ()
 BAR = {"hearts": 1.0, "diamonds_harvested": 1.0, "prior_ratio": 5.0}
 
 
-def play(env, seeds, act, desc: str) -> dict:
-    """Hearts and diamonds per agent per episode (the env's own episode metrics), and how often each action was
-    taken. ``act(obs, rewards)`` returns the actions of every agent; it is called with ``(None, None)`` at each
-    episode's start."""
-    metrics, actions = [], Counter()
+def play(env, seeds, policy, desc: str) -> dict:
+    """Hearts and diamonds per agent per episode (the env's own episode metrics), and the most frequent action and
+    its share of all actions, of ``policy`` (a metta.evals.policies.Policy) on episodes seeded ``seeds``."""
+    from metta.evals.play import play_episode
+
+    metrics, actions = [], 0
     for seed in tqdm(seeds, desc=desc, unit="episode", leave=False):
-        obs, _ = env.reset(seed=seed)
-        act(None, None)
-        rewards, infos = None, {}
-        while env.agents:
-            chosen = act(obs, rewards)
-            actions.update(chosen.values())
-            obs, rewards, _, _, infos = env.step(chosen)
-        metrics += [infos[a]["episode"] for a in env.possible_agents]
-    total = sum(actions.values())
-    top, count = actions.most_common(1)[0]
+        outcome = play_episode(env, policy, seed)
+        metrics += outcome.metrics
+        actions = actions + outcome.actions
+    top = int(np.argmax(actions))
     return {"hearts": float(np.mean([m["hearts"] for m in metrics])),
             "diamonds_harvested": float(np.mean([m["diamonds_harvested"] for m in metrics])),
-            "top_action": env.action_names[top], "top_action_share": count / total}
+            "top_action": env.action_names[top], "top_action_share": float(actions[top] / actions.sum())}
 
 
 def train(env_name: str, seconds: int, train_dir: str, experiment: str, seed: int, flags: list[str]) -> dict:
@@ -99,32 +93,21 @@ def entropy(exp_dir: str) -> dict:
 
 
 def baselines(env, seeds, action_prior: float) -> dict:
+    from metta.evals.policies import RandomPolicy
     from metta.sf_integration.model import prior_logits
 
     n = env.action_space(env.possible_agents[0]).n
-    rng = np.random.default_rng(0)
     logits = prior_logits([a.name for a in env.engine.actions], action_prior)
-    prior = np.exp(logits) / np.exp(logits).sum() if logits else np.full(n, 1.0 / n)
-
-    def sampler(p):
-        return lambda obs, rewards: {} if obs is None else dict(zip(obs, rng.choice(n, size=len(obs), p=p).tolist()))
-
-    return {"random": play(env, seeds, sampler(np.full(n, 1.0 / n)), "random policy"),
-            "untrained_prior": play(env, seeds, sampler(prior), "untrained prior")}
+    prior = np.exp(logits) / np.exp(logits).sum() if logits else None
+    return {"random": play(env, seeds, RandomPolicy(n, 0), "random policy"),
+            "untrained_prior": play(env, seeds, RandomPolicy(n, 0, prior), "untrained prior")}
 
 
 def evaluate_trained(policy, env, seeds) -> dict:
     import torch
 
     torch.manual_seed(0)
-
-    def act(obs, rewards):
-        if obs is None:
-            policy.reset(len(env.possible_agents))
-            return {}
-        return policy.act(obs, rewards=rewards)
-
-    return play(env, seeds, act, "trained policy")
+    return play(env, seeds, policy, "trained policy")
 
 
 def verdict(run: dict, prior_hearts: float) -> dict:
@@ -147,6 +130,7 @@ def plot_runs(result: dict, path: str) -> str:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from metta.files import atomic_path
     from metta.sf_integration.checkpoints import scalars
 
     fig, axes = plt.subplots(1, len(CURVES), figsize=(5 * len(CURVES), 3.6), constrained_layout=True)
@@ -163,10 +147,9 @@ def plot_runs(result: dict, path: str) -> str:
     axes[0].legend()
     flags = " ".join(result["train_flags"])
     fig.suptitle(f"{result['env']}, {result['seconds'] / 60:g} min per seed{' (' + flags + ')' if flags else ''}")
-    tmp = os.path.join(os.path.dirname(os.path.abspath(path)), f".{os.path.basename(path)}.partial.png")
-    fig.savefig(tmp, dpi=100)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100)
     plt.close(fig)
-    os.replace(tmp, path)
     return path
 
 

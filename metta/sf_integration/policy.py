@@ -5,7 +5,10 @@ project's flags, the model's sizes) and the latest checkpoint of policy 0 (read 
 ``torch.load(weights_only=True)``: checkpoints are untrusted files), and rebuilds the
 same actor-critic. ``TrainedPolicy.act`` steps all agents at once from the env's own
 observation dict, building the same ``self`` features as training
-(metta.sf_integration.env.SelfFeatures) and carrying the recurrent state between calls.
+(metta.sf_integration.env.SelfFeatures) and carrying the recurrent state between calls. It
+implements metta.evals' ``Policy`` contract, and importing this module registers
+``load_policy`` as the eval suite's loader of trained experiments (the package's
+``metta.policy_loaders`` entry point points here, so ``python -m metta.evals`` finds it).
 
     policy = load_policy("metta-teams")
     env = policy.make_env(seed=0)
@@ -23,12 +26,13 @@ import numpy as np
 import torch
 
 from metta.errors import ConfigError
+from metta.evals.policies import Policy, register_trained_loader
 from metta.sf_integration.checkpoints import CheckpointError, checkpoint_paths, load_checkpoint, read_config
 from metta.sf_integration.config import env_kwargs_from_cfg
 from metta.sf_integration.env import SELF_KEY, SelfFeatures, observation_space
 
 
-class TrainedPolicy:
+class TrainedPolicy(Policy):
     """An actor-critic with its recurrent state for N agents (see the module docstring)."""
 
     def __init__(self, model, cfg: dict, env_name: str, env_kwargs: dict, obs_shape: tuple, num_actions: int,
@@ -54,8 +58,8 @@ class TrainedPolicy:
         self._rnn = torch.zeros(num_agents, get_rnn_size(self.cfg), device=self.device)
         self._features = SelfFeatures(num_agents, self.obs_shape, self.num_actions)
 
-    def act(self, obs: dict[str, np.ndarray], deterministic: bool = False,
-            rewards: dict[str, float] | None = None) -> dict[str, int]:
+    def act(self, obs: dict[str, np.ndarray], rewards: dict[str, float] | None = None,
+            deterministic: bool = False) -> dict[str, int]:
         """One step for every agent in ``obs`` (agent order as in the env).
 
         ``rewards``: the rewards the env returned with ``obs``; training saw each agent's
@@ -124,9 +128,5 @@ def load_policy(experiment: str, train_dir: str = "train_dir", device: str = "cp
                          torch_device, paths[-1])
 
 
-def make_env_for_experiment(experiment: str, train_dir: str = "train_dir", seed: int | None = None, **changes):
-    """The env an experiment trained on, from its config.json alone (no checkpoint needed)."""
-    from metta import make_env
+register_trained_loader(load_policy)
 
-    cfg = read_config(os.path.join(train_dir, experiment))
-    return make_env(cfg["env"], seed=seed, **{**env_kwargs_from_cfg(cfg), **changes})
