@@ -9,11 +9,12 @@ encoder; VP9 plays in every current browser); ``VideoFiles.codec`` says which. T
 """
 from __future__ import annotations
 
-import os
+from contextlib import ExitStack
 
 import cv2
 import numpy as np
 
+from metta.files import atomic_path
 from metta.griddly_ext.render import BlockRenderer, kinship_groups
 
 # OpenCV fourcc tags in order of preference: H.264, then VP9 (both in an mp4 container)
@@ -37,12 +38,6 @@ class EnvCamera:
 
     def close(self) -> None:
         self.renderer.close()
-
-
-def _partial(path: str) -> str:
-    """A temporary name beside ``path`` with the same extension (writers choose formats by extension)."""
-    head, tail = os.path.split(path)
-    return os.path.join(head, f".{tail}.partial{os.path.splitext(tail)[1]}")
 
 
 def _open_mp4(path: str, fps: float, size: tuple[int, int]) -> tuple[cv2.VideoWriter, str]:
@@ -73,15 +68,20 @@ class VideoFiles:
         self.frames = 0
         self.size: tuple[int, int] | None = None  # (width, height) of the mp4
         self._mp4 = self._gif = None
+        self._files = ExitStack()
+        self._mp4_tmp = self._gif_tmp = None
 
     def __enter__(self) -> "VideoFiles":
+        self._mp4_tmp = self._files.enter_context(atomic_path(self.mp4_path))
+        if self.gif_path is not None:
+            self._gif_tmp = self._files.enter_context(atomic_path(self.gif_path))
         return self
 
     def add(self, frame: np.ndarray) -> None:
         h, w = frame.shape[:2]
         if self._mp4 is None:
             self.size = (w - w % 2, h - h % 2)  # encoders of 4:2:0 video want even sizes
-            self._mp4, self.codec = _open_mp4(_partial(self.mp4_path), self.fps, self.size)
+            self._mp4, self.codec = _open_mp4(self._mp4_tmp, self.fps, self.size)
             if self.gif_path is not None:
                 self._gif = []  # palette frames (a tenth of RGB's memory), saved at the end
         self._mp4.write(np.ascontiguousarray(frame[:self.size[1], :self.size[0], ::-1]))  # OpenCV wants BGR
@@ -96,12 +96,6 @@ class VideoFiles:
         if self._mp4 is not None:
             self._mp4.release()
         if self._gif and exc_type is None:
-            self._gif[0].save(_partial(self.gif_path), save_all=True, append_images=self._gif[1:],
+            self._gif[0].save(self._gif_tmp, save_all=True, append_images=self._gif[1:],
                               duration=round(1000 / self.fps), loop=0)
-        for path in (self.mp4_path, self.gif_path):
-            if path is None or not os.path.exists(_partial(path)):
-                continue
-            if exc_type is None:
-                os.replace(_partial(path), path)
-            else:
-                os.remove(_partial(path))
+        self._files.__exit__(exc_type, exc, tb)  # rename both into place, or remove both on an exception

@@ -47,7 +47,7 @@ def run(args) -> str:
     from metta.evals.report import write_report
     from metta.evals.scenarios import get_scenarios
     from metta.evals.suite import run_suite
-    from metta.sf_integration.evaluate import write_json
+    from metta.files import write_json
 
     if (args.experiment is None) == (args.policy is None):
         raise ConfigError(f"give one of --experiment=NAME (a directory in {args.train_dir}) or --policy "

@@ -5,6 +5,7 @@ import html
 import os
 
 from metta.evals.stats import fisher_exact
+from metta.files import atomic_path, write_text
 
 
 def _fmt(r: dict) -> str:
@@ -35,9 +36,8 @@ def plot_scores(results: dict, baseline: dict | None, path: str) -> None:
     ax.set_xlabel("success rate (95% Wilson interval)")
     ax.legend(loc="lower right")
     fig.tight_layout()
-    tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.partial.png")
-    fig.savefig(tmp, dpi=100)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100)
 
 
 def comparison(results: dict, baseline: dict, name: str) -> dict | None:
@@ -89,8 +89,5 @@ Scores are success rates with 95% Wilson intervals{'; * marks p &lt; 0.05 in a t
 </body></html>
 """
     path = os.path.join(out_dir, "report.html")
-    tmp = os.path.join(out_dir, ".report.html.partial")
-    with open(tmp, "w") as fh:
-        fh.write(page)
-    os.replace(tmp, path)
+    write_text(path, page)
     return path

@@ -16,7 +16,6 @@ loads the experiment's latest checkpoint (or a built-in policy: random, oracle),
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 
@@ -32,6 +31,7 @@ def evaluate(env_name: str | None, experiment: str | None = None, policy: str | 
     from metta import make_env
     from metta.evals.play import play_episode, summarize
     from metta.evals.policies import BUILTIN, load_experiment, policy_for
+    from metta.files import write_json
     from metta.video import EnvCamera, VideoFiles
 
     if policy is None and experiment is None:
@@ -78,14 +78,6 @@ def evaluate(env_name: str | None, experiment: str | None = None, policy: str | 
     }
     write_json(os.path.join(out_dir, "stats.json"), stats)
     return stats
-
-
-def write_json(path: str, data) -> None:
-    """Write JSON under a temporary name, then rename: a reader never sees half a file."""
-    tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.partial")
-    with open(tmp, "w") as fh:
-        json.dump(data, fh, indent=2)
-    os.replace(tmp, path)
 
 
 def main(argv=None) -> int:
