@@ -22,7 +22,10 @@ import time
 
 import numpy as np
 
-BACKENDS = ("griddly", "numpy", "vulkan")
+from metta.env import OBS_BACKENDS
+
+# Griddly's own per-player observers first: the baseline the others are compared with
+BACKENDS = tuple(sorted(OBS_BACKENDS, key=lambda b: b != "griddly"))
 
 
 def bench_env(env, steps: int, repeats: int, seed: int = 0) -> dict:
@@ -80,7 +83,7 @@ def main(argv=None) -> int:
     ap.add_argument("--steps", type=int, default=1000, help="env steps per timed run")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--backends", default=",".join(BACKENDS), help="comma-separated: griddly,numpy,vulkan")
+    ap.add_argument("--backends", default=",".join(BACKENDS), help=f"comma-separated, from {','.join(BACKENDS)}")
     ap.add_argument("--sweep", default="4,24,96", help="agent counts for the scaling sweep ('' to skip)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)

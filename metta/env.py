@@ -227,7 +227,8 @@ class MettaEnv(ParallelEnv):
         return flat
 
     def render(self):
-        raise NotImplementedError("rendering arrives with the evaluation videos; use env.engine.state() meanwhile")
+        raise NotImplementedError("MettaEnv draws no frames itself: metta.video.EnvCamera(env).frame() renders the "
+                                  "current state as an RGB image (python -m metta.sf_integration.evaluate films one)")
 
     def close(self):
         if self._windows is not None:

@@ -11,16 +11,6 @@ import sys
 from metta.errors import ConfigError
 
 
-def parse_override(text: str) -> tuple[str, int]:
-    if "=" not in text:
-        raise ConfigError(f"override {text!r}: expected NAME=VALUE, e.g. attack_cost=20")
-    name, value = text.split("=", 1)
-    try:
-        return name.strip(), int(value)
-    except ValueError:
-        raise ConfigError(f"override {text!r}: value {value!r} is not an integer") from None
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m metta.validate", description=__doc__.split("\n\n")[0])
     ap.add_argument("file", help="a GDY game file in the shape of games/metta.yaml")
@@ -28,13 +18,13 @@ def main(argv: list[str] | None = None) -> int:
                     help="override a named value before validating (repeatable)")
     ap.add_argument("--no-probe", action="store_true", help="skip the trial run in Griddly")
     args = ap.parse_args(argv)
-    from metta.griddly_ext.gdy import load_gdy
+    from metta.griddly_ext.gdy import load_gdy, parse_overrides
     from metta.griddly_ext.probe import probe_game
     from metta.griddly_ext.validation import validate_game
 
     try:
         game = load_gdy(args.file)
-        game = validate_game(game.with_overrides(dict(parse_override(o) for o in args.override)))
+        game = validate_game(game.with_overrides(parse_overrides(args.override)))
         if not args.no_probe:
             probe_game(game)
     except ConfigError as err:

@@ -15,9 +15,15 @@ from typing import Any, Mapping
 import yaml
 
 from metta.errors import ConfigError
+from metta.name_values import parse_name_values
 
 GAMES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "games")
 DEFAULT_GAME = os.path.join(GAMES_DIR, "metta.yaml")
+
+
+def parse_overrides(items, flag: str = "--override") -> dict[str, int]:
+    """``["attack.cost=20", ...]`` (command-line overrides of named values) as ``{"attack.cost": 20, ...}``."""
+    return parse_name_values(items, int, flag, "NAME=INTEGER", "attack.cost=20")
 
 
 @dataclass

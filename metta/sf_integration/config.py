@@ -17,7 +17,9 @@ from typing import Any
 
 from metta.env import OBS_BACKENDS
 from metta.errors import ConfigError
+from metta.griddly_ext.gdy import parse_overrides
 from metta.griddly_ext.levels import MapOptions
+from metta.name_values import parse_name_values
 from metta.society.kinship import parameters as kinship_parameters
 
 # random kinship's Beta parameters `a` and `b` would be ambiguous abbreviations of Sample Factory flags
@@ -56,32 +58,10 @@ def _get(cfg: Any, key: str):
     return cfg.get(key) if isinstance(cfg, dict) else getattr(cfg, key, None)
 
 
-def parse_overrides(items: list[str] | None) -> dict[str, int]:
-    out = {}
-    for item in items or ():
-        name, sep, value = str(item).partition("=")
-        try:
-            if not sep or not name.strip():
-                raise ValueError
-            out[name.strip()] = int(value)
-        except ValueError:
-            raise ConfigError(f"--override {item!r}: expected NAME=INTEGER, e.g. --override attack.cost=20") from None
-    return out
-
-
 def parse_bodies(spec: str | None) -> dict[str, float] | None:
     if not spec:
         return None
-    out = {}
-    for part in str(spec).split(","):
-        name, sep, weight = part.partition("=")
-        try:
-            if not sep or not name.strip():
-                raise ValueError
-            out[name.strip()] = float(weight)
-        except ValueError:
-            raise ConfigError(f"--bodies {spec!r}: expected NAME=WEIGHT,..., e.g. --bodies light=1,heavy=1") from None
-    return out
+    return parse_name_values(str(spec).split(","), float, "--bodies", "NAME=WEIGHT,...", "light=1,heavy=1")
 
 
 def read_level(path: str) -> str:
