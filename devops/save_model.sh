@@ -4,10 +4,5 @@
 # the default organisation ($METTA_HUB_ORG, else metta-ai), or a local directory. See --help and
 # metta/sf_integration/hub/.
 set -euo pipefail
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-PY="${METTA_VENV:-$ROOT/.venv}/bin/python"
-if [ ! -x "$PY" ]; then
-    echo "error: $PY not found: run 'make setup' first" >&2
-    exit 1
-fi
+source "$(dirname "${BASH_SOURCE[0]}")/venv_python.sh"
 exec "$PY" -m metta.sf_integration.hub save "$@"

@@ -53,15 +53,22 @@ def checkpoint_paths(exp_dir: str, policy_id: int = 0, kind: str = "checkpoint")
     return sorted(glob.glob(os.path.join(exp_dir, f"checkpoint_p{policy_id}", f"{kind}_*")))
 
 
+def latest_checkpoint(exp_dir: str, policy_id: int = 0) -> str | None:
+    """The path of policy ``policy_id``'s newest ``checkpoint_<it>_<steps>.pth`` (Sample Factory's order), or None."""
+    policy = f"checkpoint_p{policy_id}"
+    folder = os.path.join(exp_dir, policy)
+    names = sorted(n for n in os.listdir(folder) if CHECKPOINT_FILE.fullmatch(f"{policy}/{n}")) \
+        if os.path.isdir(folder) else []
+    return os.path.join(folder, names[-1]) if names else None
+
+
 def latest_checkpoints(exp_dir: str) -> dict[str, str]:
-    """The newest ``checkpoint_<it>_<steps>.pth`` of each policy, in Sample Factory's own order:
-    ``{path relative to exp_dir: path}``."""
+    """The newest checkpoint of each policy: ``{path relative to exp_dir: path}``."""
     out = {}
     for policy in sorted(d for d in os.listdir(exp_dir) if re.fullmatch(r"checkpoint_p\d+", d)):
-        names = sorted(n for n in os.listdir(os.path.join(exp_dir, policy))
-                       if CHECKPOINT_FILE.fullmatch(f"{policy}/{n}"))
-        if names:
-            out[f"{policy}/{names[-1]}"] = os.path.join(exp_dir, policy, names[-1])
+        path = latest_checkpoint(exp_dir, int(policy[len("checkpoint_p"):]))
+        if path is not None:
+            out[f"{policy}/{os.path.basename(path)}"] = path
     return out
 
 

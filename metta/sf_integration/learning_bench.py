@@ -77,10 +77,10 @@ def train(env_name: str, seconds: int, train_dir: str, experiment: str, seed: in
 
 def trained_steps(exp_dir: str) -> int:
     """Agent-steps the run trained on: its latest checkpoint's env steps (Sample Factory counts every agent's)."""
-    from metta.sf_integration.checkpoints import checkpoint_paths, load_checkpoint
+    from metta.sf_integration.checkpoints import latest_checkpoint, load_checkpoint
 
-    paths = [p for p in checkpoint_paths(exp_dir) if p.endswith(".pth")]
-    return int(load_checkpoint(paths[-1])["env_steps"]) if paths else 0
+    path = latest_checkpoint(exp_dir)
+    return int(load_checkpoint(path)["env_steps"]) if path else 0
 
 
 def entropy(exp_dir: str) -> dict:

@@ -27,7 +27,7 @@ import torch
 
 from metta.errors import ConfigError
 from metta.evals.policies import Policy, register_trained_loader
-from metta.sf_integration.checkpoints import CheckpointError, checkpoint_paths, load_checkpoint, read_config
+from metta.sf_integration.checkpoints import CheckpointError, latest_checkpoint, load_checkpoint, read_config
 from metta.sf_integration.config import env_kwargs_from_cfg
 from metta.sf_integration.env import SELF_KEY, SelfFeatures, observation_space
 
@@ -104,11 +104,11 @@ def load_policy(experiment: str, train_dir: str = "train_dir", device: str = "cp
                           f"python -m metta.sf_integration.train --experiment={experiment})")
     cfg = AttrDict(read_config(exp_dir))
     policy_id = int(cfg.get("policy_index", 0) or 0)
-    paths = [p for p in checkpoint_paths(exp_dir, policy_id) if p.endswith(".pth")]
-    if not paths:
+    path = latest_checkpoint(exp_dir, policy_id)
+    if path is None:
         raise CheckpointError(f"{os.path.join(exp_dir, f'checkpoint_p{policy_id}')}: no checkpoint")
     torch_device = torch.device(device)
-    ckpt = load_checkpoint(paths[-1], torch_device)
+    ckpt = load_checkpoint(path, torch_device)
     env_kwargs = env_kwargs_from_cfg(cfg)
     env = make_env(cfg.env, **env_kwargs)
     try:
@@ -120,12 +120,12 @@ def load_policy(experiment: str, train_dir: str = "train_dir", device: str = "cp
     try:
         model.load_state_dict(ckpt["model"])
     except RuntimeError as err:
-        raise CheckpointError(f"{paths[-1]}: does not fit the model {exp_dir}/config.json describes "
+        raise CheckpointError(f"{path}: does not fit the model {exp_dir}/config.json describes "
                               f"({str(err).splitlines()[0]})") from None
     model.model_to_device(torch_device)
     model.eval()
     return TrainedPolicy(model, cfg, cfg.env, env_kwargs, obs_space["obs"].shape, int(action_space.n),
-                         torch_device, paths[-1])
+                         torch_device, path)
 
 
 register_trained_loader(load_policy)
