@@ -41,7 +41,7 @@ from metta.griddly_ext.validation import validate_game
 from metta.griddly_ext.windows import NumpyWindows, WindowLayout
 from metta.society.bodies import SETUP_ACTION, BodyMix
 from metta.society.kinship import Kinship, Selfish, bond_sharing, parameters as kinship_parameters
-from metta.society.metrics import SocialMetrics, counter_actions
+from metta.society.metrics import DIRECTED, SocialMetrics, actions_raising, counter_actions
 from metta.society.observation import CHANNELS as KIN_CHANNELS, observed_kinship, quantize, render_kinship
 
 
@@ -93,6 +93,8 @@ class MettaEnv(ParallelEnv):
         watched = counter_actions(game.doc)
         # flat actions whose landing can raise an attributed counter (None: any step may)
         self._watched = None if watched is None else np.array([a.name in watched for a in self.engine.actions])
+        # every cell an agent's attacks (gifts) can reach, for the kin/stranger chances (metta.society.metrics)
+        self._reach = {c: self.engine.reach(actions_raising(game.doc, c)) for c in DIRECTED if c in self.metrics.targeted}
         self.possible_agents = [f"agent_{i}" for i in range(num_agents)]
         self.agents = list(self.possible_agents)
         self._index = {a: i for i, a in enumerate(self.possible_agents)}
@@ -189,6 +191,9 @@ class MettaEnv(ParallelEnv):
             raise RuntimeError("step() called before reset() or after the episode ended: call reset()")
         flat = self._flat_actions(actions)
         cells, facing = self._cells, self._poses[2]
+        for counter, reach in self._reach.items():
+            if len(reach):
+                self.metrics.count_chances(counter, self.engine.aimed_agents(reach, facing, cells))
         raw, done = self.engine.step(flat)
         if self.reward_unit != 1 and raw.any():
             raw = raw.astype(np.float64) / self.reward_unit

@@ -164,3 +164,58 @@ def test_an_attack_on_an_agent_that_stepped_into_the_cell_is_counted():
     assert env.agent_variables()[1]["location"] == (2, 1)
     assert e.player_counters(["attacks"])["attacks"].tolist() == [1, 0]
     assert info["agent_0"]["episode"]["attacks_on_strangers"] == 1
+
+
+def test_outcome_metrics_equal_the_hand_computed_values():
+    """Agent 3 harvests at steps 2, 4 and 7 (1 point each at reward_unit=1); agent 1 freezes agent 2 for 3 steps.
+
+    R = (0, 0, 3), T = 10, N = 3: efficiency 3/10; equality 1 - (4 * 3) / (2 * 3 * 3) = 1/3; sustainability: only
+    agent 3 had positive rewards, at steps 2, 4, 7: 13/3; peace (3 * 10 - 3) / (3 * 10) = 0.9."""
+    env = make_env("metta-teams", level=LINE, max_steps=10, team_size=2, seed=0,
+                   overrides=dict(agent_energy_regen=0, generator_cooldown=1, reward_unit=1, freeze_duration=3))
+    env.reset(seed=0)
+    ep = play(env, [{2: ("rotate", RIGHT), 0: ("rotate", LEFT)}, {2: ("use", 1), 0: ("attack", 2)}, {},
+                    {2: ("use", 1)}, {}, {}, {2: ("use", 1)}])
+    assert [e["raw_reward"] for e in ep] == [0, 0, 3] and ep[1]["frozen_steps"] == 3
+    for e in ep:  # episode-level: the same in every agent's dict
+        assert e["efficiency"] == pytest.approx(0.3)
+        assert e["equality"] == pytest.approx(1 / 3)
+        assert e["sustainability"] == pytest.approx(13 / 3)
+        assert e["peace"] == pytest.approx(0.9)
+
+
+def test_chances_count_the_agents_in_reach_and_rates_divide_by_them():
+    """Agent 1 faces agent 2 from step 2 on: 9 steps with one agent in attack and in gift reach; it attacks once."""
+    env = make_env("metta-teams", level=LINE, max_steps=10, team_size=2, seed=0,
+                   overrides=dict(agent_energy_regen=0, freeze_duration=3))
+    env.reset(seed=0)
+    side = "kin" if env.kinship[0, 1] >= env.society.kin_threshold else "strangers"
+    other = "strangers" if side == "kin" else "kin"
+    ep = play(env, [{0: ("rotate", LEFT)}, {0: ("attack", 2)}])
+    assert ep[0][f"attack_chances_{side}"] == 9 and ep[0][f"attack_chances_{other}"] == 0
+    assert ep[0][f"gift_chances_{side}"] == 9 and ep[0][f"gift_chances_{other}"] == 0
+    assert ep[2]["attack_chances_kin"] == ep[2]["attack_chances_strangers"] == 0  # facing nobody
+    assert ep[0][f"attack_rate_{side}"] == pytest.approx(1 / 9) and ep[0][f"attack_rate_{other}"] is None
+    assert ep[0]["attack_kin_stranger_ratio"] is None  # one side had no chance: no ratio
+    assert ep[0]["equality"] is None and ep[0]["sustainability"] is None  # nobody earned anything
+
+
+def test_a_random_policy_attacks_kin_and_strangers_alike_per_chance_while_raw_counts_differ():
+    """metta-teams (teams of 4 among 24), attacks and gifts made free so that a random policy makes enough of them."""
+    from metta.evals.play import play_episode
+    from metta.evals.policies import RandomPolicy
+
+    env = make_env("metta-teams", seed=0, overrides=dict(attack_cost=0, gift_cost=0))
+    policy = RandomPolicy(env.engine.num_actions, 0)
+    total = {}
+    for seed in range(16):
+        for m in play_episode(env, policy, seed).metrics:
+            for k in ("attacks_on_kin", "attacks_on_strangers", "attack_chances_kin", "attack_chances_strangers"):
+                total[k] = total.get(k, 0) + m[k]
+    per_chance = (total["attacks_on_kin"] / total["attack_chances_kin"]) / (
+        total["attacks_on_strangers"] / total["attack_chances_strangers"])
+    raw = total["attacks_on_kin"] / total["attacks_on_strangers"]
+    print(total, f"per-chance ratio {per_chance:.3f}, raw ratio {raw:.3f}")
+    assert total["attacks_on_kin"] >= 200  # enough events for the ratio to mean something
+    assert 0.8 <= per_chance <= 1.25, total
+    assert raw < 0.5, total  # three kin against twenty strangers: raw counts say "spares kin" for a blind policy

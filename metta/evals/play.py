@@ -50,6 +50,11 @@ def play_episode(env, policy, seed: int, scripted: dict | None = None, film=None
 
 
 def summarize(metrics: list[list[dict]]) -> dict:
-    """Mean per agent and episode of every metric, over episodes' per-agent metrics."""
+    """Mean per agent and episode of every metric, over episodes' per-agent metrics; undefined values (None) are
+    left out, and a metric no episode defined is None."""
     rows = [m for episode in metrics for m in episode]
-    return {k: float(np.mean([m[k] for m in rows])) for k in rows[0]} if rows else {}
+    out = {}
+    for k in rows[0] if rows else ():
+        values = [m[k] for m in rows if m.get(k) is not None]
+        out[k] = float(np.mean(values)) if values else None
+    return out

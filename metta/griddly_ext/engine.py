@@ -136,11 +136,31 @@ class GriddlyEngine:
             held[t] = False
         return hit
 
+    def reach(self, names) -> np.ndarray:
+        """Indices of the actions named ``names`` with distinct aims: together, every cell those actions can reach."""
+        seen, out = set(), []
+        for i, a in enumerate(self.actions):
+            key = tuple(map(tuple, self._aim[i]))
+            if a.name in names and key not in seen and any(key[0]):
+                seen.add(key)
+                out.append(i)
+        return np.array(out, dtype=np.int64)
+
+    def aimed_agents(self, actions: np.ndarray, facing: np.ndarray, cells: np.ndarray) -> np.ndarray:
+        """(agent, action) -> the index of the agent holding the cell that action, taken by that agent from its
+        padded cell in ``cells`` with ``facing``, aims at; -1 where no agent does. ``cells``: every agent's cell."""
+        occupant = self._occupant
+        occupant[cells] = np.arange(len(cells))
+        out = occupant[cells[:, None] + self._aim_cells[actions][:, facing].T]
+        occupant[cells] = -1
+        return out
+
     def _size_aim_grid(self) -> None:
         self._aim_pad = pad = int(np.abs(self._aim).max())
         self._padded_width = self.width + 2 * pad
         self._aim_cells = self._aim[..., 1] * self._padded_width + self._aim[..., 0]   # (action, facing)
         self._held = np.zeros((self.height + 2 * pad) * self._padded_width, dtype=bool)
+        self._occupant = np.full(len(self._held), -1, dtype=np.int64)
 
     @property
     def num_actions(self) -> int:

@@ -145,7 +145,10 @@ class MettaSFEnv(gym.Env):
                 self._agent_infos(episodes, shares))
 
     def _metric_names(self, episodes: dict) -> list[str]:
-        return [k for k in next(iter(episodes.values()))[0] if k not in _SKIP_METRICS]
+        """The metrics to log: all but the reward, and those an episode left undefined (None, e.g. equality when
+        nobody earned anything), which TensorBoard's means must not see."""
+        rows = [m for metrics in episodes.values() for m in metrics]
+        return [k for k in rows[0] if k not in _SKIP_METRICS and all(m[k] is not None for m in rows)]
 
     def _batched_infos(self, episodes: dict[int, list[dict]], shares: dict[int, np.ndarray]) -> dict:
         """Per-agent tensors; Sample Factory keeps the entries of the agents whose episode ended."""

@@ -13,11 +13,39 @@ At the episode's end each agent's info carries these under ``"episode"``:
 ``hearts``, ``diamonds_harvested``, ``energy_converted``, ``attacks_on_kin``,
 ``attacks_on_strangers``, ``gifts_to_kin``, ``gifts_to_strangers``, ``frozen_steps``,
 ``shield_steps``, ``bonds_formed`` (counted for both partners), and ``reward`` (the shared reward it received) and ``raw_reward``.
+
+Chances, for fair kin-directed rates. Raw counts mislead: among 24 agents in teams of 4, a
+random attacker hits strangers more often only because there are more of them. So for every
+step and agent the env also counts the kin and the strangers standing in a cell its attacks
+(or gifts) could reach from where it stands and faces: ``attack_chances_kin``,
+``attack_chances_strangers``, ``gift_chances_kin``, ``gift_chances_strangers`` (agent pairs ×
+steps). A rate per chance is then ``attack_rate_kin = Σ attacks_on_kin / Σ attack_chances_kin``
+over the episode's agents (likewise for strangers and gifts), and
+``attack_kin_stranger_ratio = attack_rate_kin / attack_rate_strangers``. A policy blind to
+kinship picks among the agents in reach alike, so its ratio is 1 whatever the team sizes.
+
+Social outcome metrics of the episode (Perolat et al. 2017; Hughes et al. 2018), the same
+value in every agent's dict. ``R_i`` is agent i's own return in the game (``raw_reward``:
+what it earned, before kinship shares it out; on shared returns equality would rise by
+construction), ``T`` the episode's steps, ``N`` the agents:
+
+- ``efficiency`` U = Σ_i R_i / T: reward produced per step;
+- ``equality`` E = 1 − Σ_i Σ_j |R_i − R_j| / (2 N Σ_i R_i), one minus the Gini coefficient of
+  the returns (None when Σ_i R_i <= 0);
+- ``sustainability`` S = the mean over agents of the mean step (1..T) at which the agent got a
+  positive reward; agents that got none are left out (None when no agent got one). Late
+  rewards mean a resource lasted;
+- ``peace`` = (N·T − Σ_i frozen steps of i) / (N·T): the share of agent-steps not frozen
+  (Perolat's P divided by N, so that it compares across agent counts).
+
+Values that are undefined for an episode are None (null in JSON); means skip them.
 """
 from __future__ import annotations
 
 import numpy as np
 
+# the attributed counters whose kin/stranger split gets chances and rates: counter -> prefix of their names
+DIRECTED = {"attacks": "attack", "gifts": "gift"}
 COUNTERS = ("hearts", "diamonds_harvested", "energy_converted", "attacks", "gifts", "shield_steps", "frozen_steps",
             "bonds")
 TARGETS = {"attacks": "attack_target", "gifts": "gift_target", "bonds": "bond_target"}
@@ -31,6 +59,28 @@ def _mentions(node, names: set[str]) -> bool:
     if isinstance(node, list):
         return any(_mentions(v, names) for v in node)
     return False
+
+
+def actions_raising(doc: dict, counter: str) -> frozenset[str]:
+    """The player actions whose behaviours mention the per-player ``counter`` (those that can raise it)."""
+    return frozenset(a["Name"] for a in doc.get("Actions", [])
+                     if any(_mentions(b, {counter}) for b in a.get("Behaviours", [])))
+
+
+def gini_equality(returns: np.ndarray) -> float | None:
+    """1 − the Gini coefficient of ``returns``: 1 − Σ_i Σ_j |R_i − R_j| / (2 N Σ_i R_i); None when Σ R <= 0."""
+    total = float(returns.sum())
+    if total <= 0:
+        return None
+    return 1.0 - float(np.abs(returns[:, None] - returns[None, :]).sum()) / (2 * len(returns) * total)
+
+
+def rate(hits: int, chances: int) -> float | None:
+    return hits / chances if chances > 0 else None
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
 
 
 def counter_actions(doc: dict) -> frozenset[str] | None:
@@ -71,14 +121,32 @@ class SocialMetrics:
         self.gifts_to = np.zeros((2, self.n), dtype=np.int64)
         self.reward = np.zeros(self.n)
         self.raw_reward = np.zeros(self.n)
+        self.chances = {c: np.zeros((2, self.n), dtype=np.int64) for c in DIRECTED}  # [kin, strangers]
+        self.steps = 0
+        self.positive_steps = np.zeros(self.n, dtype=np.int64)   # steps with a positive raw reward
+        self.positive_time = np.zeros(self.n, dtype=np.int64)    # the sum of those steps' numbers (1..T)
         self.bonds = np.zeros((self.n, self.n))
         self._last = {name: np.zeros(self.n, dtype=np.int64) for name in self.targeted}
+
+    def count_chances(self, counter: str, in_reach: np.ndarray) -> None:
+        """``in_reach`` (agent, cell): the agent standing in each cell agent i's ``counter`` actions can reach at
+        this step, -1 for none. Each one is a chance, for kin or for a stranger."""
+        held = in_reach >= 0
+        kin = self.kin[np.arange(self.n)[:, None], np.where(held, in_reach, 0)] & held
+        table = self.chances[counter]
+        table[0] += kin.sum(axis=1)
+        table[1] += held.sum(axis=1) - kin.sum(axis=1)
 
     def update(self, engine, raw: np.ndarray, shared: np.ndarray, maybe_targeted: bool = True) -> list[tuple[int, int]]:
         """Account for one step; return the bonds (i, j) formed in it. ``maybe_targeted`` False: no attack, gift
         or bond can have landed this step (see ``counter_actions``), so the counters are not read."""
+        self.steps += 1
         self.raw_reward += raw
         self.reward += shared
+        if raw.any():
+            positive = raw > 0
+            self.positive_steps += positive
+            self.positive_time += positive * self.steps
         if not self.targeted or not maybe_targeted:
             return []
         now = engine.player_counters(self.targeted)
@@ -112,6 +180,31 @@ class SocialMetrics:
                 m.update(gifts_to_kin=int(self.gifts_to[0, i]), gifts_to_strangers=int(self.gifts_to[1, i]))
             if "bonds" in self.targeted:
                 m.update(bonds_formed=int(self.bonds[i].sum()))
+            for counter, prefix in DIRECTED.items():
+                if counter in self.targeted:
+                    m[f"{prefix}_chances_kin"] = int(self.chances[counter][0, i])
+                    m[f"{prefix}_chances_strangers"] = int(self.chances[counter][1, i])
             m.update(reward=float(self.reward[i]), raw_reward=float(self.raw_reward[i]))
             out.append(m)
+        shared = self.outcomes(totals.get("frozen_steps"))
+        for m in out:
+            m.update(shared)
+        return out
+
+    def outcomes(self, frozen_steps: np.ndarray | None) -> dict:
+        """The episode's outcome metrics and kin-directed rates per chance (see the module docstring)."""
+        n, t = self.n, max(self.steps, 1)
+        got = self.positive_steps > 0
+        out = {"efficiency": float(self.raw_reward.sum()) / t,
+               "equality": gini_equality(self.raw_reward),
+               "sustainability": float(np.mean(self.positive_time[got] / self.positive_steps[got])) if got.any() else None}
+        if frozen_steps is not None:
+            out["peace"] = (n * t - float(np.sum(frozen_steps))) / (n * t)
+        for counter, prefix in DIRECTED.items():
+            if counter in self.targeted:
+                table = self.attacks_on if counter == "attacks" else self.gifts_to
+                kin = rate(int(table[0].sum()), int(self.chances[counter][0].sum()))
+                strangers = rate(int(table[1].sum()), int(self.chances[counter][1].sum()))
+                out.update({f"{prefix}_rate_kin": kin, f"{prefix}_rate_strangers": strangers,
+                            f"{prefix}_kin_stranger_ratio": ratio(kin, strangers)})
         return out
