@@ -15,7 +15,8 @@ TINY = ["--env=metta-teams", "--width=10", "--height=10", "--num_agents=4", "--t
         "--num_workers=1", "--num_envs_per_worker=2", "--rollout=8", "--batch_size=64", "--stats_avg=4",
         "--experiment_summaries_interval=1", "--seed=0", "--decorrelate_envs_on_one_worker=False"]
 SOCIAL = ("hearts", "diamonds_harvested", "energy_converted", "attacks_on_kin", "attacks_on_strangers",
-          "gifts_to_kin", "gifts_to_strangers", "frozen_steps", "shield_steps")
+          "gifts_to_kin", "gifts_to_strangers", "frozen_steps", "shield_steps",
+          "efficiency", "peace", "attack_chances_kin", "attack_chances_strangers", "gift_chances_kin")
 
 
 def train(tmp, steps, *extra, experiment="tiny"):
