@@ -62,6 +62,13 @@ def latest_checkpoint(exp_dir: str, policy_id: int = 0) -> str | None:
     return os.path.join(folder, names[-1]) if names else None
 
 
+def trained_steps(exp_dir: str, policy_id: int = 0) -> int:
+    """Agent-steps the run trained on: its latest checkpoint's env steps (Sample Factory counts every agent's), 0 when
+    it has none; CheckpointError when that checkpoint is unreadable."""
+    path = latest_checkpoint(exp_dir, policy_id)
+    return int(load_checkpoint(path)["env_steps"]) if path else 0
+
+
 def latest_checkpoints(exp_dir: str) -> dict[str, str]:
     """The newest checkpoint of each policy: ``{path relative to exp_dir: path}``."""
     out = {}

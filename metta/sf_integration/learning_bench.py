@@ -53,6 +53,8 @@ def play(env, seeds, policy, desc: str) -> dict:
 
 def train(env_name: str, seconds: int, train_dir: str, experiment: str, seed: int, flags: list[str]) -> dict:
     """Run the training command for ``seconds``; return its throughput figures."""
+    from metta.sf_integration.checkpoints import trained_steps
+
     cmd = [sys.executable, "-m", "metta.sf_integration.train", f"--env={env_name}", f"--train_dir={train_dir}",
            f"--experiment={experiment}", f"--train_for_seconds={seconds}", f"--seed={seed}", *flags]
     log_path = os.path.join(train_dir, f"{experiment}.log")
@@ -73,14 +75,6 @@ def train(env_name: str, seconds: int, train_dir: str, experiment: str, seed: in
         raise SystemExit(f"training failed (exit {proc.returncode}); see {log_path}")
     steps = trained_steps(os.path.join(train_dir, experiment))
     return {"agent_steps": steps, "wall_seconds": wall, "agent_steps_per_s": steps / wall, "log": log_path}
-
-
-def trained_steps(exp_dir: str) -> int:
-    """Agent-steps the run trained on: its latest checkpoint's env steps (Sample Factory counts every agent's)."""
-    from metta.sf_integration.checkpoints import latest_checkpoint, load_checkpoint
-
-    path = latest_checkpoint(exp_dir)
-    return int(load_checkpoint(path)["env_steps"]) if path else 0
 
 
 def entropy(exp_dir: str) -> dict:
