@@ -1,0 +1,273 @@
+"""A sweep's results: its runs' evaluation episodes, their summary per grid point with 95% intervals, and the report.
+
+Written to ``TRAIN_DIR/NAME``: ``results.csv`` (tidy, one row per run and evaluation episode: the grid parameters, the
+seed, the episode's seed and every metric), ``results.json`` (the sweep's description, the same rows, the summary),
+``report.html`` (the summary table and one plot per metric against the swept parameter, in ``plots/``).
+
+Samples. Each run's ``eval/stats.json`` (metta.sf_integration.evaluate) holds each agent's metrics per episode (the
+env's ``infos[a]["episode"]``). A sample is one (run, episode): the mean over agents of every numeric metric (None,
+undefined for that episode, is left out; a metric with no value is None), plus the kin-directed rates per chance:
+``attack_rate_kin = Σ attacks_on_kin / Σ attack_chances_kin`` over the episode's agents, ``attack_rate_strangers``
+likewise, ``attack_kin_stranger_ratio`` = their ratio, and the same for gifts; None when a denominator is 0 or the
+counts are not in the stats.
+
+Summary. Per grid point, over all its (seed, episode) samples with a value: the mean, n, and the 95% t-interval
+mean ± t_{0.975, n−1} · sd / √n, t's quantile computed exactly for integer n−1 (metta.evals.stats). Samples are
+pooled over seeds and episodes as if independent; episodes of one seed share a policy, so with few seeds the interval
+is narrower than the spread between seeds would make it: compare seeds in ``results.csv``.
+"""
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+import os
+
+import numpy as np
+
+from metta.evals.stats import mean_interval
+from metta.files import atomic_path, write_json, write_text
+
+DIRECTED = {"attack": ("attacks_on_kin", "attacks_on_strangers"), "gift": ("gifts_to_kin", "gifts_to_strangers")}
+ROW_KEYS = ("run", "seed", "episode", "episode_seed", "steps")  # beside the grid parameters and the metrics
+UNITS = {
+    "hearts": "hearts per agent per episode", "diamonds_harvested": "diamonds per agent per episode",
+    "energy_converted": "energy points per agent per episode", "frozen_steps": "frozen steps per agent per episode",
+    "shield_steps": "shielded steps per agent per episode", "bonds_formed": "bonds per agent per episode",
+    "reward": "shared reward per agent per episode (1 = a heart)",
+    "raw_reward": "own reward per agent per episode (1 = a heart)",
+    "efficiency": "own reward of all agents per step", "equality": "1 − Gini of own returns (1 = equal)",
+    "sustainability": "mean step of an agent's positive rewards", "peace": "share of agent-steps not frozen",
+}
+
+
+def _number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def unit(metric: str) -> str:
+    """What a metric's values measure, for an axis label."""
+    if metric in UNITS:
+        return UNITS[metric]
+    if metric.endswith("_kin_stranger_ratio"):
+        return "rate on kin / rate on strangers (1 = blind to kinship)"
+    for prefix in DIRECTED:
+        if metric.startswith(f"{prefix}_rate_"):
+            return f"{prefix}s per chance (an agent in reach for a step)"
+        if metric.startswith(f"{prefix}_chances_"):
+            return "chances (agents in reach × steps) per agent per episode"
+    for prefix in ("attacks_on_", "gifts_to_"):
+        if metric.startswith(prefix):
+            return f"{prefix.split('_')[0]} per agent per episode"
+    return "per agent per episode"
+
+
+def episode_sample(agents: list[dict]) -> dict:
+    """One episode's sample: each numeric metric's mean over agents, and the kin-directed rates (module docstring)."""
+    out = {}
+    for key in dict.fromkeys(k for a in agents for k, v in a.items() if v is None or _number(v)):
+        values = [a[key] for a in agents if _number(a.get(key))]
+        out[key] = float(np.mean(values)) if values else None
+
+    def total(key):
+        values = [a[key] for a in agents if _number(a.get(key))]
+        return sum(values) if values else None
+
+    for prefix, counts in DIRECTED.items():
+        names = (f"{prefix}_rate_kin", f"{prefix}_rate_strangers", f"{prefix}_kin_stranger_ratio")
+        rates = {}
+        for who, count in zip(("kin", "strangers"), counts):
+            hits, chances = total(count), total(f"{prefix}_chances_{who}")
+            if hits is not None and chances is not None:
+                rates[who] = hits / chances if chances else None
+        if len(rates) == 2:  # the counts are there: the rates from them (an env that gives its own agrees)
+            kin, strangers = rates["kin"], rates["strangers"]
+            out.update(zip(names, (kin, strangers, kin / strangers if kin is not None and strangers else None)))
+        else:
+            for name in names:
+                out.setdefault(name, None)
+    return out
+
+
+def _value(text: str):
+    """A grid value as a number when it is one (for the x axis), else the text."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def collect(desc: dict, sweep_dir: str) -> list[dict]:
+    """One row per (run, evaluation episode), in the sweep's run order (module docstring)."""
+    rows = []
+    for run in desc["runs"]:
+        path = os.path.join(sweep_dir, run["name"], "eval", "stats.json")
+        with open(path, encoding="utf-8") as f:
+            stats = json.load(f)
+        for k, episode in enumerate(stats["episodes"]):
+            rows.append({"run": run["name"], **{p: _value(v) for p, v in run["params"].items()}, "seed": run["seed"],
+                         "episode": k, "episode_seed": episode["seed"], "steps": episode["steps"],
+                         **episode_sample(list(episode["agents"].values()))})
+    return rows
+
+
+def metric_names(desc: dict, rows: list[dict]) -> list[str]:
+    skip = set(ROW_KEYS) | set(desc["grid"])
+    return list(dict.fromkeys(k for r in rows for k in r if k not in skip))
+
+
+def summarize(desc: dict, rows: list[dict]) -> list[dict]:
+    """Per grid point (in grid order): its runs, and each metric's mean, sd, n and 95% t-interval over its samples."""
+    metrics, points = metric_names(desc, rows), {}
+    for run in desc["runs"]:
+        points.setdefault(json.dumps(run["params"]), []).append(run["name"])
+    out = []
+    for key, runs in points.items():
+        sample = [r for r in rows if r["run"] in runs]
+        out.append({"params": {p: _value(v) for p, v in json.loads(key).items()}, "runs": runs,
+                    "metrics": {m: mean_interval([r[m] for r in sample if r.get(m) is not None]) for m in metrics}})
+    return out
+
+
+def label(params: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in params.items()) or "all runs"
+
+
+def fmt(s: dict) -> str:
+    """A summary cell: mean [lo, hi] (n)."""
+    if s["mean"] is None:
+        return "–"
+    interval = f" [{s['lo']:.4g}, {s['hi']:.4g}]" if s["lo"] is not None else ""
+    return f"{s['mean']:.4g}{interval} (n={s['n']})"
+
+
+def plot_metric(desc: dict, summary: list[dict], metric: str, path: str) -> None:
+    """The metric against the first grid parameter, one line per value of the others, error bars its 95% interval."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    keys = list(desc["grid"])
+    x_key, rest = (keys[0], keys[1:]) if keys else (None, [])
+    xs = list(dict.fromkeys(p["params"][x_key] for p in summary)) if x_key else ["all runs"]
+    numeric = all(_number(x) for x in xs)
+    position = {x: (float(x) if numeric else i) for i, x in enumerate(xs)}
+    lines = {}
+    for p in summary:
+        lines.setdefault(label({k: p["params"][k] for k in rest}), []).append(p)
+    fig = Figure(figsize=(5.2, 3.6))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    span = (max(position.values()) - min(position.values())) or 1.0
+    for j, (name, points) in enumerate(lines.items()):
+        dodge = (j - (len(lines) - 1) / 2) * 0.015 * span  # keeps the lines' error bars apart
+        shown = [(position[p["params"][x_key]] if x_key else 0, p["metrics"][metric]) for p in points
+                 if p["metrics"][metric]["mean"] is not None]
+        x = [px + dodge for px, _ in shown]
+        y = [s["mean"] for _, s in shown]
+        err = [[s["mean"] - s["lo"] if s["lo"] is not None else np.nan for _, s in shown],
+               [s["hi"] - s["mean"] if s["hi"] is not None else np.nan for _, s in shown]]
+        ax.errorbar(x, y, yerr=err, fmt="o-", capsize=4, label=name if rest else "mean, 95% t-interval")
+    if not numeric:
+        ax.set_xticks(list(position.values()), [str(x) for x in xs])
+    ax.set_xlabel(f"{x_key} (training flag --{x_key})" if x_key else "")
+    ax.set_ylabel(unit(metric), fontsize=8)
+    n = sorted({p["metrics"][metric]["n"] for p in summary})
+    ax.set_title(f"{metric} ({desc['env']}; n = {n[0] if len(n) == 1 else f'{n[0]}–{n[-1]}'} episodes per point)",
+                 fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(title=", ".join(rest) + " (95% t-intervals)" if rest else None, fontsize=8, title_fontsize=8)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100)
+
+
+def write_csv(path: str, rows: list[dict], columns: list[str]) -> None:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows({c: "" if r.get(c) is None else r[c] for c in columns} for r in rows)
+    write_text(path, buf.getvalue())
+
+
+def write_report(desc: dict, sweep_dir: str) -> dict:
+    """Collect the runs' evaluations, write results.csv, results.json, plots/ and report.html; return the results."""
+    rows = collect(desc, sweep_dir)
+    summary = summarize(desc, rows)
+    metrics = metric_names(desc, rows)
+    with open(os.path.join(sweep_dir, desc["runs"][0]["name"], "eval", "stats.json"), encoding="utf-8") as f:
+        first = json.load(f)
+    evaluation = {"episodes": len(first["episodes"]), "seeds": [e["seed"] for e in first["episodes"]],
+                  "max_steps": first["max_steps"], "agents": len(first["episodes"][0]["agents"])}
+    results = {"sweep": desc, "evaluation": evaluation, "metrics": metrics,
+               "interval": "95% t-interval over each grid point's (seed, episode) samples: "
+                           "mean ± t_{0.975,n-1} sd/√n",
+               "rows": rows, "summary": summary}
+    write_csv(os.path.join(sweep_dir, "results.csv"), rows, ["run", *desc["grid"], *ROW_KEYS[1:], *metrics])
+    write_json(os.path.join(sweep_dir, "results.json"), results)
+    plotted = [m for m in metrics if any(p["metrics"][m]["mean"] is not None for p in summary)]
+    os.makedirs(os.path.join(sweep_dir, "plots"), exist_ok=True)
+    for m in plotted:
+        plot_metric(desc, summary, m, os.path.join(sweep_dir, "plots", f"{m}.png"))
+    write_text(os.path.join(sweep_dir, "report.html"), page(results, plotted))
+    return results
+
+
+def page(results: dict, plotted: list[str]) -> str:
+    e, desc, ev = html.escape, results["sweep"], results["evaluation"]
+    summary = results["summary"]
+    head = "".join(f"<th>{e(label(p['params']))}<br><small>{len(p['runs'])} seed(s)</small></th>" for p in summary)
+    rows = "".join(
+        f"<tr><td><b>{e(m)}</b><br><small>{e(unit(m))}</small></td>"
+        + "".join(f'<td data-metric="{e(m)}" data-point="{i}">{e(fmt(p["metrics"][m]))}</td>'
+                  for i, p in enumerate(summary)) + "</tr>" for m in results["metrics"])
+    plots = "".join(f'<figure><img src="plots/{e(m)}.png" alt="{e(m)} against the grid" width="520"></figure>'
+                    for m in plotted)
+    runs = "".join(f"<li><a href=\"{e(r['name'])}/eval/stats.json\">{e(r['name'])}</a>: "
+                   f"<code>{e(r['command'])}</code></li>" for r in desc["runs"])
+    grid = ", ".join(f"{k} ∈ {{{', '.join(v)}}}" for k, v in desc["grid"].items()) or "no grid"
+    return f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>Metta sweep: {e(desc['name'])}</title>
+<style>body{{font-family:sans-serif;margin:2em}} table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:4px 8px;vertical-align:top}} figure{{display:inline-block;margin:0 1em 1em 0}}
+code{{font-size:85%}}</style>
+</head><body>
+<h1>Sweep {e(desc['name'])}: {e(desc['env'])}</h1>
+<p>Grid: {e(grid)}; seeds {e(', '.join(map(str, desc['seeds'])))}; {desc['env_steps']:,} agent-steps of training per run
+{('with <code>' + e(' '.join(desc['train_flags'])) + '</code>') if desc['train_flags'] else ''}.
+Evaluation: every run's final policy on the same {ev['episodes']} episodes (seeds {e(', '.join(map(str, ev['seeds'])))})
+of {ev['max_steps']} steps × {ev['agents']} agents.</p>
+<p>Each cell: mean [95% interval] (n samples), a sample being one (seed, episode): the mean over the episode's agents.
+The interval is mean ± t<sub>0.975, n−1</sub>·sd/√n, pooling seeds and episodes as independent samples (episodes of
+one seed share its policy: with few seeds the spread between seeds can be wider; see results.csv). Rates per chance
+divide the episode's kin-directed actions by the agent-steps a kin (stranger) stood in reach; – means no value.</p>
+<table><tr><th>metric</th>{head}</tr>
+{rows}</table>
+<h2>Metrics against the grid</h2>
+{plots}
+<h2>Runs</h2>
+<ul>{runs}</ul>
+<p>Data: <a href="results.csv">results.csv</a>, <a href="results.json">results.json</a>.</p>
+</body></html>
+"""
+
+
+def text_table(results: dict) -> str:
+    """The summary as text: one line per metric, one column per grid point (its values), mean ±half-interval."""
+    summary, keys = results["summary"], list(results["sweep"]["grid"])
+    heads = [",".join(str(v) for v in p["params"].values()) or "all runs" for p in summary]
+    width = max(12, *map(len, heads))
+    lines = [f"{(','.join(keys) or 'metric'):>28}" + "".join(f" {h:>{width}}" for h in heads)]
+    for m in results["metrics"]:
+        cells = []
+        for p in summary:
+            s = p["metrics"][m]
+            cells.append("-" if s["mean"] is None else
+                         f"{s['mean']:.3g}" + (f" ±{s['hi'] - s['mean']:.2g}" if s["hi"] is not None else ""))
+        lines.append(f"{m:28}" + "".join(f" {c:>{width}}" for c in cells))
+    n = sorted({s["n"] for p in summary for s in p["metrics"].values()})
+    lines.append(f"mean ± half the 95% t-interval over each point's (seed, episode) samples (n = "
+                 f"{n[0] if len(n) == 1 else f'{n[0]}..{n[-1]}'}; - no value)")
+    return "\n".join(lines)
