@@ -13,6 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 import yaml
+from yaml.composer import Composer
+from yaml.constructor import SafeConstructor
+from yaml.events import AliasEvent, MappingStartEvent, ScalarEvent, SequenceStartEvent
+from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+from yaml.resolver import Resolver
 
 from metta.errors import ConfigError
 from metta.name_values import parse_name_values
@@ -159,27 +164,147 @@ def _substitute(node: Any, constants: dict[str, Any], reference: bool = False) -
     return node
 
 
+# Limits on what a game file may be, checked while the YAML is read, before anything is built from it.
+# games/metta.yaml is 24 KB, 1,955 nodes, 12 levels deep, with no aliases: each limit leaves a real game a wide
+# margin (40x, 25x, 5x) and refuses a hostile file (a "billion laughs" of nested aliases, a megabyte of brackets
+# or scalars) within a second: composing costs about 14 us a node on a busy 2-core machine.
+MAX_BYTES = 1_000_000     # size of the file
+MAX_DEPTH = 64            # nesting of mappings and sequences
+MAX_NODES = 50_000        # scalars, mappings and sequences, counted as if every alias were expanded
+MAX_ALIASES = 500         # uses of an anchor (*name)
+
+
+class _Refused(yaml.YAMLError):
+    """A limit above exceeded while composing; becomes a ConfigError naming the file."""
+
+
+try:  # libyaml's event parser when the wheel has it (4x faster); composing stays in Python, where the limits are
+    from yaml._yaml import CParser as _Parser
+except ImportError:  # pragma: no cover - PyYAML without libyaml
+    from yaml.reader import Reader
+    from yaml.scanner import Scanner
+    from yaml.parser import Parser
+
+    class _Parser(Reader, Scanner, Parser):
+        def __init__(self, stream):
+            Reader.__init__(self, stream)
+            Scanner.__init__(self)
+            Parser.__init__(self)
+
+
+class _BoundedComposer(Composer):
+    """PyYAML's composer, counting as it goes: refuses past MAX_DEPTH, MAX_NODES or MAX_ALIASES, a recursive
+    alias and a duplicate key. The count treats an alias as a copy of what it names (its expanded size), so
+    an alias bomb is refused after a few hundred nodes instead of expanding into gigabytes downstream
+    (safe_load itself shares aliased nodes; json, jsonschema and Griddly's serialised text do not)."""
+
+    def __init__(self):
+        Composer.__init__(self)
+        self._depth = 0
+        self._nodes = 0
+        self._aliases = 0
+        self._sizes: dict[int, int] = {}  # id(node) -> its size with aliases expanded; set once it is complete
+
+    def _count(self, n: int, event) -> None:
+        self._nodes += n
+        if self._nodes > MAX_NODES:
+            bomb = f" ({self._aliases} aliases so far: an alias bomb?)" if self._aliases else ""
+            raise _Refused(f"more than {MAX_NODES:,} YAML nodes with aliases expanded (the limit for a game file)"
+                           f"{_at(event)}{bomb}")
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        if isinstance(event, AliasEvent):
+            self._aliases += 1
+            if self._aliases > MAX_ALIASES:
+                raise _Refused(f"more than {MAX_ALIASES} aliases (*name; the limit for a game file){_at(event)}")
+            target = self.anchors.get(event.anchor)
+            if target is not None and id(target) not in self._sizes:
+                raise _Refused(f"alias *{event.anchor}{_at(event)} refers to a node that contains it "
+                               f"(a recursive structure)")
+            node = Composer.compose_node(self, parent, index)  # undefined aliases: PyYAML's own error
+            self._count(self._sizes[id(node)], event)
+            return node
+        if isinstance(event, (MappingStartEvent, SequenceStartEvent)):
+            self._depth += 1
+            if self._depth > MAX_DEPTH:
+                raise _Refused(f"nested more than {MAX_DEPTH} levels deep (the limit for a game file){_at(event)}")
+        self._count(1, event)
+        node = Composer.compose_node(self, parent, index)
+        if isinstance(node, ScalarNode):
+            size = 1
+        elif isinstance(node, SequenceNode):
+            self._depth -= 1
+            size = 1 + sum(self._sizes[id(child)] for child in node.value)
+        else:
+            self._depth -= 1
+            size = 1 + sum(self._sizes[id(k)] + self._sizes[id(v)] for k, v in node.value)
+        self._sizes[id(node)] = size
+        return node
+
+    def compose_mapping_node(self, anchor):
+        node = Composer.compose_mapping_node(self, anchor)
+        seen: dict[tuple[str, str], Any] = {}
+        for key, _ in node.value:
+            if isinstance(key, ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
+                ident = (key.tag, key.value)
+                if ident in seen:
+                    raise _Refused(f"duplicate key {key.value!r}{_at(key)} (also{_at(seen[ident])}): "
+                                   f"YAML keeps only the last one; remove or rename one")
+                seen[ident] = key
+        return node
+
+
+def _at(item, word: str = " at") -> str:
+    mark = getattr(item, "start_mark", None)
+    return f"{word} line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+
+
+class _BoundedLoader(_BoundedComposer, _Parser, SafeConstructor, Resolver):
+    """yaml.SafeLoader's tags and types, composed by _BoundedComposer."""
+
+    def __init__(self, stream):
+        _Parser.__init__(self, stream)
+        _BoundedComposer.__init__(self)
+        SafeConstructor.__init__(self)
+        Resolver.__init__(self)
+
+
 def _describe_yaml_error(path: str, err: yaml.YAMLError) -> str:
+    if isinstance(err, _Refused):
+        return f"{path}: refused: {err}"
     mark = getattr(err, "problem_mark", None)
     where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
     problem = getattr(err, "problem", None) or str(err).splitlines()[0]
     return f"{path}: not valid YAML{where}: {problem}"
 
 
+def _too_big(path: str, size: str) -> ConfigError:
+    return ConfigError(f"{path}: refused: {size}, more than {MAX_BYTES:,} bytes (the limit for a game file; "
+                       f"a real one is a few tens of KB)")
+
+
 def parse_gdy(text: str, path: str = "<string>") -> GameDoc:
-    """Parse GDY text. Raises ConfigError for YAML that does not parse or is not a mapping."""
+    """Parse GDY text within the limits above. Raises ConfigError for YAML that exceeds them, does not parse
+    or is not a mapping."""
+    if len(text) > MAX_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
+        raise _too_big(path, f"{len(text.encode('utf-8', 'surrogatepass')):,} bytes")
+    loader = _BoundedLoader(text)
     try:
-        doc = yaml.safe_load(text)
+        doc = loader.get_single_data()
     except yaml.YAMLError as err:
         raise ConfigError(_describe_yaml_error(path, err)) from None
+    finally:
+        loader.dispose()
     if not isinstance(doc, dict):
+        got = "an empty file" if doc is None else f"a {type(doc).__name__}"
         raise ConfigError(f"{path}: a GDY file must be a YAML mapping with Version, Environment, Actions and Objects; "
-                          f"got {type(doc).__name__}")
+                          f"got {got}")
     return GameDoc(doc=doc, path=path)
 
 
 def load_gdy(path: str | os.PathLike) -> GameDoc:
-    """Read a GDY file from disk (no validation; see metta.griddly_ext.validation)."""
+    """Read a GDY file from disk (no validation; see metta.griddly_ext.validation), at most MAX_BYTES of it."""
     path = os.fspath(path)
     if not os.path.exists(path):
         raise ConfigError(f"{path}: game file not found")
@@ -187,9 +312,11 @@ def load_gdy(path: str | os.PathLike) -> GameDoc:
         raise ConfigError(f"{path}: is a directory, expected a GDY YAML file")
     try:
         with open(path, "rb") as fh:
-            raw = fh.read()
+            raw = fh.read(MAX_BYTES + 1)  # never more: the path may be a huge file or /dev/zero
     except OSError as err:
         raise ConfigError(f"{path}: cannot read game file: {err.strerror}") from None
+    if len(raw) > MAX_BYTES:
+        raise _too_big(path, "the file is larger")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
