@@ -35,13 +35,14 @@ from pettingzoo import ParallelEnv
 from metta.errors import ConfigError
 from metta.griddly_ext.engine import GriddlyEngine
 from metta.griddly_ext.gdy import GameDoc, load_gdy
-from metta.griddly_ext.levels import MapOptions, generate_level, parse_level
+from metta.griddly_ext.levels import MapOptions, default_counts, generate_level, parse_level, placeable_objects
 from metta.griddly_ext.probe import probe_game
 from metta.griddly_ext.validation import validate_game
 from metta.griddly_ext.windows import NumpyWindows, WindowLayout
 from metta.society.bodies import SETUP_ACTION, BodyMix
 from metta.society.kinship import Kinship, Selfish, bond_sharing, parameters as kinship_parameters
-from metta.society.metrics import DIRECTED, SocialMetrics, actions_raising, counter_actions
+from metta.society.metrics import (DIRECTED, SocialMetrics, actions_raising, counter_actions, game_counters,
+                                   per_player_variables)
 from metta.society.observation import CHANNELS as KIN_CHANNELS, observed_kinship, quantize, render_kinship
 
 
@@ -69,9 +70,13 @@ class MettaEnv(ParallelEnv):
         self._chars = game.map_characters()
         if level is not None:
             _, _, num_agents = parse_level(level, self._chars, self._chars[game.avatar])
-        else:
-            num_agents = map_options.validate().num_agents
+        else:  # every placeable object's count, from the game's map_count_<object> and the options
+            self.map_options = map_options.resolve(self._chars, game.avatar, default_counts(game.named_values()))
+            num_agents = self.map_options.num_agents
         if max_steps is None:
+            if "max_steps" not in game.named_values():
+                raise ConfigError(f"{game.path}: Environment.Variables has no named value 'max_steps': declare it "
+                                  f"(the episode length) or pass max_steps")
             max_steps = game.value("max_steps")
         if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
             raise ConfigError(f"max_steps must be a positive integer, got {max_steps!r}")
@@ -88,8 +93,7 @@ class MettaEnv(ParallelEnv):
         self.society = (kinship or Selfish()).validate(num_agents)
         self.kinship = np.eye(num_agents)
         self.sharing = np.eye(num_agents)
-        per_player = {v["Name"] for v in game.doc["Environment"].get("Variables", []) if v.get("PerPlayer")}
-        self.metrics = SocialMetrics(num_agents, per_player)
+        self.metrics = SocialMetrics(num_agents, game_counters(game.doc), per_player_variables(game.doc))
         watched = counter_actions(game.doc)
         # flat actions whose landing can raise an attributed counter (None: any step may)
         self._watched = None if watched is None else np.array([a.name in watched for a in self.engine.actions])
@@ -138,7 +142,7 @@ class MettaEnv(ParallelEnv):
     def _next_level(self) -> str:
         if self._fixed_level is not None:
             return self._fixed_level
-        return generate_level(self.map_options, self._chars, self._rng)
+        return generate_level(self.map_options, self._chars, self._rng, avatar=self.game.avatar)
 
     def _observe(self) -> dict[str, np.ndarray]:
         if self._windows is None:  # Griddly's own per-player observers, kinship placed around them
@@ -263,7 +267,8 @@ def make_env(name: str = "metta-teams", seed: int | None = None, game: str | Non
     """Build a Metta environment.
 
     name: a preset (``metta.presets.PRESETS``). seed: seeds levels and the engine.
-    game: path to a GDY file in the shape of ``games/metta.yaml`` (default: the preset's).
+    game: path to a GDY file (default: the preset's); it needs an avatar object and an action that moves it
+    (metta.griddly_ext.validation).
     overrides: ``{named value: int}``, e.g. ``{"attack_cost": 20}`` or ``{"attack.cost": 20}``.
     level: a fixed level string instead of procedural maps. max_steps: episode length
     (default: the game's ``max_steps``). kinship: changes to the preset's social structure:
@@ -272,7 +277,9 @@ def make_env(name: str = "metta-teams", seed: int | None = None, game: str | Non
     bodies: a mix of energy profiles, ``{"light": 1, "heavy": 1}`` (metta.society.bodies);
     body_profiles: extra or changed profiles, ``{"tank": {"cost": 2, "max_energy": 1}}``.
     obs_backend: ``"numpy"`` (default), ``"vulkan"`` or ``"griddly"`` (see the module docstring).
-    options: any field of ``MapOptions``, any kinship parameter.
+    options: any field of ``MapOptions``, any kinship parameter. Procedural maps place the game's objects by
+    count: the game's own ``map_count_<object>`` named values, changed by ``objects={"tree": 10}``
+    (``generators=``, ``chargers=``, ``altars=`` are spellings of the same); ``layout="maze"`` for a maze.
     Raises ConfigError for a bad game file, override, map option, kinship parameter or level.
     """
     from metta.presets import get_preset
@@ -286,16 +293,17 @@ def make_env(name: str = "metta-teams", seed: int | None = None, game: str | Non
     kin_keys = set(kinship_parameters())
     unknown = set(options) - map_keys - kin_keys
     if unknown:
+        placeable = ", ".join(placeable_objects(doc.map_characters(), doc.avatar))
         raise ConfigError(f"unknown make_env option(s) {', '.join(sorted(unknown))}; map options are "
-                          f"{', '.join(sorted(map_keys))}; kinship parameters are {', '.join(sorted(kin_keys))}")
+                          f"{', '.join(sorted(map_keys))}; kinship parameters are {', '.join(sorted(kin_keys))}; "
+                          f"objects are placed by count with objects={{name: count}} (this game's: {placeable})")
     if kinship is not None and not isinstance(kinship, dict):
         raise ConfigError(f"kinship must be a dict of kinship parameters, got {type(kinship).__name__}")
     spec = Kinship.from_dict({**(kinship or {}), **{k: v for k, v in options.items() if k in kin_keys}},
                              preset=preset.kinship)
     opts = MapOptions(**{**preset.map_options, **{k: v for k, v in options.items() if k in map_keys}})
-    if level is None:
-        opts.validate()
     mix = bodies if bodies is not None else preset.bodies
     body_mix = BodyMix(mix, body_profiles) if mix else None
     return MettaEnv(doc, opts, level=level, max_steps=max_steps, seed=seed, name=name, kinship=spec,
                     bodies=body_mix, obs_backend=obs_backend)
+

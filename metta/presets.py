@@ -23,9 +23,8 @@ class Preset:
     bodies: dict = field(default_factory=dict)  # energy-profile mix; empty: everyone has the standard body
 
 
-# The default training map: 24 agents on 40x40.
-_DEFAULT_MAP = dict(width=40, height=40, num_agents=24, generators=20, chargers=10, altars=5,
-                    wall_density=0.05, rooms=0)
+# The default training map: 24 agents on 40x40; the objects on it are the game's own counts (map_count_<object>).
+_DEFAULT_MAP = dict(width=40, height=40, num_agents=24, wall_density=0.05, rooms=0)
 
 PRESETS: dict[str, Preset] = {}
 

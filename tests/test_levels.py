@@ -1,14 +1,51 @@
 """Procedural levels: seeded, reproducible, with the requested objects, and inside their walls."""
+import hashlib
+
 import numpy as np
 import pytest
 
 from metta import ConfigError
 from metta.griddly_ext.gdy import load_gdy
-from metta.griddly_ext.levels import MapOptions, generate_level, parse_level
+from metta.griddly_ext.levels import MapOptions, default_counts, generate_level, parse_level
 
-from conftest import GAME
+from conftest import GAME, config_error
+from tree_game import TREE_COUNT, write_tree_game
 
 CHARS = load_gdy(GAME).map_characters()
+DEFAULTS = default_counts(load_gdy(GAME).named_values())
+
+# sha256 of levels generated before object counts moved into the game file (map_count_<object>):
+# (map options, seed, sha256 of generate_level's string); then make_env('metta-teams', seed=5)'s first
+# level, after reset(seed=9), and after a further reset()
+LEVELS_BEFORE = [
+    ({}, 0, '018e7b509133b140442cf5a673f363e89bbb51eff0eb4a82e4e2e6c68b4844ce'),
+    ({}, 1, '0570a81d15525072596164a3d6d7356b5f839163d227fbf4ac9776f8a3d188ef'),
+    ({}, 42, '3767920cbf82f322922fc097e0c07f06044a0a49c3af74404fa82a0780c81c49'),
+    ({'width': 25, 'height': 25, 'num_agents': 5, 'generators': 5, 'chargers': 3, 'altars': 2, 'wall_density': 0.1}, 0, 'e6490e2526cd8e73ec1c9ba81d6e2d652aa9d1ac40f401a900240d7dc965dd17'),
+    ({'width': 25, 'height': 25, 'num_agents': 5, 'generators': 5, 'chargers': 3, 'altars': 2, 'wall_density': 0.1}, 1, 'f0b6969c97a8e71d482f02ab4e6bf458661869979787d0571e20e9da9fd8c5af'),
+    ({'width': 25, 'height': 25, 'num_agents': 5, 'generators': 5, 'chargers': 3, 'altars': 2, 'wall_density': 0.1}, 42, '72d001363bd39eaa77b2af8d603fcecacb83b97e8814f90f0fe7a93383f47699'),
+    ({'width': 60, 'height': 30, 'num_agents': 40, 'rooms': 6, 'room_size': 9}, 0, 'a1d64ead6476f4c15c09d1b27ed1821aef28eef53aa4d513cc07069fc066da1c'),
+    ({'width': 60, 'height': 30, 'num_agents': 40, 'rooms': 6, 'room_size': 9}, 1, '52b8a1f20ae3dcc3fba130d65f2040e0d47530ec6e40bb0bb8b6928904d69b27'),
+    ({'width': 60, 'height': 30, 'num_agents': 40, 'rooms': 6, 'room_size': 9}, 42, '801f01fb9e36c150666dac7b598b1980f3d5f03765119c964dba94c06e08ad5a'),
+    ({'width': 12, 'height': 12, 'num_agents': 3, 'generators': 2, 'chargers': 1, 'altars': 1}, 0, '3450c2f3cc3adfd67dc92434157b449ad2b1ee72b3990cab717348527eb6b506'),
+    ({'width': 12, 'height': 12, 'num_agents': 3, 'generators': 2, 'chargers': 1, 'altars': 1}, 1, '0607fe1edeb34e7adbb6b86558c2dbb78ee7db61b25d6081a6c3e8a2bd00b27c'),
+    ({'width': 12, 'height': 12, 'num_agents': 3, 'generators': 2, 'chargers': 1, 'altars': 1}, 42, 'a87b4ea7ff9c764026dcca7a5c9f19d2023dcb24d9b5a318b26b229f8d0173d9'),
+]
+MAKE_ENV_LEVELS_BEFORE = [
+    'da864eda50c0f4079bfac1fb245e876fb91e0e61be14b7999f4ebcdb1176553b',
+    '4e9a7b7e3f6fd5aee10cc964fc8792d823828e4b3a7e5de1d02df962c1dbe17c',
+    '283f71a4e536eb36f72649cc4e16a342bc3023e2b22c7c0e5ab6b091160e5c77',
+]
+SMALL_BEFORE = """\
+W   W   W   W   W   W   W   W   W   W   W   W
+W   .   .   g   .   .   .   .   .   .   .   W
+W   .   g   .   .   .   A3  A1  .   .   .   W
+W   .   .   .   .   .   .   .   .   .   .   W
+W   .   .   .   .   .   .   W   .   .   .   W
+W   c   W   .   .   .   A2  .   .   .   .   W
+W   .   a   .   .   W   .   .   .   .   .   W
+W   W   W   W   W   W   W   W   W   W   W   W
+"""
 
 
 def grid(level):
@@ -22,13 +59,13 @@ def grid(level):
     MapOptions(width=7, height=5, num_agents=2, generators=1, chargers=1, altars=1, wall_density=0.9),
 ])
 def test_generated_level_has_what_was_asked(opts):
-    g = grid(generate_level(opts, CHARS, np.random.default_rng(0)))
+    g = grid(generate_level(opts, CHARS, np.random.default_rng(0), defaults=DEFAULTS))
     assert len(g) == opts.height and all(len(r) == opts.width for r in g)
     flat = [t for r in g for t in r]
     assert sorted(t for t in flat if t.startswith("A")) == sorted(f"A{i}" for i in range(1, opts.num_agents + 1))
-    assert flat.count(CHARS["generator"]) == opts.generators
-    assert flat.count(CHARS["charger"]) == opts.chargers
-    assert flat.count(CHARS["altar"]) == opts.altars
+    for name in ("generator", "charger", "altar"):
+        spelled = getattr(opts, name + "s")
+        assert flat.count(CHARS[name]) == (DEFAULTS[name] if spelled is None else spelled)
     border = g[0] + g[-1] + [r[0] for r in g] + [r[-1] for r in g]
     assert set(border) == {CHARS["wall"]}
     assert parse_level("\n".join(" ".join(r) for r in g), CHARS, "A") == (opts.width, opts.height, opts.num_agents)
@@ -41,12 +78,108 @@ def test_wall_density_is_respected():
     assert inner.count("W") == round(0.2 * 48 * 48)
 
 
-def test_same_seed_same_level_different_seed_different_level():
-    opts = MapOptions()
-    a = generate_level(opts, CHARS, np.random.default_rng(42))
-    b = generate_level(opts, CHARS, np.random.default_rng(42))
-    c = generate_level(opts, CHARS, np.random.default_rng(43))
+@pytest.mark.parametrize("layout", ["rooms", "maze"])
+def test_same_seed_same_level_different_seed_different_level(layout):
+    opts = MapOptions(layout=layout)
+    a = generate_level(opts, CHARS, np.random.default_rng(42), defaults=DEFAULTS)
+    b = generate_level(opts, CHARS, np.random.default_rng(42), defaults=DEFAULTS)
+    c = generate_level(opts, CHARS, np.random.default_rng(43), defaults=DEFAULTS)
     assert a == b and a != c
+
+
+def test_the_game_file_counts_give_the_levels_of_before():
+    """games/metta.yaml declares the counts MapOptions used to hold (map_count_generator 20, charger 10, altar 5):
+    the same options and seed give the very levels generated before, directly and through make_env."""
+    from metta import make_env
+
+    assert DEFAULTS == {"generator": 20, "charger": 10, "altar": 5}
+    for options, seed, digest in LEVELS_BEFORE:
+        level = generate_level(MapOptions(**options), CHARS, np.random.default_rng(seed), defaults=DEFAULTS)
+        assert hashlib.sha256(level.encode()).hexdigest() == digest, (options, seed)
+    small = MapOptions(width=12, height=8, num_agents=3, generators=2, chargers=1, altars=1)
+    assert generate_level(small, CHARS, np.random.default_rng(7)) == SMALL_BEFORE
+    env = make_env("metta-teams", seed=5)
+    levels = [env.level, env.reset(seed=9) and env.level, env.reset() and env.level]
+    assert [hashlib.sha256(lv.encode()).hexdigest() for lv in levels] == MAKE_ENV_LEVELS_BEFORE
+    env.close()
+
+
+def count(level, char):
+    return [t for r in grid(level) for t in r].count(char)
+
+
+def test_a_new_object_is_placed_by_its_yaml_default_and_by_objects(tmp_path):
+    """A copy of the game with a tree (its own map character) and map_count_tree: procedural maps place it, from
+    the file's default and from objects=, without code that knows it."""
+    from metta import make_env
+
+    path = write_tree_game(tmp_path)
+    small = dict(width=14, height=14, num_agents=4)
+    env = make_env("metta-solo", game=path, seed=0, **small)
+    assert count(env.level, "t") == TREE_COUNT and count(env.level, "a") == 5
+    env.reset(seed=1)
+    assert count(env.level, "t") == TREE_COUNT
+    env.close()
+    env = make_env("metta-solo", game=path, seed=0, objects={"tree": 10, "altar": 1}, generators=2, **small)
+    assert [count(env.level, c) for c in "tagc"] == [10, 1, 2, 10]
+    env.close()
+    chars = load_gdy(path).map_characters()
+    level = generate_level(MapOptions(num_agents=2, objects={"tree": 3}), chars, np.random.default_rng(0))
+    assert count(level, "t") == 3 and count(level, "a") == 0  # no game defaults given: only what was asked
+
+
+def test_unknown_objects_and_maps_that_cannot_fit_are_clear_errors():
+    rng = np.random.default_rng(0)
+    with config_error("objects['altr']", "no placeable object 'altr'", "did you mean 'altar'?",
+                      "placeable: wall, generator, charger, altar, marker"):
+        generate_level(MapOptions(objects={"altr": 3}), CHARS, rng, defaults=DEFAULTS)
+    with config_error("objects['agent']", "num_agents"):
+        generate_level(MapOptions(objects={"agent": 3}), CHARS, rng)
+    with config_error("altars=3 and objects['altar']=4 disagree"):
+        generate_level(MapOptions(altars=3, objects={"altar": 4}), CHARS, rng)
+    with config_error("impossible map", "num_agents=4, altar=70", "at most 64 fit"):
+        generate_level(MapOptions(width=10, height=10, num_agents=4, objects={"altar": 70}), CHARS, rng)
+    with config_error("impossible map", "corridors", "at most 49 fit"):  # 25 maze cells and 24 passages
+        generate_level(MapOptions(width=11, height=11, num_agents=20, layout="maze"), CHARS, rng, defaults=DEFAULTS)
+    with config_error("layout must be one of rooms, maze"):
+        generate_level(MapOptions(layout="caves"), CHARS, rng)
+    with config_error("a maze needs walls", "'wall'"):
+        generate_level(MapOptions(layout="maze"), {k: v for k, v in CHARS.items() if k != "wall"}, rng)
+
+
+@pytest.mark.parametrize("width, height, seed", [(15, 11, 0), (40, 40, 1), (24, 17, 2)])
+def test_a_maze_is_perfect_and_everything_stands_in_its_corridors(width, height, seed):
+    """One path between any two corridor cells: the corridors are connected and have one cell fewer passages
+    than cells (a tree); agents and objects stand in corridor cells, and the maze is enclosed by walls."""
+    opts = MapOptions(width=width, height=height, num_agents=6, layout="maze")
+    g = grid(generate_level(opts, CHARS, np.random.default_rng(seed), defaults={"altar": 3, "generator": 4}))
+    open_ = {(x, y) for y, r in enumerate(g) for x, t in enumerate(r) if t != "W"}
+    assert len(open_) == 2 * ((width - 1) // 2) * ((height - 1) // 2) - 1
+    assert all(0 < x < width - 1 and 0 < y < height - 1 for x, y in open_)
+    edges = sum((x + 1, y) in open_ for x, y in open_) + sum((x, y + 1) in open_ for x, y in open_)
+    assert edges == len(open_) - 1
+    seen, todo = set(), [next(iter(open_))]
+    while todo:
+        x, y = todo.pop()
+        if (x, y) in seen:
+            continue
+        seen.add((x, y))
+        todo += [c for c in ((x + 1, y), (x - 1, y), (x, y + 1), (x, y - 1)) if c in open_]
+    assert seen == open_
+    tokens = [t for r in g for t in r]
+    assert tokens.count("a") == 3 and tokens.count("g") == 4 and sum(t.startswith("A") for t in tokens) == 6
+
+
+def test_a_maze_trains_like_any_map():
+    from metta import make_env
+
+    env = make_env("metta-solo", seed=3, width=15, height=15, num_agents=3, layout="maze", objects={"generator": 3})
+    env.reset(seed=3)
+    assert env.map_options.objects == {"wall": 0, "generator": 3, "charger": 10, "altar": 5, "marker": 0}
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        env.step({a: int(rng.integers(env.engine.num_actions)) for a in env.agents})
+    env.close()
 
 
 def test_objects_that_cannot_fit_are_a_clear_error():

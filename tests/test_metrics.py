@@ -37,7 +37,7 @@ def play(env, script):
         _, _, _, trunc, info = env.step(acts)
         if t < env.max_steps - 1:
             assert all("episode" not in i for i in info.values())
-    return [info[f"agent_{i}"]["episode"] for i in range(3)]
+    return [info[a]["episode"] for a in env.possible_agents]
 
 
 def test_attacks_on_kin_and_strangers():
@@ -219,3 +219,27 @@ def test_a_random_policy_attacks_kin_and_strangers_alike_per_chance_while_raw_co
     assert total["attacks_on_kin"] >= 200  # enough events for the ratio to mean something
     assert 0.8 <= per_chance <= 1.25, total
     assert raw < 0.5, total  # three kin against twenty strangers: raw counts say "spares kin" for a blind policy
+
+
+def test_a_counter_declared_in_a_copy_of_the_game_is_an_episode_metric(tmp_path):
+    """tree_game adds a per-player `trees_used` that its tree's `use` raises: no code names it, and it reaches
+    infos[a]["episode"] (and from there stats.json and TensorBoard's social/trees_used), beside today's metrics."""
+    from metta.society.metrics import game_counters
+    from tree_game import tree_game_doc, write_tree_game
+
+    assert game_counters(tree_game_doc())[-1] == "trees_used"
+    level = "W W W W\nW t A1 W\nW A2 . W\nW W W W\n"
+    env = make_env("metta-teams", game=write_tree_game(tmp_path), level=level, max_steps=6, team_size=2,
+                   overrides=dict(agent_energy_regen=0))
+    env.reset(seed=0)
+    ep = play(env, [{0: ("rotate", LEFT)}, {0: ("use", 1)}, {0: ("use", 1)}])
+    assert [e["trees_used"] for e in ep] == [2, 0]
+    assert env.agent_variables()[0]["energy"] == 150 - 1 - 2 * 2 + 2 * 5  # rotate, two uses, two feeds
+    assert {"hearts", "attacks_on_kin", "gifts_to_strangers", "bonds_formed", "peace"} <= set(ep[0])
+
+
+def test_the_shipped_games_counters_are_todays():
+    from metta.society.metrics import game_counters
+
+    assert game_counters(load_gdy(GAME).doc) == ("hearts", "diamonds_harvested", "energy_converted", "attacks", "gifts",
+                                                 "shield_steps", "frozen_steps", "bonds")

@@ -240,3 +240,27 @@ def test_action_prior_sets_the_untrained_policy():
     model = make_metta_actor_critic(cfg, observation_space(env), env.action_space("agent_0"))
     bias = model.action_parameterization.distribution_linear.bias.detach()
     assert torch.allclose(bias, torch.tensor(logits, dtype=torch.float32))
+
+
+def test_objects_and_layout_flags_and_a_new_counter_reach_the_stats(tmp_path):
+    """--objects places a new game's object, --layout maze makes a maze; the game's own new counter reaches
+    Sample Factory's stats as social/trees_used with no code that names it."""
+    from metta import make_env
+    from metta.sf_integration.config import env_kwargs_from_cfg
+    from metta.sf_integration.env import MettaSFEnv
+    from metta.sf_integration.train import parse_args, register_components
+    from tree_game import write_tree_game
+
+    register_components()
+    cfg = parse_args(["--env=metta-solo", f"--game={write_tree_game(tmp_path)}", "--objects", "tree=3,altar=1",
+                      "--objects=generator=2", "--layout=maze", "--width=11", "--height=11", "--num_agents=2",
+                      "--max_steps=3"])
+    kwargs = env_kwargs_from_cfg(cfg)
+    assert kwargs["objects"] == {"tree": 3, "altar": 1, "generator": 2} and kwargs["layout"] == "maze"
+    env = MettaSFEnv([make_env(cfg.env, **kwargs)], batched=True)
+    tokens = env.envs[0].level.split()
+    assert (tokens.count("t"), tokens.count("a"), tokens.count("g")) == (3, 1, 2)
+    env.reset(seed=0)
+    for _ in range(3):
+        *_, infos = env.step(np.zeros(2, dtype=np.int64))
+    assert infos["social"]["trees_used"].tolist() == [0.0, 0.0]

@@ -3,10 +3,25 @@
 A level is a grid of tokens separated by spaces: an object's map character, ``.``
 for an empty cell, and ``<agent char><player id>`` (``A1``, ``A2``, ...) for agents.
 Generation is seeded: the same options and seed give the same level string.
+
+Procedural maps place any object of the game that has a map character (other than the
+avatar) by name and count. A game declares its default counts itself, as named values
+``map_count_<object>`` in ``Environment.Variables`` (``map_count_generator: 20``); the
+map options' ``objects={"tree": 10}`` change them, and ``generators``, ``chargers`` and
+``altars`` are kept as spellings of ``objects={"generator": ...}`` and so on. Objects are
+placed in the order of the game's ``Objects`` list, after the agents.
+
+Layouts: ``rooms`` (border walls, ``rooms`` rectangular rooms with a door per side, then
+random walls at ``wall_density``) and ``maze`` (a perfect maze: one path between any two
+corridor cells; agents and objects stand in corridor cells). Walls are the game's ``wall``
+object; a game without one has no walls: the map's edge is Griddly's boundary,
+``wall_density`` places nothing, and rooms and mazes are refused.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+import difflib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
@@ -17,63 +32,179 @@ from metta.errors import ConfigError
 # agents at random. Two digits read safely.
 MAX_AGENTS = 99
 MAX_AGENTS_WHY = "Griddly 1.6.7 reads at most two-digit player ids from a level"
+MAX_SIDE = 1000
+# a game's default count of an object on procedural maps: the named value map_count_<object>
+MAP_COUNT = "map_count_"
+WALL = "wall"
+LAYOUTS = ("rooms", "maze")
+# the map options that count one object each (older spellings of objects={name: count})
+SPELLINGS = {"generators": "generator", "chargers": "charger", "altars": "altar"}
+
+
+def default_counts(named_values: Mapping[str, int]) -> dict[str, int]:
+    """A game's default object counts: its named values ``map_count_<object>`` as ``{object: count}``."""
+    return {k[len(MAP_COUNT):]: v for k, v in named_values.items() if k.startswith(MAP_COUNT)}
+
+
+def placeable_objects(chars: Mapping[str, str], avatar: str) -> list[str]:
+    """The objects procedural maps can place by count: every object with a map character but the avatar."""
+    return [name for name in chars if name != avatar]
+
+
+def _count(key: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ConfigError(f"{key} must be >= 0 (a whole number), got {value!r}")
+    return int(value)
 
 
 @dataclass(frozen=True)
 class MapOptions:
-    """How to generate a level. Every field can be passed to ``make_env`` as a keyword."""
+    """How to generate a level. Every field can be passed to ``make_env`` as a keyword.
+
+    ``objects``: ``{object name: count}`` over the game's defaults (``map_count_<object>``);
+    ``generators``, ``chargers``, ``altars``: the same for those three objects (None: leave it).
+    ``layout``: ``"rooms"`` or ``"maze"`` (see the module docstring; a maze ignores ``wall_density``).
+    """
 
     width: int = 40
     height: int = 40
     num_agents: int = 24
-    generators: int = 20
-    chargers: int = 10
-    altars: int = 5
+    objects: Mapping[str, int] | None = None
+    generators: int | None = None
+    chargers: int | None = None
+    altars: int | None = None
+    layout: str = "rooms"
     wall_density: float = 0.05
     rooms: int = 0
     room_size: int = 8
 
-    def validate(self) -> "MapOptions":
+    def validate(self, counts: Mapping[str, int] | None = None) -> "MapOptions":
+        """Check the options; with ``counts`` (every object's count, see ``resolve``) also that they fit."""
         for f in fields(self):
             v = getattr(self, f.name)
             if f.name == "wall_density":
                 if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 <= v < 1.0:
                     raise ConfigError(f"map option wall_density must be a number in [0, 1), got {v!r}")
-                continue
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            elif f.name == "layout":
+                if v not in LAYOUTS:
+                    raise ConfigError(f"map option layout must be one of {', '.join(LAYOUTS)}, got {v!r}")
+            elif f.name == "objects":
+                if v is not None and not isinstance(v, Mapping):
+                    raise ConfigError(f"map option objects must be a mapping of object name to count, e.g. "
+                                      f"objects={{'altar': 5}}, got {v!r}")
+                for name, count in (v or {}).items():
+                    if not isinstance(name, str):
+                        raise ConfigError(f"map option objects: object names are strings, got {name!r}")
+                    _count(f"map option objects[{name!r}]", count)
+            elif f.name in SPELLINGS:
+                if v is not None:
+                    _count(f"map option {f.name}", v)
+            elif isinstance(v, bool) or not isinstance(v, (int, np.integer)):
                 raise ConfigError(f"map option {f.name} must be an integer, got {v!r}")
         if self.width < 3 or self.height < 3:
             raise ConfigError(f"map option width/height must be at least 3 (border walls), got {self.width}x{self.height}")
-        if self.width > 1000 or self.height > 1000:
-            raise ConfigError(f"map option width/height must be at most 1000, got {self.width}x{self.height}")
+        if self.width > MAX_SIDE or self.height > MAX_SIDE:
+            raise ConfigError(f"map option width/height must be at most {MAX_SIDE}, got {self.width}x{self.height}")
         if not 1 <= self.num_agents <= MAX_AGENTS:
             raise ConfigError(f"map option num_agents must be in 1..{MAX_AGENTS} ({MAX_AGENTS_WHY}), "
                               f"got {self.num_agents}")
-        for name in ("generators", "chargers", "altars", "rooms"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"map option {name} must be >= 0, got {getattr(self, name)}")
+        if self.rooms < 0:
+            raise ConfigError(f"map option rooms must be >= 0, got {self.rooms}")
         if self.rooms and self.room_size < 3:
             raise ConfigError(f"map option room_size must be at least 3, got {self.room_size}")
-        inner = (self.width - 2) * (self.height - 2)
-        needed = self.num_agents + self.generators + self.chargers + self.altars
-        if needed > inner:
-            raise ConfigError(
-                f"impossible map: {needed} objects (num_agents={self.num_agents}, generators={self.generators}, "
-                f"chargers={self.chargers}, altars={self.altars}) do not fit in the {inner} free cells of a "
-                f"{self.width}x{self.height} map with border walls")
+        if self.layout == "maze" and self.rooms:
+            raise ConfigError(f"map option rooms={self.rooms} applies to layout 'rooms'; a maze has none (rooms=0)")
+        if counts is not None:
+            self._check_fit(counts, walls=True)
         return self
 
+    def free_cells(self, walls: bool = True) -> int:
+        """Cells objects can stand on before random walls and rooms: the inside of the border, or a maze's
+        corridors (a perfect maze on c cells has c cells and c - 1 passages)."""
+        if self.layout == "maze":
+            return 2 * ((self.width - 1) // 2) * ((self.height - 1) // 2) - 1
+        if not walls:
+            return self.width * self.height
+        return (self.width - 2) * (self.height - 2)
 
-def generate_level(options: MapOptions, chars: dict[str, str], rng: np.random.Generator) -> str:
-    """A level string for ``options``; ``chars`` maps object names to map characters."""
-    options.validate()
-    w, h = options.width, options.height
-    wall = chars["wall"]
-    grid = np.full((h, w), ".", dtype=object)
-    grid[0, :] = grid[-1, :] = wall
-    grid[:, 0] = grid[:, -1] = wall
+    def _check_fit(self, counts: Mapping[str, int], walls: bool) -> None:
+        free = self.free_cells(walls)
+        needed = self.num_agents + sum(counts.values())
+        if needed > free:
+            parts = ", ".join([f"num_agents={self.num_agents}"] + [f"{k}={v}" for k, v in counts.items() if v])
+            where = ("the corridors of" if self.layout == "maze" else
+                     "the" if not walls else "the inside of the border walls of")
+            raise ConfigError(
+                f"impossible map: {needed} objects ({parts}) do not fit in the {free} free cells of {where} a "
+                f"{self.width}x{self.height} map: at most {free} fit; use fewer objects or a larger map")
 
-    # rooms: rectangular outlines with one door per side
+    def object_counts(self, placeable: Sequence[str], defaults: Mapping[str, int] | None = None) -> dict[str, int]:
+        """Every placeable object's count, in ``placeable``'s order: the game's ``defaults``, then ``objects``,
+        then the spellings ``generators``, ``chargers``, ``altars``."""
+        counts = dict.fromkeys(placeable, 0)
+        objects = self.objects or {}
+        sources = ([(f"the game's named value {MAP_COUNT}{n}", n, c) for n, c in (defaults or {}).items()]
+                   + [(f"map option objects[{n!r}]", n, c) for n, c in objects.items()]
+                   + [(f"map option {k}", o, getattr(self, k)) for k, o in SPELLINGS.items()
+                      if getattr(self, k) is not None])
+        for key, name, count in sources:
+            if name not in counts:
+                close = difflib.get_close_matches(str(name), list(counts), n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise ConfigError(f"{key}: this game has no placeable object {name!r}{hint} (placeable: "
+                                  f"{', '.join(placeable) or 'none'}; an object needs a MapCharacter, and agents are "
+                                  f"placed by num_agents)")
+            count = _count(key, count)
+            if key.startswith("map option ") and name in objects and objects[name] != count:
+                raise ConfigError(f"{key}={count} and objects[{name!r}]={objects[name]} disagree: give the count once")
+            counts[name] = count
+        return counts
+
+    def resolve(self, chars: Mapping[str, str], avatar: str, defaults: Mapping[str, int] | None = None) -> "MapOptions":
+        """These options for one game (``chars``: object name -> map character): ``objects`` holds every placeable
+        object's count, the spellings are folded into it, and everything is checked, fit included."""
+        self.validate()
+        if avatar not in chars:
+            raise ConfigError(f"the avatar object {avatar!r} has no MapCharacter: procedural maps need one")
+        counts = self.object_counts(placeable_objects(chars, avatar), defaults)
+        walls = WALL in chars
+        if not walls and (self.rooms or self.layout == "maze"):
+            what = "a maze" if self.layout == "maze" else f"rooms={self.rooms}"
+            raise ConfigError(f"{what} needs walls: this game has no object named {WALL!r} with a MapCharacter")
+        out = replace(self, objects=counts, **dict.fromkeys(SPELLINGS))
+        out._check_fit(counts, walls)
+        return out
+
+
+def _maze(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
+    """A perfect maze as a boolean grid (True: corridor): cells at odd coordinates, carved by a randomised
+    depth-first search from a random cell, so that exactly one path joins any two corridor cells."""
+    cx, cy = (w - 1) // 2, (h - 1) // 2
+    open_ = np.zeros((h, w), dtype=bool)
+    seen = np.zeros((cy, cx), dtype=bool)
+    start = int(rng.integers(cx * cy))
+    stack = [(start // cx, start % cx)]
+    seen[stack[0]] = True
+    open_[2 * stack[0][0] + 1, 2 * stack[0][1] + 1] = True
+    draws, used = rng.random(cx * cy), 0
+    while stack:
+        j, i = stack[-1]
+        nexts = [(j + dj, i + di) for dj, di in ((-1, 0), (1, 0), (0, -1), (0, 1))
+                 if 0 <= j + dj < cy and 0 <= i + di < cx and not seen[j + dj, i + di]]
+        if not nexts:
+            stack.pop()
+            continue
+        nj, ni = nexts[int(draws[used] * len(nexts))]
+        used += 1
+        seen[nj, ni] = True
+        open_[2 * nj + 1, 2 * ni + 1] = open_[j + nj + 1, i + ni + 1] = True
+        stack.append((nj, ni))
+    return open_
+
+
+def _rooms(grid: np.ndarray, options: MapOptions, wall: str, rng: np.random.Generator) -> None:
+    """Rectangular room outlines with one door per side."""
+    h, w = grid.shape
     for _ in range(options.rooms):
         rw = int(rng.integers(3, max(4, options.room_size + 1)))
         rh = int(rng.integers(3, max(4, options.room_size + 1)))
@@ -91,10 +222,29 @@ def generate_level(options: MapOptions, chars: dict[str, str], rng: np.random.Ge
             if 0 < dy < h - 1 and 0 < dx < w - 1:
                 grid[dy, dx] = "."
 
-    needed = options.num_agents + options.generators + options.chargers + options.altars
+
+def generate_level(options: MapOptions, chars: Mapping[str, str], rng: np.random.Generator, avatar: str = "agent",
+                   defaults: Mapping[str, int] | None = None) -> str:
+    """A level string for ``options``; ``chars`` maps object names to map characters, ``avatar`` names the agents'
+    object and ``defaults`` are the game's object counts (``default_counts``)."""
+    options = options.resolve(chars, avatar, defaults)
+    counts = options.objects
+    w, h = options.width, options.height
+    wall = chars.get(WALL)
+    grid = np.full((h, w), ".", dtype=object)
+    if options.layout == "maze":
+        grid[~_maze(h, w, rng)] = wall
+    elif wall is not None:
+        grid[0, :] = grid[-1, :] = wall
+        grid[:, 0] = grid[:, -1] = wall
+        _rooms(grid, options, wall, rng)
+
+    needed = options.num_agents + sum(counts.values())
     free = np.argwhere(grid == ".")
     # random walls, leaving room for every object
-    n_walls = min(int(round(options.wall_density * len(free))), max(0, len(free) - needed))
+    n_walls = 0
+    if options.layout == "rooms" and wall is not None:
+        n_walls = min(int(round(options.wall_density * len(free))), max(0, len(free) - needed))
     if n_walls:
         picks = free[rng.choice(len(free), size=n_walls, replace=False)]
         grid[picks[:, 0], picks[:, 1]] = wall
@@ -102,12 +252,11 @@ def generate_level(options: MapOptions, chars: dict[str, str], rng: np.random.Ge
     if needed > len(free):
         raise ConfigError(
             f"impossible map: {needed} objects do not fit in the {len(free)} free cells left by "
-            f"rooms={options.rooms} on a {w}x{h} map; use fewer rooms or a larger map")
+            f"rooms={options.rooms} on a {w}x{h} map: at most {len(free)} fit; use fewer rooms or a larger map")
     picks = free[rng.choice(len(free), size=needed, replace=False)]
-    tokens = [f"{chars['agent']}{i + 1}" for i in range(options.num_agents)]
-    tokens += [chars["generator"]] * options.generators
-    tokens += [chars["charger"]] * options.chargers
-    tokens += [chars["altar"]] * options.altars
+    tokens = [f"{chars[avatar]}{i + 1}" for i in range(options.num_agents)]
+    for name, count in counts.items():
+        tokens += [chars[name]] * count
     for (y, x), tok in zip(picks, tokens):
         grid[y, x] = tok
     return "\n".join(" ".join(f"{t:<3}" for t in row).rstrip() for row in grid) + "\n"

@@ -2,7 +2,7 @@
 
 Validation catches every malformed file we know of; the probe is the second line of
 defence for what it does not foresee: Griddly loads the game, resets it on a small
-generated level and steps random actions in a child process. A segfault, an abort
+generated level (one of each placeable object) and steps random actions in a child process. A segfault, an abort
 or a hang there becomes a ConfigError here instead of killing the interpreter.
 Results are cached per document, so a game is probed once per process.
 """
@@ -24,10 +24,13 @@ _CHILD = r"""
 import sys, numpy as np
 from metta.griddly_ext.gdy import load_gdy
 from metta.griddly_ext.engine import GriddlyEngine
-from metta.griddly_ext.levels import MapOptions, generate_level
+from metta.griddly_ext.levels import WALL, MapOptions, generate_level, placeable_objects
 game = load_gdy(sys.argv[1])
-level = generate_level(MapOptions(width=9, height=9, num_agents=2, generators=1, chargers=1, altars=1,
-                                  wall_density=0.0), game.map_characters(), np.random.default_rng(0))
+chars = game.map_characters()
+one_each = {name: 1 for name in placeable_objects(chars, game.avatar) if name != WALL}
+side = max(9, int(np.ceil(np.sqrt(len(one_each) + 2))) + 2)
+level = generate_level(MapOptions(width=side, height=side, num_agents=2, objects=one_each, wall_density=0.0),
+                       chars, np.random.default_rng(0), avatar=game.avatar)
 engine = GriddlyEngine(game, 2, level)
 obs = np.empty((2,) + engine.obs_shape, dtype=np.uint8)
 rng = np.random.default_rng(0)

@@ -2,11 +2,12 @@
 
 Sample Factory owns the command line; the project only adds flags: ``--game``,
 ``--override NAME=VALUE`` (repeatable), ``--level PATH``, ``--max_steps``, ``--bodies``,
-``--obs_backend`` and one flag per preset parameter (every ``MapOptions`` field and every
-kinship structure's parameter: ``--width``, ``--num_agents``, ``--team_reward``...). Unset flags
-leave the preset's value. The flags land in the experiment's ``config.json`` with
-Sample Factory's own, so a resumed run or a loaded policy rebuilds the same env
-(``env_kwargs_from_cfg``).
+``--obs_backend``, ``--objects NAME=COUNT,...`` (object counts on procedural maps, over the game's
+``map_count_<object>``) and one flag per preset parameter (every other ``MapOptions`` field and every
+kinship structure's parameter: ``--width``, ``--num_agents``, ``--layout``, ``--generators``,
+``--team_reward``...). Unset flags leave the preset's value. The flags land in the
+experiment's ``config.json`` with Sample Factory's own, so a resumed run or a loaded
+policy rebuilds the same env (``env_kwargs_from_cfg``).
 """
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ from metta.society.kinship import parameters as kinship_parameters
 _FLAG_NAMES = {"a": "beta_a", "b": "beta_b"}
 PRESET_PARAMS: tuple[tuple[str, str, type], ...] = tuple(
     (name, _FLAG_NAMES.get(name, name), type(default) if default is not None else int)
-    for name, default in [*((f.name, f.default) for f in fields(MapOptions)), *kinship_parameters().items()])
+    for name, default in [*((f.name, f.default) for f in fields(MapOptions) if f.name != "objects"),
+                          *kinship_parameters().items()])
 PATH_FLAGS = ("game", "level")
 DEFAULT_ACTION_PRIOR = 0.05
 
@@ -42,6 +44,9 @@ def add_metta_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--bodies", default=None, metavar="NAME=WEIGHT,...",
                    help="a mix of energy profiles, e.g. light=1,heavy=1")
     g.add_argument("--obs_backend", default="numpy", choices=OBS_BACKENDS, help="how observations are rendered")
+    g.add_argument("--objects", action="append", default=None, metavar="NAME=COUNT,...",
+                   help="how many of each object procedural maps place, e.g. --objects tree=10,altar=3 (repeatable; "
+                        "default: the game's map_count_<object> named values)")
     g.add_argument("--vector_envs", type=int, default=1, metavar="N",
                    help="Metta envs stepped together as one Sample Factory env (one inference batch); with "
                         "--batched_sampling raise this, not --num_envs_per_worker, to run more envs per worker")
@@ -62,6 +67,16 @@ def parse_bodies(spec: str | None) -> dict[str, float] | None:
     if not spec:
         return None
     return parse_name_values(str(spec).split(","), float, "--bodies", "NAME=WEIGHT,...", "light=1,heavy=1")
+
+
+def parse_objects(items) -> dict[str, int] | None:
+    """``--objects`` values (``["tree=10,altar=3", ...]``) as ``{"tree": 10, "altar": 3}``."""
+    if not items:
+        return None
+    if isinstance(items, str):
+        items = [items]
+    pairs = [p for item in items for p in str(item).split(",") if p.strip()]
+    return parse_name_values(pairs, int, "--objects", "NAME=COUNT,...", "tree=10,altar=3")
 
 
 def read_level(path: str) -> str:
@@ -87,6 +102,9 @@ def env_kwargs_from_cfg(cfg: Any) -> dict:
     bodies = parse_bodies(_get(cfg, "bodies"))
     if bodies:
         kwargs["bodies"] = bodies
+    objects = parse_objects(_get(cfg, "objects"))
+    if objects:
+        kwargs["objects"] = objects
     if _get(cfg, "obs_backend") not in (None, "numpy"):
         kwargs["obs_backend"] = _get(cfg, "obs_backend")
     for name, flag, _ in PRESET_PARAMS:

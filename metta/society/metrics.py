@@ -2,15 +2,19 @@
 
 The game counts what each agent does in per-player Griddly variables (hearts,
 diamonds harvested, energy converted, successful attacks and gifts, shield steps,
-frozen steps). Whom an attack, gift or bond was with comes from a second per-player
+frozen steps). The counters are the game's own (``game_counters``): every per-player
+variable of ``Environment.Variables`` that the rules only ever raise (``incr``, or
+``add``) and that is not a target variable; so a counter a game file declares and
+raises is reported with no code change. Whom an attack, gift or bond was with comes from a second per-player
 variable the same rule sets (``attack_target``, ``gift_target``, ``bond_target``: the
 other agent's player id): for each agent whose counter rose this step, its target
 variable names the other agent. At most one read of Griddly's global variables per
 step, no action history; and none in a step where no attack, gift or bond could have
 landed (``counter_actions``). "Kin" means kinship >= the structure's ``kin_threshold``.
 
-At the episode's end each agent's info carries these under ``"episode"``:
-``hearts``, ``diamonds_harvested``, ``energy_converted``, ``attacks_on_kin``,
+At the episode's end each agent's info carries these under ``"episode"`` (for
+``games/metta.yaml``; another game's counters by their own names): ``hearts``,
+``diamonds_harvested``, ``energy_converted``, ``attacks_on_kin``,
 ``attacks_on_strangers``, ``gifts_to_kin``, ``gifts_to_strangers``, ``frozen_steps``,
 ``shield_steps``, ``bonds_formed`` (counted for both partners), and ``reward`` (the shared reward it received) and ``raw_reward``.
 
@@ -46,9 +50,40 @@ import numpy as np
 
 # the attributed counters whose kin/stranger split gets chances and rates: counter -> prefix of their names
 DIRECTED = {"attacks": "attack", "gifts": "gift"}
-COUNTERS = ("hearts", "diamonds_harvested", "energy_converted", "attacks", "gifts", "shield_steps", "frozen_steps",
-            "bonds")
+# counters of actions that have a target, and the per-player variable naming it: split into kin and strangers
 TARGETS = {"attacks": "attack_target", "gifts": "gift_target", "bonds": "bond_target"}
+_RAISE = ("incr", "add")                    # commands that raise their variable
+_WRITE = ("set", "sub", "decr") + _RAISE    # commands whose first argument is the variable they change
+
+
+def per_player_variables(doc: dict) -> list[str]:
+    """The names of the game's per-player ``Environment.Variables``, in the file's order."""
+    return [v["Name"] for v in (doc.get("Environment") or {}).get("Variables") or []
+            if isinstance(v, dict) and v.get("PerPlayer") and "Name" in v]
+
+
+def _writes(node, out: dict[str, set[str]]) -> None:
+    """Add to ``out`` (variable -> commands writing it) every write in ``node``, nested conditions included."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in _WRITE:
+                target = value[0] if isinstance(value, list) and value else value
+                if isinstance(target, str):
+                    out.setdefault(target.split(".")[-1], set()).add(key)
+            _writes(value, out)
+    elif isinstance(node, list):
+        for value in node:
+            _writes(value, out)
+
+
+def game_counters(doc: dict) -> tuple[str, ...]:
+    """The game's per-player counters, in the file's order: the per-player variables that the rules raise
+    (``incr``, ``add``) and never otherwise write (``set``, ``sub``, ``decr``), target variables excluded."""
+    writes: dict[str, set[str]] = {}
+    _writes(doc.get("Actions", []), writes)
+    targets = set(TARGETS.values())
+    return tuple(v for v in per_player_variables(doc)
+                 if v not in targets and writes.get(v) and writes[v] <= set(_RAISE))
 
 
 def _mentions(node, names: set[str]) -> bool:
@@ -108,11 +143,13 @@ def counter_actions(doc: dict) -> frozenset[str] | None:
 class SocialMetrics:
     """Accumulates one episode's social metrics for ``num_agents`` agents."""
 
-    def __init__(self, num_agents: int, variables: set[str]):
-        """``variables``: the game's per-player variables; metrics need the counters (and targets) it defines."""
+    def __init__(self, num_agents: int, counters, variables=()):
+        """``counters``: the game's per-player counters (``game_counters``); ``variables``: its per-player
+        variables, where the target variables of attributed counters are looked up."""
         self.n = num_agents
-        self.counters = tuple(c for c in COUNTERS if c in variables)
-        self.targeted = tuple(c for c, t in TARGETS.items() if c in variables and t in variables)
+        self.counters = tuple(counters)
+        variables = set(variables)
+        self.targeted = tuple(c for c, t in TARGETS.items() if c in self.counters and t in variables)
         self.reset(np.eye(num_agents), 0.5)
 
     def reset(self, kinship: np.ndarray, kin_threshold: float) -> None:
