@@ -58,10 +58,12 @@ CASES = [
     ("object-without-name", mutate(lambda d: d["Objects"][1].pop("Name")), ["Objects[1]", "'Name'"]),
     ("unknown-command", mutate(lambda d: _act(d, "move")["Behaviours"][0]["Src"]["Commands"].append(
         {"teleport": [1, 2]})), ["Actions[0]", "teleport"]),
-    ("missing-object-altar", mutate(lambda d: d.__setitem__(
-        "Objects", [o for o in d["Objects"] if o["Name"] != "altar"])), ["altar"]),
-    ("missing-action-use", mutate(lambda d: d.__setitem__(
-        "Actions", [a for a in d["Actions"] if a["Name"] != "use"])), ["missing action 'use'"]),
+    ("removed-object-still-referenced", mutate(lambda d: d.__setitem__(
+        "Objects", [o for o in d["Objects"] if o["Name"] != "altar"])), ["Dst.Object", "unknown object 'altar'"]),
+    ("no-action-moves-the-avatar", mutate(lambda d: d.__setitem__(
+        "Actions", [a for a in d["Actions"] if a["Name"] != "move"])), ["no action moves the avatar 'agent'", "mov"]),
+    ("avatar-without-map-character", mutate(lambda d: _obj(d, "agent").pop("MapCharacter")),
+     ["(agent).MapCharacter", "avatar"]),
     ("duplicate-map-character", mutate(lambda d: _obj(d, "altar").__setitem__("MapCharacter", "g")),
      ["MapCharacter", "'g'", "unique"]),
     ("multi-char-map-character", mutate(lambda d: _obj(d, "altar").__setitem__("MapCharacter", "AL")),
@@ -92,10 +94,20 @@ CASES = [
      ["InitialValue", "cheap"]),
     ("negative-cost", mutate(lambda d: _var(d, "attack_cost").__setitem__("InitialValue", -5)),
      ["attack_cost", "-5"]),
-    ("initial-above-max-energy", mutate(lambda d: _var(d, "agent_initial_energy").__setitem__("InitialValue", 251)),
-     ["agent_initial_energy", "exceeds"]),
+    ("named-value-reaching-observed-variable", mutate(lambda d: _var(d, "charger_energy").__setitem__(
+        "InitialValue", 256)), ["charger_energy", "0 <= charger_energy <= 255", "observed object variable energy"]),
+    ("cost-reaching-energy-through-body", mutate(lambda d: _var(d, "move_cost").__setitem__("InitialValue", 300)),
+     ["move_cost", "energy (through body_move_cost)"]),
     ("zero-cooldown", mutate(lambda d: _var(d, "generator_cooldown").__setitem__("InitialValue", 0)),
-     ["generator_cooldown"]),
+     ["generator_cooldown", "exec Delay"]),
+    ("self-scheduling-without-delay", mutate(lambda d: _act(d, "agent_tick")["Behaviours"][0]["Src"]["Commands"][-1][
+        "exec"].pop("Delay")), ["agent_tick", "exec.Delay", "at least 1"]),
+    ("map-count-of-unknown-object", mutate(lambda d: d["Environment"]["Variables"].append(
+        {"Name": "map_count_tree", "InitialValue": 3})), ["map_count_tree", "no object 'tree'", "map_count_altar"]),
+    ("map-count-of-the-avatar", mutate(lambda d: d["Environment"]["Variables"].append(
+        {"Name": "map_count_agent", "InitialValue": 3})), ["map_count_agent", "num_agents"]),
+    ("negative-map-count", mutate(lambda d: _var(d, "map_count_altar").__setitem__("InitialValue", -1)),
+     ["map_count_altar", "-1"]),
     ("missing-max-steps", mutate(lambda d: d["Environment"].__setitem__(
         "Variables", [v for v in d["Environment"]["Variables"] if v["Name"] != "max_steps"])), ["max_steps"]),
     ("even-window", mutate(lambda d: d["Environment"]["Player"]["Observer"].__setitem__("Width", 10)),
@@ -147,7 +159,7 @@ def test_validate_cli_accepts_the_shipped_game():
     assert proc.stdout.startswith("ok:")
 
 
-@pytest.mark.parametrize("case_id", ["broken-yaml", "missing-object-altar", "nested-conditional",
+@pytest.mark.parametrize("case_id", ["broken-yaml", "removed-object-still-referenced", "nested-conditional",
                                      "energy-beyond-uint8"])
 def test_validate_cli_exits_1_with_the_message(tmp_path, case_id):
     content, words = next((c, w) for i, c, w in CASES if i == case_id)
@@ -186,7 +198,8 @@ def test_unreadable_inputs(tmp_path):
     ({"attack_cost": True}, ["must be an integer"]),
     ({"attack_cost": 2.5}, ["must be an integer"]),
     ({"attack_cost": 256}, ["attack_cost", "255"]),
-    ({"agent_max_energy": 0}, ["agent_max_energy"]),
+    ({"agent_max_energy": -1}, ["agent_max_energy", "0 <= agent_max_energy <= 255"]),
+    ({"reward_unit": 0}, ["reward_unit", "1 <= reward_unit"]),
     ({"": 1}, ["non-empty"]),
     (["attack_cost", 3], ["mapping"]),
 ])

@@ -7,9 +7,17 @@ or silently accepts nonsense. Everything here runs first, in two passes:
    ``jsonschema``;
 2. semantic checks the schema cannot express: referenced objects, actions and
    variables exist; no nested conditional commands (Griddly 1.6 rejects them);
-   map characters are single and unique; named values are integers in range
-   (observed variables are uint8 in Griddly's VECTOR observer); the objects and
-   actions the Metta environment relies on are present.
+   map characters are single and unique; named values are integers in range;
+   what the environment relies on is present: an avatar object with a map
+   character and a player action that moves it.
+
+Ranges: the named values the environment reads have its own (``ENV_VALUES``:
+``max_steps``, ``reward_unit``; ``map_count_<object>``, the default object counts of
+procedural maps, which must name a placeable object). Every other name gets Griddly's
+limits: an int32, in 0..255 when it reaches an observed object variable (it is set,
+added to or subtracted from one, directly or through per-player variables set from it:
+Griddly's VECTOR observer sees object variables as uint8), and at least 1 when it is an
+``exec`` Delay.
 
 ``validate_game`` raises one ConfigError listing every problem found, each naming
 the file and the key.
@@ -26,11 +34,7 @@ import jsonschema
 
 from metta.errors import ConfigError
 from metta.griddly_ext.gdy import GameDoc
-
-# What the Metta environment relies on.
-REQUIRED_OBJECTS = ("agent", "wall", "generator", "charger", "altar")
-REQUIRED_ACTIONS = ("move", "rotate", "use")
-REQUIRED_VALUES = ("max_steps",)
+from metta.griddly_ext.levels import MAP_COUNT, MAX_SIDE, placeable_objects
 
 COMMANDS = {"mov", "rot", "add", "sub", "set", "decr", "incr", "cascade", "reward", "remove", "change_to",
             "set_tile", "spawn", "exec"}
@@ -40,23 +44,14 @@ SPECIAL_ARGS = {"_dest", "_dir", "_steps", "_playerId", "_x", "_y", "true", "fal
 BUILTIN_OBJECT_VARS = {"_playerId", "_x", "_y"}  # every object has these in Griddly
 
 UINT8 = (0, 255)
-# (min, max) for the named values of the Metta game; other names only need to be int32.
-VALUE_RANGES: dict[str, tuple[int, int]] = {
-    "max_steps": (1, 1_000_000),
-    "agent_initial_energy": UINT8,
-    "agent_max_energy": (1, 255),
-    "agent_energy_regen": UINT8,
-    "agent_max_inventory": (1, 255),
-    "move_cost": UINT8, "rotate_cost": UINT8, "use_cost": UINT8, "attack_cost": UINT8,
-    "shield_cost": UINT8, "gift_cost": UINT8, "mark_cost": UINT8,
-    "attack_damage": UINT8, "freeze_duration": (1, 255), "shield_upkeep": UINT8,
-    "gift_amount": UINT8, "marker_lifetime": (1, 100_000),
-    "generator_initial_diamonds": UINT8, "generator_cooldown": (1, 100_000),
-    "charger_energy": UINT8, "charger_cooldown": (1, 100_000),
-    "altar_cost": UINT8, "altar_reward": (-1_000_000, 1_000_000), "altar_cooldown": (1, 100_000),
-    "reward_unit": (1, 1_000_000), "diamond_reward": (-1_000_000, 1_000_000), "charge_reward": (-1_000_000, 1_000_000),
-}
 INT32 = (-(2**31), 2**31 - 1)
+# (min, max, why) of the named values the environment reads; other names get Griddly's limits (see above)
+ENV_VALUES: dict[str, tuple[int, int, str]] = {
+    "max_steps": (1, 1_000_000, "the episode length in steps"),
+    "reward_unit": (1, 1_000_000, "the env pays reward points / reward_unit"),
+}
+MAP_COUNT_RANGE = (0, MAX_SIDE * MAX_SIDE)
+_AMOUNTS = ("set", "add", "sub")  # commands [variable, amount]
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -98,10 +93,20 @@ def _fmt_path(parts: Iterable[Any]) -> str:
     return out or "<top level>"
 
 
+def _json_keys(node: Any) -> Any:
+    """``node`` with every mapping key json.dumps cannot write (a YAML date ``2020-01-01:``) as a string."""
+    if isinstance(node, dict):
+        return {k if isinstance(k, (str, int, float, bool)) or k is None else str(k): _json_keys(v)
+                for k, v in node.items()}
+    if isinstance(node, list):
+        return [_json_keys(v) for v in node]
+    return node
+
+
 def schema_errors(doc: dict) -> list[str]:
     validator = jsonschema.Draft7Validator(griddly_schema())
     # YAML reads `1:` as an integer key; JSON (and so the schema) only has string keys.
-    doc = json.loads(json.dumps(doc, default=str))
+    doc = json.loads(json.dumps(_json_keys(doc), default=str))
     problems = []
     for err in sorted(validator.iter_errors(doc), key=lambda e: list(map(str, e.absolute_path))):
         # oneOf/anyOf failures: report the most specific sub-error
@@ -128,6 +133,7 @@ class _Checker:
         self.game = game
         self.doc = game.doc
         self.problems: list[str] = []
+        self._action: str | None = None  # the action whose behaviours are being checked
 
     def err(self, key: str, msg: str) -> None:
         self.problems.append(f"{key}: {msg}")
@@ -143,10 +149,65 @@ class _Checker:
     def _globals(self) -> dict[str, Any]:
         return {v["Name"]: v for v in self.doc["Environment"].get("Variables", []) or [] if "Name" in v}
 
+    def _value_flow(self) -> tuple[dict[str, str], set[str]]:
+        """({global variable: the observed object variable it reaches, through the chain it takes}, {names used
+        as an exec Delay}). A global reaches an object variable when a command sets, adds it to or subtracts it
+        from one, or from a global that reaches one."""
+        into: dict[str, set[str]] = {}   # amount name -> variables it is written into
+        delays: set[str] = set()
+
+        def walk(node: Any) -> None:
+            if isinstance(node, dict):
+                for key, value in node.items():
+                    if key in _AMOUNTS and isinstance(value, list) and len(value) == 2 \
+                            and all(isinstance(v, str) for v in value):
+                        into.setdefault(value[1].split(".")[-1], set()).add(value[0].split(".")[-1])
+                    if key == "exec" and isinstance(value, dict) and isinstance(value.get("Delay"), str):
+                        delays.add(value["Delay"])
+                    walk(value)
+            elif isinstance(node, list):
+                for value in node:
+                    walk(value)
+
+        walk(self.doc.get("Actions", []))
+        globals_ = set(self._globals())
+        observed = set().union(*(self._object_vars(o) for o in self._objects())) if self._objects() else set()
+        reach: dict[str, str] = {}
+        for name in globals_:
+            frontier, seen = [name], {name}
+            while frontier and name not in reach:
+                node = frontier.pop(0)
+                for target in sorted(into.get(node, ())):
+                    if target in observed:
+                        reach[name] = target if node == name else f"{target} (through {node})"
+                        break
+                    if target in globals_ and target not in seen:
+                        seen.add(target)
+                        frontier.append(target)
+        return reach, delays
+
+    def _value_range(self, name: str, reach: dict[str, str], delays: set[str]) -> tuple[int, int, str]:
+        """(min, max, why) for the named value ``name``."""
+        if name in ENV_VALUES:
+            return ENV_VALUES[name]
+        if name.startswith(MAP_COUNT):
+            return (*MAP_COUNT_RANGE, "an object count of procedural maps")
+        lo, hi, why = INT32[0], INT32[1], ["Griddly's variables are int32"]
+        if name in reach:
+            lo, hi = max(lo, UINT8[0]), min(hi, UINT8[1])
+            why = [f"it reaches the observed object variable {reach[name]}, which Griddly's VECTOR observer "
+                   f"sees as uint8"]
+        if name in delays:
+            lo = max(lo, 1)
+            why = why[1:] if name not in reach else why
+            why.append("it is an exec Delay: Griddly 1.6.7 crashes on an action that schedules itself with delay 0")
+        return lo, hi, "; ".join(why)
+
     # ---------------------------------------------------------------- checks
     def check_environment(self) -> None:
         env = self.doc["Environment"]
         seen = set()
+        reach, delays = self._value_flow()
         for i, var in enumerate(env.get("Variables", []) or []):
             key = f"Environment.Variables[{i}]"
             name = var.get("Name")
@@ -156,19 +217,14 @@ class _Checker:
                 self.err(key, f"duplicate variable name {name!r}")
             seen.add(name)
             value = var.get("InitialValue", 0)
-            lo, hi = VALUE_RANGES.get(name, INT32)
+            lo, hi, why = self._value_range(str(name), reach, delays)
             if isinstance(value, bool) or not isinstance(value, int):
                 self.err(f"{key} ({name})", f"InitialValue must be an integer, got {value!r}")
             elif not lo <= value <= hi:
-                self.err(f"{key} ({name})", f"InitialValue {value} out of range: expected {lo} <= {name} <= {hi}")
-        values = self.game.named_values()
-        for name in REQUIRED_VALUES:
-            if name not in values:
-                self.err("Environment.Variables", f"missing named value {name!r}")
-        e0, emax = values.get("agent_initial_energy"), values.get("agent_max_energy")
-        if isinstance(e0, int) and isinstance(emax, int) and e0 > emax:
-            self.err("Environment.Variables (agent_initial_energy)",
-                     f"agent_initial_energy {e0} exceeds agent_max_energy {emax}")
+                self.err(f"{key} ({name})", f"InitialValue {value} out of range: expected {lo} <= {name} <= {hi} "
+                                            f"({why})")
+            if str(name).startswith(MAP_COUNT):
+                self._check_map_count(f"{key} ({name})", str(name)[len(MAP_COUNT):], bool(var.get("PerPlayer")))
 
         player = env.get("Player")
         if not isinstance(player, dict):
@@ -216,7 +272,7 @@ class _Checker:
                 self.err(f"{key}.Name", f"object name {name!r} must be an identifier not starting with '_'")
             ch = obj.get("MapCharacter")
             if ch is not None:
-                if not isinstance(ch, str) or len(ch) != 1 or ch in ". \t" or ch.isdigit():
+                if not isinstance(ch, str) or len(ch) != 1 or ch == "." or ch.isspace() or ch.isdigit():
                     self.err(f"{key}.MapCharacter ({name})",
                              f"expected one character other than '.', a digit or whitespace, got {ch!r}")
                 elif ch in chars:
@@ -243,12 +299,24 @@ class _Checker:
                 if isinstance(delay, bool) or not isinstance(delay, int) or delay < 0:
                     self.err(f"{key}.InitialActions[{j}].Delay",
                              f"expected a non-negative integer literal (Griddly does not resolve names here), got {delay!r}")
-        for req in REQUIRED_OBJECTS:
-            if req not in names:
-                self.err("Objects", f"missing object {req!r}: the Metta environment needs "
-                                    f"{', '.join(REQUIRED_OBJECTS)}")
-            elif "MapCharacter" not in objects[names[req]]:
-                self.err(f"Objects[{names[req]}] ({req})", "missing MapCharacter: levels are generated with it")
+        avatar = (self.doc["Environment"].get("Player") or {}).get("AvatarObject")
+        if avatar in names and "MapCharacter" not in objects[names[avatar]]:
+            self.err(f"Objects[{names[avatar]}] ({avatar}).MapCharacter",
+                     "missing: the avatar object needs one (levels write agents as <MapCharacter><player id>)")
+
+    def _check_map_count(self, key: str, obj: str, per_player: bool) -> None:
+        """``map_count_<obj>``: a global named value counting an object procedural maps can place."""
+        player = self.doc["Environment"].get("Player") or {}
+        chars = {o["Name"]: o["MapCharacter"] for o in self.doc.get("Objects", [])
+                 if isinstance(o, dict) and "Name" in o and "MapCharacter" in o}
+        placeable = placeable_objects(chars, player.get("AvatarObject"))
+        if per_player:
+            self.err(key, "must not be PerPlayer: it is the map's count of an object")
+        if obj not in placeable:
+            why = ("the avatar is placed by num_agents" if obj == player.get("AvatarObject") else
+                   f"object {obj!r} has no MapCharacter" if obj in self._objects() else f"there is no object {obj!r}")
+            self.err(key, f"{MAP_COUNT}<object> counts an object procedural maps place, but {why}; expected one of "
+                          f"{', '.join(MAP_COUNT + p for p in placeable) or '(no placeable object)'}")
 
     def _check_args(self, key: str, args: Any, src_vars: set, dst_vars: set, meta: set | None,
                     own_vars: set | None = None) -> None:
@@ -312,8 +380,9 @@ class _Checker:
                     self.err(f"{ck}.{name}", "nested conditional commands are not supported by Griddly 1.6: "
                                              "flatten them or use Preconditions")
                     continue
-                if not isinstance(args, dict) or "Arguments" not in args:
-                    self.err(f"{ck}.{name}", "a conditional command needs Arguments and Commands")
+                if not isinstance(args, dict) or "Arguments" not in args or not args.get("Commands"):
+                    # Griddly 1.6 rejects one without Commands or with none ("Unknown or badly defined command")
+                    self.err(f"{ck}.{name}", "a conditional command needs Arguments and at least one of Commands")
                     continue
                 self._check_args(f"{ck}.{name}.Arguments", args["Arguments"], src_vars, dst_vars, meta, own)
                 self._check_commands(f"{ck}.{name}.Commands", args.get("Commands"), own, other, meta, actions,
@@ -347,6 +416,9 @@ class _Checker:
                     self._check_ref(f"{ck}.exec.Delay", delay, src_vars, dst_vars, meta, own)
                 elif isinstance(delay, bool) or not isinstance(delay, int) or delay < 0:
                     self.err(f"{ck}.exec.Delay", f"expected a non-negative integer or a named value, got {delay!r}")
+                elif delay < 1 and args.get("Action") == self._action:
+                    self.err(f"{ck}.exec.Delay", f"expected at least 1: action {self._action!r} schedules itself "
+                                                 f"with delay {delay}, which crashes Griddly 1.6.7")
                 if "ActionId" not in args and "Search" not in args:
                     self.err(f"{ck}.exec", "set ActionId (Griddly's default 0 is the no-op and the action never runs)")
             elif name == "reward":
@@ -364,6 +436,7 @@ class _Checker:
         action_names = set(names)
         for i, action in enumerate(actions):
             key = f"Actions[{i}] ({action.get('Name')})"
+            self._action = action.get("Name")
             mapping = action.get("InputMapping", {}) or {}
             meta: set[str] = set()
             for inp_key, inp in (mapping.get("Inputs", {}) or {}).items():
@@ -373,6 +446,10 @@ class _Checker:
                     ok = False
                 if not ok:
                     self.err(f"{key}.InputMapping.Inputs", f"input ids must be integers >= 1, got {inp_key!r}")
+                if inp is not None and not isinstance(inp, dict):  # the schema leaves an input's type open
+                    self.err(f"{key}.InputMapping.Inputs.{inp_key}",
+                             f"expected a mapping (VectorToDest, OrientationVector, Description, MetaData), got {inp!r}")
+                    continue
                 for vec in ("VectorToDest", "OrientationVector"):
                     v = (inp or {}).get(vec)
                     if v is not None and (not isinstance(v, list) or len(v) != 2
@@ -380,6 +457,8 @@ class _Checker:
                         self.err(f"{key}.InputMapping.Inputs.{inp_key}.{vec}", f"expected [dx, dy] integers, got {v!r}")
                 meta |= set(((inp or {}).get("MetaData") or {}).keys())
             seen_pairs: dict[tuple[str, str], int] = {}
+            if not action.get("Behaviours"):  # Griddly 1.6 then fails at reset with "unordered_map::at"
+                self.err(f"{key}.Behaviours", "an action needs at least one behaviour")
             for j, beh in enumerate(action.get("Behaviours", []) or []):
                 bkey = f"{key}.Behaviours[{j}]"
                 src, dst = beh.get("Src", {}) or {}, beh.get("Dst", {}) or {}
@@ -408,11 +487,29 @@ class _Checker:
                                      action_names, objects, "src")
                 self._check_commands(f"{bkey}.Dst.Commands", dst.get("Commands"), dst_vars or set(), src_vars, meta,
                                      action_names, objects, "dst")
-        for req in REQUIRED_ACTIONS:
-            if req not in names:
-                self.err("Actions", f"missing action {req!r}: the Metta environment needs {', '.join(REQUIRED_ACTIONS)}")
         if not any(not (a.get("InputMapping", {}) or {}).get("Internal", False) for a in actions):
             self.err("Actions", "no action a player can take (all are Internal)")
+        self._check_movement(actions)
+
+    def _check_movement(self, actions: list) -> None:
+        """Some player action moves the avatar: a behaviour with the avatar as Src has a ``mov`` command."""
+        avatar = (self.doc["Environment"].get("Player") or {}).get("AvatarObject")
+
+        def moves(node: Any) -> bool:
+            if isinstance(node, dict):
+                return "mov" in node or any(moves(v) for v in node.values())
+            return isinstance(node, list) and any(moves(v) for v in node)
+
+        for action in actions:
+            if (action.get("InputMapping", {}) or {}).get("Internal", False):
+                continue
+            for beh in action.get("Behaviours", []) or []:
+                src = beh.get("Src", {}) or {}
+                objs = src.get("Object") if isinstance(src.get("Object"), list) else [src.get("Object")]
+                if avatar in objs and moves(src.get("Commands")):
+                    return
+        self.err("Actions", f"no action moves the avatar {avatar!r}: expected a player action (not Internal) with a "
+                            f"behaviour whose Src.Object is {avatar!r} and whose Src.Commands include mov")
 
 
 def validation_problems(game: GameDoc) -> list[str]:
