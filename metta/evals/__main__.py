@@ -18,6 +18,7 @@ import os
 import sys
 
 from metta.errors import ConfigError
+from metta.lifetime import run_command
 
 
 def main(argv=None) -> int:
@@ -33,13 +34,7 @@ def main(argv=None) -> int:
     ap.add_argument("--tile_size", type=int, default=24, help="pixels per cell in the videos")
     ap.add_argument("--no_videos", action="store_true")
     args = ap.parse_args(argv)
-    try:
-        path = run(args)
-    except ConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    print(f"wrote {path}")
-    return 0
+    return run_command(lambda stops: print(f"wrote {run(args)}"))  # a stop leaves no half-written file (metta.files)
 
 
 def run(args) -> str:

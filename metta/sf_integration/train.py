@@ -14,32 +14,44 @@ under ``social/``) and, rerun with the same experiment, resumes where it stopped
 corrupted checkpoint is moved aside loudly, never silently replaced by a fresh start
 (metta.sf_integration.checkpoints). ``--train_for_seconds`` bounds a run's wall time
 (Sample Factory 2.1.1 parses that flag but never counts the seconds: ``WallClock`` does).
+
+A run holds its experiment (metta.run_lock): a second run into it is refused, naming the first's
+pid. SIGINT (Ctrl-C), SIGTERM and SIGHUP save a checkpoint and stop; a second signal stops at
+once. Its worker processes die with it, however it dies (metta.lifetime), and a worker that
+fails stops the run with its own error: an env's exception, a disk that is full or read-only
+(metta.sf_integration.supervisor). Exit status: 0 done, 1 failed, 2 bad input or a held
+experiment, 128 + signal stopped by that signal.
 """
 from __future__ import annotations
 
 import multiprocessing
 import os
 import sys
+import tempfile
 import time
 
 import torch
 
 from metta.errors import ConfigError
+from metta.files import write_json
 from metta.griddly_ext.engine import griddly_module
+from metta.lifetime import Interrupted, StopSignals, run_command
 from metta.presets import PRESETS, get_preset
-from metta.sf_integration.checkpoints import prepare_resume
+from metta.run_lock import RunLock
+from metta.sf_integration.checkpoints import latest_checkpoint, prepare_resume
 from metta.sf_integration.config import absolute_paths, add_metta_args, env_kwargs_from_cfg
+from metta.sf_integration.supervisor import Supervisor, fault_reports, quiet_logging_errors
 
 griddly_module()  # imports gym once, quietly, before Sample Factory's modules do
 
 from sample_factory.algo.runners.runner import AlgoObserver  # noqa: E402
 from sample_factory.algo.utils.context import global_model_factory  # noqa: E402
 from sample_factory.algo.utils.misc import ExperimentStatus  # noqa: E402
-from sample_factory.cfg.arguments import load_from_checkpoint, parse_full_cfg, parse_sf_args  # noqa: E402
+from sample_factory.cfg.arguments import cfg_dict, load_from_checkpoint, parse_full_cfg, parse_sf_args  # noqa: E402
 from sample_factory.envs.env_utils import register_env  # noqa: E402
 from sample_factory.train import make_runner  # noqa: E402
 from sample_factory.utils.attr_dict import AttrDict  # noqa: E402
-from sample_factory.utils.utils import experiment_dir, log  # noqa: E402
+from sample_factory.utils.utils import cfg_file, experiment_dir, log  # noqa: E402
 
 from metta.sf_integration.env import make_sf_env  # noqa: E402
 from metta.sf_integration.model import make_metta_actor_critic, make_metta_encoder, prior_logits  # noqa: E402
@@ -115,35 +127,83 @@ def check_env(cfg) -> list[str]:
     return [a.name for a in env.engine.actions]
 
 
-def train(cfg) -> int:
+def check_writable(exp_dir: str) -> None:
+    """An existing experiment must be writable before anything starts (a read-only mount, a full disk)."""
+    if not os.path.isdir(exp_dir):
+        return
+    try:
+        with tempfile.TemporaryFile(dir=exp_dir) as fh:
+            fh.write(b"\0" * 4096)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OSError as err:
+        raise ConfigError(f"{exp_dir}: cannot write in the experiment ({err.strerror}); a run writes its "
+                          f"checkpoints, logs and TensorBoard files there. Nothing was changed") from None
+
+
+class RunFailed(Exception):
+    """The run failed (a worker, the disk): the message says which and why."""
+
+
+def train(cfg, stops: StopSignals | None = None) -> int:
+    """Run ``cfg`` to its end; 0 when done, 128 + signal when a signal stopped it (after saving).
+
+    Raises ConfigError for bad input or a held experiment, RunFailed when the run failed."""
     exp_dir = experiment_dir(cfg, mkdir=False)
-    if cfg.restart_behavior == "resume":
-        kind = {"latest": "checkpoint", "best": "best"}[cfg.load_checkpoint_kind]  # Sample Factory's file prefixes
-        for policy, path in prepare_resume(exp_dir, kind, warn=log.warning).items():
-            if path:
-                log.info("Resuming %s policy %d from %s", exp_dir, policy, path)
-    # the env as Sample Factory will build it: a resumed run's config.json under this command line
-    resumed = cfg.restart_behavior == "resume" and os.path.isfile(os.path.join(exp_dir, "config.json"))
-    env_cfg = AttrDict(load_from_checkpoint(cfg) if resumed else vars(cfg))
-    check_flags(env_cfg)
-    action_types = check_env(env_cfg)  # before Sample Factory writes anything
-    cfg.action_prior_logits = prior_logits(action_types, env_cfg.action_prior)
+    try:
+        return _locked(cfg, exp_dir, stops or StopSignals())
+    except OSError as err:  # the train_dir became unwritable (full, read-only) outside a worker
+        raise RunFailed(f"{err.filename or exp_dir}: {err.strerror or err}; the checkpoints already written are "
+                        f"left as they were") from None
+
+
+def _locked(cfg, exp_dir: str, stops: StopSignals) -> int:
+    with RunLock(exp_dir, warn=log.warning):
+        check_writable(exp_dir)
+        if cfg.restart_behavior == "resume":
+            kind = {"latest": "checkpoint", "best": "best"}[cfg.load_checkpoint_kind]  # Sample Factory's prefixes
+            for policy, path in prepare_resume(exp_dir, kind, warn=log.warning).items():
+                if path:
+                    log.info("Resuming %s policy %d from %s", exp_dir, policy, path)
+        # the env as Sample Factory will build it: a resumed run's config.json under this command line
+        resumed = cfg.restart_behavior == "resume" and os.path.isfile(os.path.join(exp_dir, "config.json"))
+        env_cfg = AttrDict(load_from_checkpoint(cfg) if resumed else vars(cfg))
+        check_flags(env_cfg)
+        action_types = check_env(env_cfg)  # before Sample Factory writes anything
+        cfg.action_prior_logits = prior_logits(action_types, env_cfg.action_prior)
+        with fault_reports() as faults:  # where the workers, and this process, report the error that ends them
+            return _run(cfg, exp_dir, faults, stops)
+
+
+def _run(cfg, exp_dir: str, faults: str, stops: StopSignals) -> int:
     cfg, runner = make_runner(cfg)
+    # Sample Factory writes config.json in place: a kill mid-write would leave the experiment unresumable
+    runner._save_cfg = lambda: write_json(cfg_file(runner.cfg), cfg_dict(runner.cfg))
     runner.register_observer(WallClock())
     status = runner.init()
-    if status == ExperimentStatus.SUCCESS:
-        status = runner.run()
+    if status != ExperimentStatus.SUCCESS:
+        return status
+    supervisor = Supervisor(runner, exp_dir, faults)
+    try:
+        with stops.deferred(supervisor.request_stop):
+            status = runner.run()
+        supervisor.collect()
+        supervisor.collect_main()
+    finally:
+        supervisor.close()
+    if supervisor.failures:
+        raise RunFailed("the run stopped: " + "; ".join(supervisor.failures))
+    if stops.first is not None:
+        sig = Interrupted(stops.first)
+        log.warning("Stopped by %s; latest checkpoint: %s", sig.name, latest_checkpoint(exp_dir) or "none yet")
+        return sig.exit_code
     return status
 
 
 def main(argv: list[str] | None = None) -> int:
+    quiet_logging_errors()
     register_components()
-    try:
-        cfg = parse_args(argv)
-        return train(cfg)
-    except ConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    return run_command(lambda stops: train(parse_args(argv), stops), {ConfigError: 2, RunFailed: 1})
 
 
 if __name__ == "__main__":
