@@ -327,3 +327,20 @@ def test_a_resume_after_a_torn_write_onto_a_full_disk(torn, tmp_path):
         assert gone_within(run, 10) == []
     finally:
         run.kill_all()
+
+
+def test_fault_reports_of_killed_runs_are_removed_by_the_next_run(tmp_path, monkeypatch):
+    import tempfile
+
+    from metta.sf_integration.supervisor import FAULTS_ENV, fault_reports
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale, live = tmp_path / f"metta-run-{dead.pid}-x", tmp_path / f"metta-run-{os.getpid()}-y"
+    stale.mkdir()
+    live.mkdir()
+    with fault_reports() as folder:
+        assert os.environ[FAULTS_ENV] == folder and os.path.isdir(folder)
+        assert not stale.exists() and live.exists()
+    assert not os.path.exists(folder) and FAULTS_ENV not in os.environ

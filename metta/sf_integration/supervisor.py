@@ -20,6 +20,7 @@ later, and then waits for it to acknowledge the stop, forever. Here:
 from __future__ import annotations
 
 import errno
+import glob
 import json
 import logging
 import multiprocessing
@@ -90,11 +91,22 @@ def record_faults(folder: str) -> FaultRecorder:
     return recorder
 
 
+def _remove_stale_reports() -> None:
+    """The directories of runs killed before they could remove theirs (``metta-run-<pid>-*``, that pid gone)."""
+    from metta.lifetime import is_running
+
+    for path in glob.glob(os.path.join(tempfile.gettempdir(), "metta-run-*-*")):
+        pid = os.path.basename(path).split("-")[2]
+        if pid.isdigit() and not is_running(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+
+
 @contextmanager
 def fault_reports():
     """A run's directory of fault reports (temporary, outside train_dir), given to the workers it starts; this
     process records its own fatal error there too."""
-    folder = tempfile.mkdtemp(prefix="metta-run-")
+    _remove_stale_reports()
+    folder = tempfile.mkdtemp(prefix=f"metta-run-{os.getpid()}-")
     os.environ[FAULTS_ENV] = folder
     recorder = record_faults(folder)
     try:
