@@ -63,3 +63,24 @@ def test_bad_requests_are_clear_errors(tmp_path, capsys, args, words):
     assert err.startswith("error: ") and "Traceback" not in err
     for w in words:
         assert w in err
+
+
+@pytest.mark.parametrize("film", [0, 1])
+def test_film_bounds_the_video_not_the_episodes(tmp_path, film):
+    """The same episodes and metrics whether 0 or 1 of them is filmed; only the first ``film`` are on video."""
+    from metta.sf_integration.evaluate import evaluate
+
+    stats = evaluate("metta-teams", policy="random", train_dir=str(tmp_path), episodes=EPISODES, max_steps=STEPS,
+                     seed=5, tile_size=4, gif=False, progress=False, film=film)
+    env = make_env("metta-teams", seed=5, max_steps=STEPS)
+    policy = RandomPolicy(env.action_space("agent_0").n, 5)
+    for k, episode in enumerate(stats["episodes"]):
+        obs, _ = env.reset(seed=5 + k)
+        while env.agents:
+            obs, _, _, _, infos = env.step(policy.act(obs))
+        assert episode["agents"] == {a: infos[a]["episode"] for a in env.possible_agents}
+    mp4 = tmp_path / "random" / "eval" / "metta-teams.mp4"
+    if film == 0:
+        assert stats["video"] is None and not mp4.exists()
+    else:
+        assert stats["video"]["episodes"] == 1 and stats["video"]["frames"] == STEPS + 1 and mp4.exists()

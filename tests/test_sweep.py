@@ -98,6 +98,7 @@ def test_two_point_sweep_runs_end_to_end_and_its_report_is_the_runs_numbers(tiny
         assert cfg["train_for_env_steps"] == BUDGET and tiny["steps"][run] >= BUDGET
         stats = tiny["stats"][run]
         assert [e["seed"] for e in stats["episodes"]] == [0, 1] and stats["max_steps"] == 30
+        assert stats["video"] is None  # nothing filmed without --film
         episodes = recompute(stats)
         for metric in ("hearts", "diamonds_harvested", "attacks_on_kin", "reward", *episodes[0]):
             values = [e[metric] for e in episodes if e.get(metric) is not None]

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from contextlib import nullcontext
 
 from tqdm import tqdm
 
@@ -26,8 +27,12 @@ from metta.errors import ConfigError
 
 def evaluate(env_name: str | None, experiment: str | None = None, policy: str | None = None,
              train_dir: str = "train_dir", episodes: int = 1, max_steps: int | None = None, fps: float = 10.0,
-             seed: int = 0, tile_size: int = 16, gif: bool = True, progress: bool = True) -> dict:
-    """Play and film; return what was written to ``stats.json`` (see the module docstring)."""
+             seed: int = 0, tile_size: int = 16, gif: bool = True, progress: bool = True,
+             film: int | None = None) -> dict:
+    """Play and film; return what was written to ``stats.json`` (see the module docstring).
+
+    ``film``: how many of the episodes (the first ones) go into the video; default all. Frames are drawn on the
+    CPU here (Vulkan through lavapipe, most of an evaluation's time), so ``film=0`` plays without a video."""
     from metta import make_env
     from metta.evals.play import play_episode, summarize
     from metta.evals.policies import BUILTIN, load_experiment, policy_for
@@ -55,17 +60,19 @@ def evaluate(env_name: str | None, experiment: str | None = None, policy: str | 
     out_dir = os.path.join(train_dir, name, "eval")
     os.makedirs(out_dir, exist_ok=True)
     mp4, gif_path = os.path.join(out_dir, f"{env_name}.mp4"), os.path.join(out_dir, f"{env_name}.gif")
-    camera = EnvCamera(env, tile_size)
+    filmed = episodes if film is None else max(0, min(int(film), episodes))
+    camera = EnvCamera(env, tile_size) if filmed else None
     outcomes = []
     try:
-        with VideoFiles(mp4, gif_path if gif else None, fps) as video, \
+        with (VideoFiles(mp4, gif_path if gif else None, fps) if filmed else nullcontext()) as video, \
                 tqdm(total=episodes * env.max_steps, desc=f"{name} on {env_name}", unit="step",
                      disable=not progress, mininterval=0.5) as bar:
             for k in range(episodes):
-                outcomes.append(play_episode(env, actor, seed + k, film=lambda: video.add(camera.frame()),
-                                             progress=bar))
+                shoot = (lambda: video.add(camera.frame())) if k < filmed else None
+                outcomes.append(play_episode(env, actor, seed + k, film=shoot, progress=bar))
     finally:
-        camera.close()
+        if camera is not None:
+            camera.close()
         env.close()
     stats = {
         "env": env_name, "experiment": experiment, "policy": policy or "trained", "seed": seed,
@@ -74,7 +81,8 @@ def evaluate(env_name: str | None, experiment: str | None = None, policy: str | 
                       "agents": dict(zip(env.possible_agents, o.metrics))} for o in outcomes],
         "mean_per_agent": summarize([o.metrics for o in outcomes]),
         "video": {"mp4": os.path.basename(mp4), "gif": os.path.basename(gif_path) if gif else None,
-                  "codec": video.codec, "frames": video.frames, "fps": fps, "size": list(video.size)},
+                  "episodes": filmed, "codec": video.codec, "frames": video.frames, "fps": fps,
+                  "size": list(video.size)} if filmed else None,
     }
     write_json(os.path.join(out_dir, "stats.json"), stats)
     return stats
@@ -107,7 +115,6 @@ def main(argv=None) -> int:
     print(f"wrote {os.path.join(out, stats['video']['mp4'])} ({stats['video']['codec']}, {stats['video']['frames']} "
           f"frames), {stats['video']['gif'] or 'no GIF'}, stats.json")
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())
