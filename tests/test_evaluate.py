@@ -37,9 +37,8 @@ def test_mp4_decodes_to_every_frame(run):
         assert gif.n_frames == EPISODES * (STEPS + 1) and gif.size == (40 * 8, 40 * 8)
 
 
-def test_stats_are_the_envs_metrics_for_the_same_seed(run):
-    with open(os.path.join(run, "stats.json")) as fh:
-        stats = json.load(fh)
+def assert_replays(stats):
+    """Each episode of a random policy seeded 5 in stats.json is the env's own metrics for the same seeds."""
     env = make_env("metta-teams", seed=5, max_steps=STEPS)
     policy = RandomPolicy(env.action_space("agent_0").n, 5)
     for k, episode in enumerate(stats["episodes"]):
@@ -47,6 +46,12 @@ def test_stats_are_the_envs_metrics_for_the_same_seed(run):
         while env.agents:
             obs, _, _, _, infos = env.step(policy.act(obs))
         assert episode["agents"] == {a: infos[a]["episode"] for a in env.possible_agents}
+
+
+def test_stats_are_the_envs_metrics_for_the_same_seed(run):
+    with open(os.path.join(run, "stats.json")) as fh:
+        stats = json.load(fh)
+    assert_replays(stats)
     assert stats["video"]["frames"] == EPISODES * (STEPS + 1) and stats["video"]["codec"] in ("h264", "vp9")
 
 
@@ -72,13 +77,7 @@ def test_film_bounds_the_video_not_the_episodes(tmp_path, film):
 
     stats = evaluate("metta-teams", policy="random", train_dir=str(tmp_path), episodes=EPISODES, max_steps=STEPS,
                      seed=5, tile_size=4, gif=False, progress=False, film=film)
-    env = make_env("metta-teams", seed=5, max_steps=STEPS)
-    policy = RandomPolicy(env.action_space("agent_0").n, 5)
-    for k, episode in enumerate(stats["episodes"]):
-        obs, _ = env.reset(seed=5 + k)
-        while env.agents:
-            obs, _, _, _, infos = env.step(policy.act(obs))
-        assert episode["agents"] == {a: infos[a]["episode"] for a in env.possible_agents}
+    assert_replays(stats)
     mp4 = tmp_path / "random" / "eval" / "metta-teams.mp4"
     if film == 0:
         assert stats["video"] is None and not mp4.exists()
