@@ -98,7 +98,8 @@ class MettaEnv(ParallelEnv):
         # flat actions whose landing can raise an attributed counter (None: any step may)
         self._watched = None if watched is None else np.array([a.name in watched for a in self.engine.actions])
         # every cell an agent's attacks (gifts) can reach, for the kin/stranger chances (metta.society.metrics)
-        self._reach = {c: self.engine.reach(actions_raising(game.doc, c)) for c in DIRECTED if c in self.metrics.targeted}
+        reach = {c: self.engine.reach(actions_raising(game.doc, c)) for c in DIRECTED if c in self.metrics.targeted}
+        self._reach = {c: r for c, r in reach.items() if len(r)}
         self.possible_agents = [f"agent_{i}" for i in range(num_agents)]
         self.agents = list(self.possible_agents)
         self._index = {a: i for i, a in enumerate(self.possible_agents)}
@@ -196,8 +197,7 @@ class MettaEnv(ParallelEnv):
         flat = self._flat_actions(actions)
         cells, facing = self._cells, self._poses[2]
         for counter, reach in self._reach.items():
-            if len(reach):
-                self.metrics.count_chances(counter, self.engine.aimed_agents(reach, facing, cells))
+            self.metrics.count_chances(counter, self.engine.aimed_agents(reach, facing, cells))
         raw, done = self.engine.step(flat)
         if self.reward_unit != 1 and raw.any():
             raw = raw.astype(np.float64) / self.reward_unit

@@ -28,8 +28,10 @@ import numpy as np
 
 from metta.evals.stats import mean_interval
 from metta.files import atomic_path, write_json, write_text
+from metta.society.metrics import DIRECTED as DIRECTED_COUNTERS
 
-DIRECTED = {"attack": ("attacks_on_kin", "attacks_on_strangers"), "gift": ("gifts_to_kin", "gifts_to_strangers")}
+# rate prefix -> its kin and stranger counts, as the env names them (metta.society.metrics)
+DIRECTED = {prefix: (f"{hit}_kin", f"{hit}_strangers") for prefix, hit in DIRECTED_COUNTERS.values()}
 ROW_KEYS = ("run", "seed", "episode", "episode_seed", "steps")  # beside the grid parameters and the metrics
 UNITS = {
     "hearts": "hearts per agent per episode", "diamonds_harvested": "diamonds per agent per episode",

@@ -48,8 +48,9 @@ from __future__ import annotations
 
 import numpy as np
 
-# the attributed counters whose kin/stranger split gets chances and rates: counter -> prefix of their names
-DIRECTED = {"attacks": "attack", "gifts": "gift"}
+# the attributed counters split into kin and strangers, with chances and rates:
+# counter -> (prefix of its chances and rates, prefix of its kin/stranger counts)
+DIRECTED = {"attacks": ("attack", "attacks_on"), "gifts": ("gift", "gifts_to")}
 # counters of actions that have a target, and the per-player variable naming it: split into kin and strangers
 TARGETS = {"attacks": "attack_target", "gifts": "gift_target", "bonds": "bond_target"}
 _RAISE = ("incr", "add")                    # commands that raise their variable
@@ -154,8 +155,7 @@ class SocialMetrics:
 
     def reset(self, kinship: np.ndarray, kin_threshold: float) -> None:
         self.kin = kinship >= kin_threshold
-        self.attacks_on = np.zeros((2, self.n), dtype=np.int64)  # [kin, strangers]
-        self.gifts_to = np.zeros((2, self.n), dtype=np.int64)
+        self.hits = {c: np.zeros((2, self.n), dtype=np.int64) for c in DIRECTED}  # [kin, strangers]
         self.reward = np.zeros(self.n)
         self.raw_reward = np.zeros(self.n)
         self.chances = {c: np.zeros((2, self.n), dtype=np.int64) for c in DIRECTED}  # [kin, strangers]
@@ -169,10 +169,10 @@ class SocialMetrics:
         """``in_reach`` (agent, cell): the agent standing in each cell agent i's ``counter`` actions can reach at
         this step, -1 for none. Each one is a chance, for kin or for a stranger."""
         held = in_reach >= 0
-        kin = self.kin[np.arange(self.n)[:, None], np.where(held, in_reach, 0)] & held
+        kin = (self.kin[np.arange(self.n)[:, None], np.where(held, in_reach, 0)] & held).sum(axis=1)
         table = self.chances[counter]
-        table[0] += kin.sum(axis=1)
-        table[1] += held.sum(axis=1) - kin.sum(axis=1)
+        table[0] += kin
+        table[1] += held.sum(axis=1) - kin
 
     def update(self, engine, raw: np.ndarray, shared: np.ndarray, maybe_targeted: bool = True) -> list[tuple[int, int]]:
         """Account for one step; return the bonds (i, j) formed in it. ``maybe_targeted`` False: no attack, gift
@@ -193,7 +193,7 @@ class SocialMetrics:
         if not rose:
             return []
         now.update(engine.player_counters([TARGETS[c] for c in rose]))  # whom, only when something happened
-        for counter, table in (("attacks", self.attacks_on), ("gifts", self.gifts_to)):
+        for counter, table in self.hits.items():
             if counter in rose:
                 i = rose[counter]
                 j = now[TARGETS[counter]][i] - 1
@@ -211,13 +211,12 @@ class SocialMetrics:
         out = []
         for i in range(self.n):
             m = {c: int(totals[c][i]) for c in self.counters if c not in self.targeted}
-            if "attacks" in self.targeted:
-                m.update(attacks_on_kin=int(self.attacks_on[0, i]), attacks_on_strangers=int(self.attacks_on[1, i]))
-            if "gifts" in self.targeted:
-                m.update(gifts_to_kin=int(self.gifts_to[0, i]), gifts_to_strangers=int(self.gifts_to[1, i]))
+            for counter, (_, hit) in DIRECTED.items():
+                if counter in self.targeted:
+                    m[f"{hit}_kin"], m[f"{hit}_strangers"] = int(self.hits[counter][0, i]), int(self.hits[counter][1, i])
             if "bonds" in self.targeted:
                 m.update(bonds_formed=int(self.bonds[i].sum()))
-            for counter, prefix in DIRECTED.items():
+            for counter, (prefix, _) in DIRECTED.items():
                 if counter in self.targeted:
                     m[f"{prefix}_chances_kin"] = int(self.chances[counter][0, i])
                     m[f"{prefix}_chances_strangers"] = int(self.chances[counter][1, i])
@@ -237,9 +236,9 @@ class SocialMetrics:
                "sustainability": float(np.mean(self.positive_time[got] / self.positive_steps[got])) if got.any() else None}
         if frozen_steps is not None:
             out["peace"] = (n * t - float(np.sum(frozen_steps))) / (n * t)
-        for counter, prefix in DIRECTED.items():
+        for counter, (prefix, _) in DIRECTED.items():
             if counter in self.targeted:
-                table = self.attacks_on if counter == "attacks" else self.gifts_to
+                table = self.hits[counter]
                 kin = rate(int(table[0].sum()), int(self.chances[counter][0].sum()))
                 strangers = rate(int(table[1].sum()), int(self.chances[counter][1].sum()))
                 out.update({f"{prefix}_rate_kin": kin, f"{prefix}_rate_strangers": strangers,
