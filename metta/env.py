@@ -13,8 +13,9 @@ matrix from the env's seed.
 
 Observations come from one of three backends (``obs_backend``), identical element for
 element: ``"griddly"`` renders every agent's window with Griddly's own per-player
-observers (the reference); ``"numpy"`` (default) and ``"vulkan"`` render one global view
-per step and cut all windows from it in one batched call (metta.griddly_ext.windows).
+observers (the reference); ``"numba"`` (default), ``"numpy"`` and ``"vulkan"`` render one
+global view per step and cut all windows from it in one batched call (metta.griddly_ext.windows;
+``numba`` is the same computation compiled, metta.griddly_ext.compiled_windows).
 Each step returns fresh observation arrays: keeping them across steps is safe.
 
 Griddly's rewards are whole points; the env pays ``points / reward_unit`` (the game's
@@ -38,6 +39,7 @@ from metta.griddly_ext.gdy import GameDoc, load_gdy
 from metta.griddly_ext.levels import MapOptions, default_counts, generate_level, parse_level, placeable_objects
 from metta.griddly_ext.probe import probe_game
 from metta.griddly_ext.validation import validate_game
+from metta.griddly_ext.compiled_windows import CompiledWindows
 from metta.griddly_ext.windows import NumpyWindows, WindowLayout
 from metta.society.bodies import SETUP_ACTION, BodyMix
 from metta.society.kinship import Kinship, Selfish, bond_sharing, parameters as kinship_parameters
@@ -46,7 +48,7 @@ from metta.society.metrics import (DIRECTED, SocialMetrics, actions_raising, cou
 from metta.society.observation import CHANNELS as KIN_CHANNELS, observed_kinship, quantize, render_kinship
 
 
-OBS_BACKENDS = ("numpy", "vulkan", "griddly")
+OBS_BACKENDS = ("numba", "numpy", "vulkan", "griddly")
 
 
 class MettaEnv(ParallelEnv):
@@ -54,7 +56,7 @@ class MettaEnv(ParallelEnv):
 
     def __init__(self, game: GameDoc, map_options: MapOptions, level: str | None = None,
                  max_steps: int | None = None, seed: int | None = None, name: str = "metta",
-                 kinship: Kinship | None = None, bodies: BodyMix | None = None, obs_backend: str = "numpy"):
+                 kinship: Kinship | None = None, bodies: BodyMix | None = None, obs_backend: str = "numba"):
         if obs_backend not in OBS_BACKENDS:
             raise ConfigError(f"obs_backend must be one of {', '.join(OBS_BACKENDS)}, got {obs_backend!r}")
         self.name = name
@@ -130,7 +132,9 @@ class MettaEnv(ParallelEnv):
             from metta.griddly_ext.vulkan_windows import VulkanWindows
 
             return VulkanWindows(layout, self.num_agents_total)
-        return NumpyWindows(layout, self.num_agents_total)
+        if backend == "numpy":
+            return NumpyWindows(layout, self.num_agents_total)
+        return CompiledWindows(layout, self.num_agents_total)
 
     # ------------------------------------------------------------------ spaces
     def observation_space(self, agent: str) -> spaces.Space:
@@ -165,10 +169,7 @@ class MettaEnv(ParallelEnv):
         facings before the step, at a cell an agent held before or after it."""
         if self._watched is None:
             return True
-        acting = self._watched[flat]
-        if not acting.any():
-            return False
-        return self.engine.aims_at(flat[acting], facing[acting], cells[acting], (cells, self._cells))
+        return self.engine.aims_at(flat, facing, cells, cells, self._cells, self._watched)
 
     def reset(self, seed: int | None = None, options: dict | None = None):
         if seed is not None:
@@ -263,7 +264,7 @@ class MettaEnv(ParallelEnv):
 def make_env(name: str = "metta-teams", seed: int | None = None, game: str | None = None,
              overrides: dict | None = None, level: str | None = None, max_steps: int | None = None,
              kinship: dict | None = None, bodies: dict | None = None, body_profiles: dict | None = None,
-             obs_backend: str = "numpy", **options) -> MettaEnv:
+             obs_backend: str = "numba", **options) -> MettaEnv:
     """Build a Metta environment.
 
     name: a preset (``metta.presets.PRESETS``). seed: seeds levels and the engine.
@@ -276,7 +277,7 @@ def make_env(name: str = "metta-teams", seed: int | None = None, game: str | Non
     (metta.society.kinship; the preset's own structure's parameters do not carry over to another).
     bodies: a mix of energy profiles, ``{"light": 1, "heavy": 1}`` (metta.society.bodies);
     body_profiles: extra or changed profiles, ``{"tank": {"cost": 2, "max_energy": 1}}``.
-    obs_backend: ``"numpy"`` (default), ``"vulkan"`` or ``"griddly"`` (see the module docstring).
+    obs_backend: ``"numba"`` (default), ``"numpy"``, ``"vulkan"`` or ``"griddly"`` (see the module docstring).
     options: any field of ``MapOptions``, any kinship parameter. Procedural maps place the game's objects by
     count: the game's own ``map_count_<object>`` named values, changed by ``objects={"tree": 10}``
     (``generators=``, ``chargers=``, ``altars=`` are spellings of the same); ``layout="maze"`` for a maze.

@@ -10,7 +10,7 @@ import pytest
 
 from metta import ConfigError, make_env
 
-FAST = ["numpy", "vulkan"]
+FAST = ["numba", "numpy", "vulkan"]
 
 # agents on the grid's very edges and corners (no border walls), walls and objects in between
 EDGE_LEVEL = "\n".join([
@@ -77,7 +77,7 @@ def test_windows_identical_to_griddly_player_observers(backend):
 
 
 def test_unknown_backend_is_a_config_error():
-    with pytest.raises(ConfigError, match="obs_backend must be one of numpy, vulkan, griddly"):
+    with pytest.raises(ConfigError, match="obs_backend must be one of numba, numpy, vulkan, griddly"):
         make_env("metta-solo", obs_backend="cuda")
 
 

@@ -15,7 +15,9 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
+from metta.griddly_ext.compiled_windows import poses as compiled_poses
 from metta.griddly_ext.gdy import GameDoc
 
 
@@ -38,6 +40,36 @@ def griddly_module():
             import griddly  # noqa: F401
     griddly = sys.modules["griddly"]
     return griddly.gd, griddly.GriddlyLoader
+
+
+@njit(cache=True, nogil=True)
+def _aims_at(aim_cells, actions, facing, cells, watched, held, before, after):  # pragma: no cover (compiled)
+    for c in before:
+        held[c] = True
+    for c in after:
+        held[c] = True
+    hit = False
+    for k in range(len(actions)):
+        if watched[actions[k]] and held[cells[k] + aim_cells[actions[k], facing[k]]]:
+            hit = True
+            break
+    for c in before:
+        held[c] = False
+    for c in after:
+        held[c] = False
+    return hit
+
+
+@njit(cache=True, nogil=True)
+def _aimed_agents(aim_cells, actions, facing, cells, occupant, out):  # pragma: no cover (compiled)
+    n = len(cells)
+    for i in range(n):
+        occupant[cells[i]] = i
+    for i in range(n):
+        for r in range(len(actions)):
+            out[i, r] = occupant[cells[i] + aim_cells[actions[r], facing[i]]]
+    for i in range(n):
+        occupant[cells[i]] = -1
 
 
 @dataclass(frozen=True)
@@ -124,17 +156,11 @@ class GriddlyEngine:
         """Cells ``(x, y)`` as indices into a grid padded by the longest aim, so aimed cells never leave it."""
         return (y + self._aim_pad) * self._padded_width + (x + self._aim_pad)
 
-    def aims_at(self, flat_actions: np.ndarray, facing: np.ndarray, cells: np.ndarray, targets) -> bool:
-        """Is any of these actions, taken from padded ``cells`` with ``facing``, aimed at a cell of ``targets``
-        (arrays of padded cells)?"""
-        aimed = cells + self._aim_cells[flat_actions, facing]
-        held = self._held
-        for t in targets:
-            held[t] = True
-        hit = bool(held[aimed].any())
-        for t in targets:
-            held[t] = False
-        return hit
+    def aims_at(self, flat_actions: np.ndarray, facing: np.ndarray, cells: np.ndarray, before: np.ndarray,
+                after: np.ndarray, watched: np.ndarray) -> bool:
+        """Is any agent's action among the ``watched`` ones (bool per flat action), taken from its padded cell in
+        ``cells`` with ``facing``, aimed at a padded cell of ``before`` or ``after``?"""
+        return _aims_at(self._aim_cells, flat_actions, facing, cells, watched, self._held, before, after)
 
     def reach(self, names) -> np.ndarray:
         """Indices of the actions named ``names`` with distinct aims: together, every cell those actions can reach."""
@@ -149,10 +175,8 @@ class GriddlyEngine:
     def aimed_agents(self, actions: np.ndarray, facing: np.ndarray, cells: np.ndarray) -> np.ndarray:
         """(agent, action) -> the index of the agent holding the cell that action, taken by that agent from its
         padded cell in ``cells`` with ``facing``, aims at; -1 where no agent does. ``cells``: every agent's cell."""
-        occupant = self._occupant
-        occupant[cells] = np.arange(len(cells))
-        out = occupant[cells[:, None] + self._aim_cells[actions][:, facing].T]
-        occupant[cells] = -1
+        out = np.empty((len(cells), len(actions)), dtype=np.int64)
+        _aimed_agents(self._aim_cells, actions, facing, cells, self._occupant, out)
         return out
 
     def _size_aim_grid(self) -> None:
@@ -235,16 +259,7 @@ class GriddlyEngine:
         turned yet, orientation NONE, as facing up).
         """
         g = self.global_view() if view is None else view
-        cells = g.transpose(2, 1, 0).reshape(-1, g.shape[0])         # (H*W, C): Griddly's memory order
-        at = np.flatnonzero(cells[:, self._avatar_channel])
-        if len(at) != self.num_players:  # agents block each other: n cells, one player id each
-            raise RuntimeError(f"the global view shows {len(at)} agents for {self.num_players} players")
-        owner = cells[at, self._ids].argmax(axis=1)                   # player index 0..n-1
-        cell = np.empty(self.num_players, dtype=np.int64)
-        cell[owner] = at
-        facing = cells[cell, self._facing].argmax(axis=1)
-        width = g.shape[1]
-        return cell % width, cell // width, facing
+        return compiled_poses(g, self._avatar_channel, self._ids.start, self.num_players, self._facing.start)
 
     def state(self) -> dict:
         """Griddly's full state (objects with locations, orientations and variables)."""

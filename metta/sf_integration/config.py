@@ -43,7 +43,7 @@ def add_metta_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--max_steps", type=int, default=None, help="episode length (default: the game's max_steps)")
     g.add_argument("--bodies", default=None, metavar="NAME=WEIGHT,...",
                    help="a mix of energy profiles, e.g. light=1,heavy=1")
-    g.add_argument("--obs_backend", default="numpy", choices=OBS_BACKENDS, help="how observations are rendered")
+    g.add_argument("--obs_backend", default="numba", choices=OBS_BACKENDS, help="how observations are rendered")
     g.add_argument("--objects", action="append", default=None, metavar="NAME=COUNT,...",
                    help="how many of each object procedural maps place, e.g. --objects tree=10,altar=3 (repeatable; "
                         "default: the game's map_count_<object> named values)")
@@ -105,7 +105,7 @@ def env_kwargs_from_cfg(cfg: Any) -> dict:
     objects = parse_objects(_get(cfg, "objects"))
     if objects:
         kwargs["objects"] = objects
-    if _get(cfg, "obs_backend") not in (None, "numpy"):
+    if _get(cfg, "obs_backend") not in (None, "numba"):
         kwargs["obs_backend"] = _get(cfg, "obs_backend")
     for name, flag, _ in PRESET_PARAMS:
         if _get(cfg, flag) is not None:

@@ -47,6 +47,7 @@ Values that are undefined for an episode are None (null in JSON); means skip the
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 # the attributed counters split into kin and strangers, with chances and rates:
 # counter -> (prefix of its chances and rates, prefix of its kin/stranger counts)
@@ -141,6 +142,15 @@ def counter_actions(doc: dict) -> frozenset[str] | None:
     return frozenset(names)
 
 
+@njit(cache=True, nogil=True)
+def _count_chances(in_reach, kin, table):  # pragma: no cover (compiled)
+    for i in range(in_reach.shape[0]):
+        for r in range(in_reach.shape[1]):
+            j = in_reach[i, r]
+            if j >= 0:
+                table[0 if kin[i, j] else 1, i] += 1
+
+
 class SocialMetrics:
     """Accumulates one episode's social metrics for ``num_agents`` agents."""
 
@@ -168,11 +178,7 @@ class SocialMetrics:
     def count_chances(self, counter: str, in_reach: np.ndarray) -> None:
         """``in_reach`` (agent, cell): the agent standing in each cell agent i's ``counter`` actions can reach at
         this step, -1 for none. Each one is a chance, for kin or for a stranger."""
-        held = in_reach >= 0
-        kin = (self.kin[np.arange(self.n)[:, None], np.where(held, in_reach, 0)] & held).sum(axis=1)
-        table = self.chances[counter]
-        table[0] += kin
-        table[1] += held.sum(axis=1) - kin
+        _count_chances(in_reach, self.kin, self.chances[counter])
 
     def update(self, engine, raw: np.ndarray, shared: np.ndarray, maybe_targeted: bool = True) -> list[tuple[int, int]]:
         """Account for one step; return the bonds (i, j) formed in it. ``maybe_targeted`` False: no attack, gift
