@@ -11,7 +11,7 @@ from metta.evals.play import play_episode
 from metta.evals.policies import RandomPolicy
 from metta.replay import Recorder, read_replay
 from metta.replay.__main__ import main
-from tests.conftest import config_error
+from conftest import config_error
 
 STEPS = 60
 
@@ -67,7 +67,8 @@ def test_replay_holds_the_episodes_actions_rewards_kinship_and_metrics(episode):
     assert replay["actions"] == truth["actions"]
     assert replay["rewards"] == truth["rewards"] and replay["raw_rewards"] == truth["raw"]
     assert np.array_equal(np.array(replay["kinship"]), truth["kinship"])
-    assert replay["bodies"]["ids"] == truth["body_ids"].tolist() and set(replay["bodies"]["ids"]) > {0}
+    assert replay["bodies"]["ids"] == truth["body_ids"].tolist() and set(replay["bodies"]["ids"]) == {1, 2}
+    assert replay["bodies"]["names"][1:] == ["light", "heavy"]
     assert replay["metrics"] == [truth["infos"][a]["episode"] for a in truth["agents"]]
     # the events are the env's own attributions: their totals per agent are the episode's kin/stranger counts
     for counter, hit in (("attacks", "attacks_on"), ("gifts", "gifts_to")):

@@ -108,6 +108,7 @@ class Viewer {
     this.map.height = R.height * this.tile;
     this.timeline = $('timeline');
     this.timeline.width = Math.max(480, this.map.width);
+    $('timeline-legend').style.maxWidth = `${this.timeline.width}px`;
     $('scrub').max = R.steps;
     $('title').textContent = `${R.env}, seed ${R.seed}, ${R.policy || ''} (${R.num_agents} agents, ${R.steps} steps)`;
     this.buildLegend();
@@ -123,9 +124,9 @@ class Viewer {
     $('next').addEventListener('click', () => { this.pause(); this.seek(this.t + 1); });
     $('scrub').addEventListener('input', (e) => { this.pause(); this.seek(Number(e.target.value)); });
     this.map.addEventListener('click', (e) => {
-      const r = this.map.getBoundingClientRect();
-      const x = Math.floor((e.clientX - r.left) * this.map.width / r.width / this.tile);
-      const y = Math.floor((e.clientY - r.top) * this.map.height / r.height / this.tile);
+      const r = this.map.getBoundingClientRect();  // the border box: the canvas starts clientLeft/Top inside it
+      const x = Math.floor((e.clientX - r.left - this.map.clientLeft) * this.map.width / this.map.clientWidth / this.tile);
+      const y = Math.floor((e.clientY - r.top - this.map.clientTop) * this.map.height / this.map.clientHeight / this.tile);
       const hit = this.agents.find((a) => a.x === x && a.y === y);
       this.selected = hit ? hit.player - 1 : null;
       this.draw();
