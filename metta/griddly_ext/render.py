@@ -57,6 +57,17 @@ def group_color(group: int) -> tuple[float, float, float]:
     return GROUP_COLORS[(int(group) - 1) % len(GROUP_COLORS)]
 
 
+def object_styles(game: GameDoc) -> dict[str, dict]:
+    """Each object's shape, colour (RGB in 0..1) and scale in the game's ``Block2D`` observer: what frames draw."""
+    out = {}
+    for obj in game.doc["Objects"]:
+        style = ((obj.get("Observers") or {}).get("Block2D") or [_FALLBACK_STYLE])[0]
+        out[obj["Name"]] = {"shape": str(style.get("Shape", _FALLBACK_STYLE["Shape"])),
+                            "color": [float(c) for c in style.get("Color", _FALLBACK_STYLE["Color"])],
+                            "scale": float(style.get("Scale", _FALLBACK_STYLE["Scale"]))}
+    return out
+
+
 def kinship_groups(kinship: np.ndarray, threshold: float) -> np.ndarray:
     """Group number (1, 2, ...) of every agent: the connected parts of the graph ``kinship >= threshold``.
 

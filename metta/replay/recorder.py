@@ -23,17 +23,6 @@ from metta.society.metrics import DIRECTED, TARGETS
 _ORIENT = {name: i for i, name in enumerate(ORIENTATIONS)}
 
 
-def _styles(game) -> dict:
-    """Each object's shape and colour from the game's ``Block2D`` observer (what the videos draw)."""
-    out = {}
-    for obj in game.doc["Objects"]:
-        style = ((obj.get("Observers") or {}).get("Block2D") or [{}])[0]
-        out[obj["Name"]] = {"shape": str(style.get("Shape", "square")),
-                            "color": [float(c) for c in style.get("Color", [0.6, 0.6, 0.6])],
-                            "scale": float(style.get("Scale", 0.8))}
-    return out
-
-
 class Recorder:
     """Keeps one episode (the last ``begin``) as a replay; ``replay()`` is the data, ``write(path)`` the file."""
 
@@ -43,7 +32,7 @@ class Recorder:
 
     # ------------------------------------------------------------------ hooks play_episode calls
     def begin(self, env, seed: int | None) -> None:
-        from metta.griddly_ext.render import GROUP_COLORS, kinship_groups
+        from metta.griddly_ext.render import GROUP_COLORS, kinship_groups, object_styles
 
         self.env = env
         self._types: list[str] = []
@@ -65,7 +54,7 @@ class Recorder:
             "num_agents": env.num_agents_total, "agents": list(env.possible_agents),
             "width": int(state["Grid"]["Width"]), "height": int(state["Grid"]["Height"]), "steps": 0,
             "max_steps": env.max_steps, "avatar": env.game.avatar, "object_types": self._types,
-            "object_variables": self._variables, "styles": _styles(env.game), "action_names": list(env.action_names),
+            "object_variables": self._variables, "styles": object_styles(env.game), "action_names": list(env.action_names),
             "window": [int(w), int(h), bool(rotate)],
             "kinship": np.asarray(env.kinship, dtype=float).tolist(),
             "kin_threshold": float(env.society.kin_threshold), "groups": groups.tolist(),
