@@ -130,7 +130,7 @@ def main(argv=None) -> int:
           f"reward {m.get('reward', 0):.2f}")
     v = stats["video"]
     written = [f"{os.path.join(out, v['mp4'])} ({v['codec']}, {v['frames']} frames)", v["gif"] or "no GIF"] if v else []
-    written += [e["replay"] for e in stats["episodes"] if e["replay"]] + ["stats.json"]
+    written += [os.path.join(out, e["replay"]) for e in stats["episodes"] if e["replay"]] + ["stats.json"]
     print(f"wrote {', '.join(written)}")
     return 0
 
