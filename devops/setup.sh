@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Idempotent setup: system Vulkan loader + Mesa's lavapipe (CPU Vulkan), a Python 3.11
+# Idempotent setup: system Vulkan loader + Mesa's lavapipe (CPU Vulkan), Chromium and its
+# WebDriver (the replay viewer's browser tests), a Python 3.11
 # virtualenv in .venv, and the package with its test extras. Safe to run twice.
 set -euo pipefail
 
@@ -24,6 +25,9 @@ SYS_PKGS=()
 have_vulkan_loader || SYS_PKGS+=(libvulkan1)
 have_lavapipe || SYS_PKGS+=(mesa-vulkan-drivers)
 command -v glslc >/dev/null 2>&1 || SYS_PKGS+=(glslc)
+# The replay viewer's tests drive a real headless browser: Debian's chromium, never a downloaded one.
+command -v chromium >/dev/null 2>&1 || SYS_PKGS+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || SYS_PKGS+=(chromium-driver)
 if [ "${#SYS_PKGS[@]}" -gt 0 ]; then
     if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
         log "installing system packages: ${SYS_PKGS[*]}"
@@ -33,7 +37,8 @@ if [ "${#SYS_PKGS[@]}" -gt 0 ]; then
     else
         log "WARNING: missing system packages: ${SYS_PKGS[*]}"
         log "         install them with: sudo apt-get install ${SYS_PKGS[*]}"
-        log "         (Vulkan loader + Mesa lavapipe driver; rendering and the vulkan backend need them)"
+        log "         (Vulkan loader + Mesa lavapipe driver: rendering and the vulkan backend need them;"
+        log "          chromium + chromium-driver: the replay viewer's browser tests)"
     fi
 fi
 

@@ -246,6 +246,11 @@ class MettaEnv(ParallelEnv):
         self.engine.close()
 
     # ------------------------------------------------------------------ introspection
+    @property
+    def steps(self) -> int:
+        """Steps taken in this episode (0 after a reset)."""
+        return self._steps
+
     def state(self) -> dict:
         """Griddly's full game state (for tests and tools)."""
         return self.engine.state()

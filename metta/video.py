@@ -2,7 +2,9 @@
 
 Frames stream to disk (a 1000-step episode never sits in memory) under temporary names
 that are renamed into place only when the video is complete: an interrupted run leaves
-the previous video untouched. The mp4 is H.264 where OpenCV's FFmpeg has an encoder for
+the previous video untouched. Every frame says what it shows: a panel right of the map
+(``InfoPanel``) holds the step, each kinship group's hearts so far in the group's colour,
+and a legend of the symbols and objects. The mp4 is H.264 where OpenCV's FFmpeg has an encoder for
 it, otherwise VP9 in the same mp4 container (the opencv-python wheels ship no H.264
 encoder; VP9 plays in every current browser); ``VideoFiles.codec`` says which. The GIF
 (half size, 64 colours, written by Pillow at the end) is for a README or a quick look.
@@ -15,26 +17,90 @@ import cv2
 import numpy as np
 
 from metta.files import atomic_path
-from metta.griddly_ext.render import BlockRenderer, kinship_groups
+from metta.griddly_ext.render import BlockRenderer, group_color, kinship_groups, object_styles
 
 # OpenCV fourcc tags in order of preference: H.264, then VP9 (both in an mp4 container)
 MP4_CODECS = (("avc1", "h264"), ("vp09", "vp9"))
 
 
-class EnvCamera:
-    """Pictures of a ``MettaEnv``'s current state, agents coloured by kinship group (see BlockRenderer)."""
+class InfoPanel:
+    """The panel drawn right of each frame: step, hearts per kinship group, legend. ``WIDTH`` pixels wide."""
 
-    def __init__(self, env, tile_size: int = 16):
+    WIDTH = 200
+    ROW = 15
+    FONT, SCALE = cv2.FONT_HERSHEY_SIMPLEX, 0.4
+    SYMBOLS = ("white ring: shield", "ice block: frozen", "bar: energy / max", "triangle: facing", "dim: cooling down")
+
+    def __init__(self, styles: dict[str, dict], avatar: str):
+        self.objects = [(name, st["color"]) for name, st in styles.items() if name != avatar]
+
+    def _text(self, img, text: str, x: int, row: int, color=(220, 220, 220)) -> None:
+        cv2.putText(img, text, (x, row * self.ROW + 11), self.FONT, self.SCALE, color, 1, cv2.LINE_AA)
+
+    def _swatch(self, img, x: int, row: int, rgb) -> None:
+        c = tuple(int(round(255 * min(1.0, v))) for v in rgb)
+        img[row * self.ROW + 2:row * self.ROW + 12, x:x + 10] = c
+
+    def rows(self, groups: int) -> int:
+        return 3 + -(-groups // 2) + 2 + len(self.SYMBOLS) + len(self.objects)
+
+    def draw(self, height: int, step: int, max_steps: int, hearts: dict[int, int] | None) -> np.ndarray:
+        """The panel (``height`` px or more, as its rows need) for ``step`` and ``hearts`` {group: hearts so far}."""
+        groups = sorted(hearts) if hearts else []
+        img = np.full((max(height, self.rows(len(groups)) * self.ROW + 6), self.WIDTH, 3), 24, dtype=np.uint8)
+        self._text(img, f"step {step} / {max_steps}", 6, 0, (255, 255, 255))
+        row = 2
+        if hearts is not None:
+            self._text(img, f"hearts by kinship group ({sum(hearts.values())})", 6, 1)
+            for k, g in enumerate(groups):  # two columns
+                x, r = 6 + (k % 2) * 96, row + k // 2
+                self._swatch(img, x, r, group_color(g))
+                self._text(img, f"{g}: {hearts[g]}", x + 14, r)
+            row += -(-len(groups) // 2) + 1
+        for text in self.SYMBOLS:
+            self._text(img, text, 6, row)
+            row += 1
+        for name, color in self.objects:
+            self._swatch(img, 6, row, color)
+            self._text(img, name, 20, row)
+            row += 1
+        return img
+
+
+class EnvCamera:
+    """Pictures of a ``MettaEnv``'s current state, agents coloured by kinship group (see BlockRenderer), with the
+    step, each group's hearts so far (the game's ``hearts`` counter, when it has one) and a legend beside the map
+    (``InfoPanel``; ``panel=False`` for the map alone)."""
+
+    def __init__(self, env, tile_size: int = 16, panel: bool = True):
         self.env = env
         self.renderer = BlockRenderer(env.game, env.num_agents_total, tile_size)
+        self.panel = InfoPanel(object_styles(env.game), env.game.avatar) if panel else None
         self._kinship = None
         self._groups = None
+
+    def hearts_by_group(self, state: dict) -> dict[int, int] | None:
+        """Hearts so far per kinship group, from ``state``'s per-player ``hearts`` (None when the game has none)."""
+        hearts = state["GlobalVariables"].get("hearts")
+        if hearts is None:
+            return None
+        out = {int(g): 0 for g in self._groups}
+        for i, g in enumerate(self._groups):
+            out[int(g)] += int(hearts[i + 1])
+        return out
 
     def frame(self) -> np.ndarray:
         if self._kinship is not self.env.kinship:  # a new episode draws a new kinship matrix
             self._kinship = self.env.kinship
             self._groups = kinship_groups(self.env.kinship, self.env.society.kin_threshold)
-        return self.renderer.render(self.env.engine.state(), self._groups)
+        state = self.env.engine.state()
+        image = self.renderer.render(state, self._groups)
+        if self.panel is None:
+            return image
+        side = self.panel.draw(image.shape[0], self.env.steps, self.env.max_steps, self.hearts_by_group(state))
+        if side.shape[0] > image.shape[0]:  # a small map: black below it
+            image = np.vstack([image, np.zeros((side.shape[0] - image.shape[0],) + image.shape[1:], np.uint8)])
+        return np.hstack([image, side])
 
     def close(self) -> None:
         self.renderer.close()

@@ -9,7 +9,9 @@ import pytest
 
 from metta import make_env
 from metta.evals.policies import RandomPolicy
+from metta.replay import read_replay
 from metta.sf_integration.evaluate import main
+from metta.video import InfoPanel
 
 STEPS, EPISODES = 12, 2
 
@@ -31,10 +33,10 @@ def test_mp4_decodes_to_every_frame(run):
             break
         frames.append(frame)
     assert len(frames) == EPISODES * (STEPS + 1)  # the start of each episode, then every step
-    assert frames[0].shape == (40 * 16, 40 * 16, 3)
+    assert frames[0].shape == (40 * 16, 40 * 16 + InfoPanel.WIDTH, 3)  # the map, and the panel beside it
     assert cap.get(cv2.CAP_PROP_FPS) == pytest.approx(6)
     with Image.open(os.path.join(run, "metta-teams.gif")) as gif:
-        assert gif.n_frames == EPISODES * (STEPS + 1) and gif.size == (40 * 8, 40 * 8)
+        assert gif.n_frames == EPISODES * (STEPS + 1) and gif.size == ((40 * 16 + InfoPanel.WIDTH) // 2, 40 * 8)
 
 
 def assert_replays(stats):
@@ -52,6 +54,11 @@ def test_stats_are_the_envs_metrics_for_the_same_seed(run):
     with open(os.path.join(run, "stats.json")) as fh:
         stats = json.load(fh)
     assert_replays(stats)
+    for k, episode in enumerate(stats["episodes"]):  # each episode's replay beside the video, named in stats.json
+        assert episode["replay"] == f"metta-teams.seed{5 + k}.replay.json.gz"
+        replay = read_replay(os.path.join(run, episode["replay"]))
+        assert replay["seed"] == 5 + k and replay.steps == STEPS
+        assert replay["metrics"] == [episode["agents"][a] for a in replay["agents"]]
     assert stats["video"]["frames"] == EPISODES * (STEPS + 1) and stats["video"]["codec"] in ("h264", "vp9")
 
 

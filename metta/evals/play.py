@@ -17,18 +17,22 @@ class Outcome:
     actions: np.ndarray   # how often each action index was taken, over all agents and steps
 
 
-def play_episode(env, policy, seed: int, scripted: dict | None = None, film=None, progress=None) -> Outcome:
+def play_episode(env, policy, seed: int, scripted: dict | None = None, film=None, progress=None,
+                 record=None) -> Outcome:
     """Reset ``env`` with ``seed`` and play until the episode ends.
 
     ``policy`` (a metta.evals.policies.Policy) acts for every agent, given each step's
     observations and the rewards that came with them; ``scripted`` ({agent index: ScriptedAgent}) overrides some of
     them. ``film()`` is called after the reset and after every step (to add a frame to a video).
-    ``progress`` (a tqdm bar) advances one per step.
+    ``progress`` (a tqdm bar) advances one per step. ``record`` (a metta.replay.Recorder) is handed the env after the
+    reset (``begin(env, seed)``) and every step's actions, rewards and infos (``step``).
     """
     obs, _ = env.reset(seed=seed)
     policy.reset(len(env.possible_agents))
     for s in (scripted or {}).values():
         s.reset()
+    if record is not None:
+        record.begin(env, seed)
     if film is not None:
         film()
     steps, infos, rewards = 0, {}, None
@@ -40,6 +44,8 @@ def play_episode(env, policy, seed: int, scripted: dict | None = None, film=None
         counts += np.bincount(list(actions.values()), minlength=len(counts))
         obs, rewards, _, _, infos = env.step(actions)
         steps += 1
+        if record is not None:
+            record.step(actions, rewards, infos)
         if film is not None:
             film()
         if progress is not None:

@@ -70,7 +70,9 @@ def write_report(results: dict, out_dir: str, baseline: dict | None = None) -> s
     videos = "".join(
         f"<figure><figcaption>{e(name)}: episode 1 (seed {results['seed']}), "
         f"{'success' if r['per_episode'][0] else 'failure'}</figcaption>"
-        f"<video controls loop muted width=\"360\" src=\"videos/{e(r['video'])}\"></video></figure>"
+        f"<video controls loop muted width=\"360\" src=\"videos/{e(r['video'])}\"></video>"
+        + (f"<br><small>replay: <code>videos/{e(r['replay'])}</code> (<code>python -m metta.replay</code> "
+           f"writes its viewer)</small>" if r.get("replay") else "") + "</figure>"
         for name, r in results["scenarios"].items() if r.get("video"))
     page = f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>Metta eval suite: {e(results['policy'])}</title>

@@ -16,8 +16,10 @@ def run_suite(policy: str, scenarios: list[Scenario], episodes: int, seed: int =
     """Score ``policy`` (``random``, ``oracle`` or an experiment in ``train_dir``) on ``scenarios``.
 
     Episode k of every scenario is seeded ``seed + k``. With ``video_dir``, each scenario's first
-    episode is filmed to ``<video_dir>/<scenario>.mp4``. Returns the results (see ``metta.evals``).
+    episode is filmed to ``<video_dir>/<scenario>.mp4`` and recorded beside it as a replay,
+    ``<scenario>.replay.json.gz`` (metta.replay). Returns the results (see ``metta.evals``).
     """
+    from metta.replay import Recorder
     from metta.video import EnvCamera, VideoFiles
 
     trained = load_experiment(policy, train_dir) if policy not in BUILTIN else None
@@ -29,19 +31,21 @@ def run_suite(policy: str, scenarios: list[Scenario], episodes: int, seed: int =
             values = env.game.named_values()
             actor = trained or policy_for(policy, env, train_dir, seed)
             scripted = {i: ScriptedAgent(env, **kw) for i, kw in sc.opponents.items()}
-            wins, steps, video_name = [], [], None
+            wins, steps, video_name, replay_name = [], [], None, None
             try:
                 for k in range(episodes):
                     if video_dir is not None and k == 0:
                         os.makedirs(video_dir, exist_ok=True)
-                        video_name = f"{sc.name}.mp4"
+                        video_name, replay_name = f"{sc.name}.mp4", f"{sc.name}.replay.json.gz"
                         camera = EnvCamera(env, tile_size)
+                        recorder = Recorder(policy)
                         try:
                             with VideoFiles(os.path.join(video_dir, video_name), None, fps) as video:
-                                outcome = play_episode(env, actor, seed + k, scripted,
+                                outcome = play_episode(env, actor, seed + k, scripted, record=recorder,
                                                        film=lambda: video.add(camera.frame()), progress=bar)
                         finally:
                             camera.close()
+                        recorder.write(os.path.join(video_dir, replay_name))
                     else:
                         outcome = play_episode(env, actor, seed + k, scripted, progress=bar)
                     wins.append(bool(sc.success(outcome, values)))
@@ -53,5 +57,6 @@ def run_suite(policy: str, scenarios: list[Scenario], episodes: int, seed: int =
                 "measures": sc.measures, "success": sc.success_text, "episodes": len(wins),
                 "successes": sum(wins), "rate": sum(wins) / len(wins), "ci95": [lo, hi],
                 "per_episode": wins, "mean_steps": sum(steps) / len(steps), "video": video_name,
+                "replay": replay_name,
             }
     return results

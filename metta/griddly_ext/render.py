@@ -44,6 +44,28 @@ SHADER_VARIABLES = ("render_group", "energy", "max_energy", "shield", "frozen", 
 OBSERVER = "MettaRender"
 FLOOR = "render_floor"
 _FALLBACK_STYLE = {"Shape": "square", "Color": [0.6, 0.6, 0.6], "Scale": 0.8}
+# The shaders' colour of kinship group g (1, 2, ...) is GROUP_COLORS[(g - 1) % 10] (RGB in 0..1), as in
+# triangle-textured.frag's GROUP_COLORS (a test checks they agree): for legends and the replay viewer.
+GROUP_COLORS = ((0.95, 0.35, 0.20), (0.25, 0.55, 1.00), (0.30, 0.85, 0.30), (0.95, 0.80, 0.15), (0.75, 0.40, 0.95),
+                (1.00, 0.55, 0.75), (0.60, 0.40, 0.20), (0.10, 0.75, 0.65), (1.00, 0.60, 0.10), (0.55, 0.65, 0.25))
+ICE_COLOR = (0.65, 0.85, 1.0)
+SHIELD_COLOR = (1.0, 1.0, 1.0)
+
+
+def group_color(group: int) -> tuple[float, float, float]:
+    """The colour agents of kinship group ``group`` (1, 2, ...) are drawn in."""
+    return GROUP_COLORS[(int(group) - 1) % len(GROUP_COLORS)]
+
+
+def object_styles(game: GameDoc) -> dict[str, dict]:
+    """Each object's shape, colour (RGB in 0..1) and scale in the game's ``Block2D`` observer: what frames draw."""
+    out = {}
+    for obj in game.doc["Objects"]:
+        style = ((obj.get("Observers") or {}).get("Block2D") or [_FALLBACK_STYLE])[0]
+        out[obj["Name"]] = {"shape": str(style.get("Shape", _FALLBACK_STYLE["Shape"])),
+                            "color": [float(c) for c in style.get("Color", _FALLBACK_STYLE["Color"])],
+                            "scale": float(style.get("Scale", _FALLBACK_STYLE["Scale"]))}
+    return out
 
 
 def kinship_groups(kinship: np.ndarray, threshold: float) -> np.ndarray:

@@ -10,8 +10,14 @@ loads the experiment's latest checkpoint (or a built-in policy: random, oracle),
 - ``<env>.mp4``: every episode back to back, rendered by Griddly's BLOCK_2D observer with the
   project's shaders (metta.griddly_ext.render); H.264 where available, else VP9;
 - ``<env>.gif``: the same at half size;
+- ``<env>.seed<S>.replay.json.gz``: a replay of each episode (seed S): every step's objects, actions,
+  rewards, kinship, bonds and the episode's metrics (metta.replay; ``python -m metta.replay FILE``
+  writes a page to watch it in a browser);
 - ``stats.json``: each episode's social metrics per agent (the env's own ``infos[a]["episode"]``),
-  their means, and what the video holds (codec, frames, size).
+  their means, the replay of each episode, and what the video holds (codec, frames, size).
+
+Each frame shows the step and each kinship group's hearts in a panel beside the map, with the
+colours' legend (metta.video).
 """
 from __future__ import annotations
 
@@ -28,15 +34,17 @@ from metta.errors import ConfigError
 def evaluate(env_name: str | None, experiment: str | None = None, policy: str | None = None,
              train_dir: str = "train_dir", episodes: int = 1, max_steps: int | None = None, fps: float = 10.0,
              seed: int = 0, tile_size: int = 16, gif: bool = True, progress: bool = True,
-             film: int | None = None) -> dict:
+             film: int | None = None, replays: int | None = None) -> dict:
     """Play and film; return what was written to ``stats.json`` (see the module docstring).
 
     ``film``: how many of the episodes (the first ones) go into the video; default all. Frames are drawn on the
-    CPU here (Vulkan through lavapipe, most of an evaluation's time), so ``film=0`` plays without a video."""
+    CPU here (Vulkan through lavapipe, most of an evaluation's time), so ``film=0`` plays without a video.
+    ``replays``: how many of the episodes (the first ones) are recorded as replays; default all."""
     from metta import make_env
     from metta.evals.play import play_episode, summarize
     from metta.evals.policies import BUILTIN, load_experiment, policy_for
     from metta.files import write_json
+    from metta.replay import Recorder
     from metta.video import EnvCamera, VideoFiles
 
     if policy is None and experiment is None:
@@ -61,6 +69,8 @@ def evaluate(env_name: str | None, experiment: str | None = None, policy: str | 
     os.makedirs(out_dir, exist_ok=True)
     mp4, gif_path = os.path.join(out_dir, f"{env_name}.mp4"), os.path.join(out_dir, f"{env_name}.gif")
     filmed = episodes if film is None else max(0, min(int(film), episodes))
+    recorded = episodes if replays is None else max(0, min(int(replays), episodes))
+    replay_names = [f"{env_name}.seed{seed + k}.replay.json.gz" if k < recorded else None for k in range(episodes)]
     camera = EnvCamera(env, tile_size) if filmed else None
     outcomes = []
     try:
@@ -69,7 +79,10 @@ def evaluate(env_name: str | None, experiment: str | None = None, policy: str | 
                      disable=not progress, mininterval=0.5) as bar:
             for k in range(episodes):
                 shoot = (lambda: video.add(camera.frame())) if k < filmed else None
-                outcomes.append(play_episode(env, actor, seed + k, film=shoot, progress=bar))
+                recorder = Recorder(name) if replay_names[k] else None
+                outcomes.append(play_episode(env, actor, seed + k, film=shoot, progress=bar, record=recorder))
+                if recorder is not None:
+                    recorder.write(os.path.join(out_dir, replay_names[k]))
     finally:
         if camera is not None:
             camera.close()
@@ -77,8 +90,8 @@ def evaluate(env_name: str | None, experiment: str | None = None, policy: str | 
     stats = {
         "env": env_name, "experiment": experiment, "policy": policy or "trained", "seed": seed,
         "max_steps": env.max_steps,
-        "episodes": [{"seed": o.seed, "steps": o.steps,
-                      "agents": dict(zip(env.possible_agents, o.metrics))} for o in outcomes],
+        "episodes": [{"seed": o.seed, "steps": o.steps, "replay": r,
+                      "agents": dict(zip(env.possible_agents, o.metrics))} for o, r in zip(outcomes, replay_names)],
         "mean_per_agent": summarize([o.metrics for o in outcomes]),
         "video": {"mp4": os.path.basename(mp4), "gif": os.path.basename(gif_path) if gif else None,
                   "episodes": filmed, "codec": video.codec, "frames": video.frames, "fps": fps,
@@ -100,10 +113,13 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--tile_size", type=int, default=16, help="pixels per cell")
     ap.add_argument("--no_gif", action="store_true", help="write only the mp4")
+    ap.add_argument("--film", type=int, default=None, help="film only the first K episodes (0: no video)")
+    ap.add_argument("--replays", type=int, default=None, help="record only the first K episodes as replays")
     args = ap.parse_args(argv)
     try:
         stats = evaluate(args.env, args.experiment, args.policy, args.train_dir, args.episodes, args.max_steps,
-                         args.fps, args.seed, args.tile_size, gif=not args.no_gif)
+                         args.fps, args.seed, args.tile_size, gif=not args.no_gif, film=args.film,
+                         replays=args.replays)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
@@ -112,8 +128,10 @@ def main(argv=None) -> int:
     print(f"{stats['env']}: {len(stats['episodes'])} episode(s) of {stats['policy']}; per agent: "
           f"hearts {m.get('hearts', 0):.2f}, diamonds {m.get('diamonds_harvested', 0):.2f}, "
           f"reward {m.get('reward', 0):.2f}")
-    print(f"wrote {os.path.join(out, stats['video']['mp4'])} ({stats['video']['codec']}, {stats['video']['frames']} "
-          f"frames), {stats['video']['gif'] or 'no GIF'}, stats.json")
+    v = stats["video"]
+    written = [f"{os.path.join(out, v['mp4'])} ({v['codec']}, {v['frames']} frames)", v["gif"] or "no GIF"] if v else []
+    written += [os.path.join(out, e["replay"]) for e in stats["episodes"] if e["replay"]] + ["stats.json"]
+    print(f"wrote {', '.join(written)}")
     return 0
 
 if __name__ == "__main__":
