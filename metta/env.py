@@ -149,20 +149,22 @@ class MettaEnv(ParallelEnv):
             return self._fixed_level
         return generate_level(self.map_options, self._chars, self._rng, avatar=self.game.avatar)
 
-    def _observe(self) -> dict[str, np.ndarray]:
+    def _observe(self, out: np.ndarray | None = None) -> np.ndarray:
+        """Every agent's observation ``(N, C, W, H)``; into ``out`` (a ``(N, H, W, C)`` array) when given, whose
+        transposed view it then returns."""
         if self._windows is None:  # Griddly's own per-player observers, kinship placed around them
-            batch = np.empty((self.num_agents_total,) + self.obs_shape, dtype=np.uint8)
+            batch = np.empty((self.num_agents_total,) + self.obs_shape, dtype=np.uint8) if out is None \
+                else out.transpose(0, 3, 2, 1)
             c = self._griddly_channels
             self.engine.observe_into(batch[:, :c])
             self._poses = self.engine.poses()
             self._cells = self.engine.padded_cells(self._poses[0], self._poses[1])
             render_kinship(batch[:, c:], *self._poses, self._kin_q, self._noise_q)
-        else:  # one global view, every window cut from it at once
-            view = self.engine.global_view()
-            self._poses = self.engine.poses(view)
-            self._cells = self.engine.padded_cells(self._poses[0], self._poses[1])
-            batch = self._windows.render(view, *self._poses, self._agent_table, self._noise_q).transpose(0, 3, 2, 1)
-        return dict(zip(self.agents, batch))
+            return batch
+        view = self.engine.global_view()  # one global view, every window cut from it at once
+        self._poses = self.engine.poses(view)
+        self._cells = self.engine.padded_cells(self._poses[0], self._poses[1])
+        return self._windows.render(view, *self._poses, self._agent_table, self._noise_q, out).transpose(0, 3, 2, 1)
 
     def _aimed_at_agents(self, flat: np.ndarray, cells: np.ndarray, facing: np.ndarray) -> bool:
         """Could an attack, gift or bond have landed this step? Only if one was aimed, from the agents' cells and
@@ -190,12 +192,35 @@ class MettaEnv(ParallelEnv):
         self.agents = list(self.possible_agents)
         self._steps = 0
         self._needs_reset = False
-        return self._observe(), {a: {} for a in self.agents}
+        return dict(zip(self.agents, self._observe())), {a: {} for a in self.agents}
+
+    def reset_arrays(self, seed: int | None = None, out: np.ndarray | None = None) -> np.ndarray:
+        """``reset`` for callers that hold agents as array rows: the observations ``(N, C, W, H)`` (into ``out``,
+        shaped ``(N, H, W, C)``, when given; see ``step_arrays``)."""
+        self.reset(seed)
+        return self._observe(out)
 
     def step(self, actions: dict[str, Any]):
         if self._needs_reset or not self.agents:
             raise RuntimeError("step() called before reset() or after the episode ended: call reset()")
-        flat = self._flat_actions(actions)
+        obs, shared, raw, done, truncated, episode = self.step_arrays(self._flat_actions(actions))
+        agents = self.possible_agents
+        rew = dict(zip(agents, shared.tolist()))
+        term = dict.fromkeys(agents, done)
+        trunc = dict.fromkeys(agents, truncated and not done)
+        infos = {a: {"raw_reward": r} for a, r in zip(agents, raw.tolist())}
+        if episode is not None:
+            for a, m in zip(agents, episode):
+                infos[a]["episode"] = m
+        return dict(zip(agents, obs)), rew, term, trunc, infos
+
+    def step_arrays(self, flat: np.ndarray, out: np.ndarray | None = None):
+        """``step`` with agents as array rows: ``flat`` int64 ``(N,)`` valid action indices (unchecked) ->
+        ``(obs (N, C, W, H), rewards (N,), raw rewards (N,), terminated, truncated, episode)``; ``episode`` is
+        each agent's metrics when the episode ended (then call ``reset``), else None. With ``out`` (``(N, H, W, C)``
+        uint8) the observations are written there and a transposed view of it is returned: no new array."""
+        if self._needs_reset:
+            raise RuntimeError("step() called before reset() or after the episode ended: call reset()")
         cells, facing = self._cells, self._poses[2]
         for counter, reach in self._reach.items():
             self.metrics.count_chances(counter, self.engine.aimed_agents(reach, facing, cells))
@@ -205,20 +230,16 @@ class MettaEnv(ParallelEnv):
         shared = self.sharing @ raw if raw.any() else raw.astype(np.float64)
         self._steps += 1
         truncated = self._steps >= self.max_steps
-        obs = self._observe()
-        rew = dict(zip(self.agents, shared.tolist()))
-        term = dict.fromkeys(self.agents, done)
-        trunc = dict.fromkeys(self.agents, truncated and not done)
-        infos = {a: {"raw_reward": r} for a, r in zip(self.agents, raw.tolist())}
+        obs = self._observe(out)
         if self.metrics.update(self.engine, raw, shared, self._aimed_at_agents(flat, cells, facing)):
             # a bond formed: it shares from the next step on
             self.sharing = bond_sharing(self.metrics.bonds, self.society.bond_share) @ self._kin_sharing
+        episode = None
         if done or truncated:
-            for a, m in zip(self.possible_agents, self.metrics.episode(self.engine)):
-                infos[a]["episode"] = m
+            episode = self.metrics.episode(self.engine)
             self.agents = []
             self._needs_reset = True
-        return obs, rew, term, trunc, infos
+        return obs, shared, raw, done, truncated, episode
 
     def _flat_actions(self, actions: dict[str, Any]) -> np.ndarray:
         """Actions in agent order (a missing agent waits), checked against the action space."""

@@ -99,6 +99,13 @@ class MettaSFEnv(gym.Env):
         self._type_of = np.array([self.action_types.index(a.name) for a in first.engine.actions])
         self._action_counts = np.zeros((self.num_agents, len(self.action_types)), dtype=np.int64)
         self._agent_index = np.arange(self.num_agents)
+        c, w, h = first.obs_shape
+        # every agent's window, written in place by each env's renderer; Sample Factory copies it out each step
+        self._grid = np.zeros((self.num_agents, h, w, c), dtype=np.uint8)
+        self._obs_view = self._grid.transpose(0, 3, 2, 1)
+        self._rewards = np.zeros(self.num_agents, dtype=np.float32)
+        self._terminated = np.zeros(self.num_agents, dtype=bool)
+        self._truncated = np.zeros(self.num_agents, dtype=bool)
 
     def _obs(self, grid: np.ndarray):
         feats = self.features(grid)
@@ -109,28 +116,25 @@ class MettaSFEnv(gym.Env):
     def reset(self, seed: int | None = None, options: dict | None = None):
         if seed is not None:  # Sample Factory passes each env's id
             seed = (seed if self.seed_offset is None else self.seed_offset * 100_003 + seed) * len(self.envs)
-        grids = []
-        for i, env in enumerate(self.envs):
-            obs, _ = env.reset(seed=None if seed is None else seed + i)
-            grids.append(np.stack([obs[a] for a in env.possible_agents]))
+        for i, (env, agents) in enumerate(zip(self.envs, self._slices)):
+            env.reset_arrays(None if seed is None else seed + i, out=self._grid[agents])
         self.features.reset()
         self._action_counts[:] = 0
-        return self._obs(np.concatenate(grids)), ({} if self.batched else [{} for _ in range(self.num_agents)])
+        return self._obs(self._obs_view), ({} if self.batched else [{} for _ in range(self.num_agents)])
 
     def step(self, actions):
         actions = np.asarray(actions, dtype=np.int64).reshape(self.num_agents)
+        if actions.min() < 0 or actions.max() >= self.action_space.n:
+            raise ValueError(f"actions must lie in Discrete({self.action_space.n}), got {actions.min()}..{actions.max()}")
         self._action_counts[self._agent_index, self._type_of[actions]] += 1
-        grids, rewards, terminated, truncated, episodes = [], [], [], [], {}
+        rewards, terminated, truncated = self._rewards, self._terminated, self._truncated
+        episodes = {}
         for i, (env, agents) in enumerate(zip(self.envs, self._slices)):
-            obs, rew, term, trunc, infos = env.step(dict(zip(env.possible_agents, actions[agents].tolist())))
-            rewards += rew.values()
-            terminated += term.values()
-            truncated += trunc.values()
-            if not env.agents:  # Sample Factory expects the env to start the next episode itself
-                episodes[i] = [infos[a]["episode"] for a in env.possible_agents]
-                obs, _ = env.reset()
-            grids.append(np.stack([obs[a] for a in env.possible_agents]))
-        rewards = np.asarray(rewards, dtype=np.float32)
+            _, rewards[agents], _, done, trunc, episode = env.step_arrays(actions[agents], out=self._grid[agents])
+            terminated[agents], truncated[agents] = done, trunc and not done
+            if episode is not None:  # Sample Factory expects the env to start the next episode itself
+                episodes[i] = episode
+                env.reset_arrays(out=self._grid[agents])
         self.features.record(actions, rewards)
         shares = {}
         for i in episodes:
@@ -138,11 +142,10 @@ class MettaSFEnv(gym.Env):
             counts = self._action_counts[self._slices[i]]
             shares[i] = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
             counts[:] = 0
+        obs = self._obs(self._obs_view)
         if self.batched:
-            return (self._obs(np.concatenate(grids)), rewards, np.asarray(terminated), np.asarray(truncated),
-                    self._batched_infos(episodes, shares))
-        return (self._obs(np.concatenate(grids)), rewards.tolist(), terminated, truncated,
-                self._agent_infos(episodes, shares))
+            return obs, rewards.copy(), terminated.copy(), truncated.copy(), self._batched_infos(episodes, shares)
+        return obs, rewards.tolist(), terminated.tolist(), truncated.tolist(), self._agent_infos(episodes, shares)
 
     def _metric_names(self, episodes: dict) -> list[str]:
         """The metrics to log: all but the reward, and those an episode left undefined (None, e.g. equality when
