@@ -77,7 +77,7 @@ def peer_round(sim, pz, walls=166):
 
 
 def project_result(rate):
-    return {"env": "metta-teams", "obs_backend": "numpy", "agents": 24, "size": 40, "steps": 100, "repeats": 3,
+    return {"env": "metta-teams", "obs_backend": "numba", "agents": 24, "size": 40, "steps": 100, "repeats": 3,
             "map": {"width": 40, "height": 40, "objects": {"agent": 24, "altar": 5, "wall": 228}},
             "observation": {"kind": "planes", "shape": [21, 11, 11], "window": [11, 11]},
             "actions": ["noop"] * 22, "max_steps": 1000, "timing": {"agent_steps_per_s": rate}}

@@ -3,6 +3,9 @@ import json
 import subprocess
 import sys
 
+import numpy as np
+import pytest
+
 from conftest import ROOT
 
 
@@ -11,17 +14,19 @@ def run(*args, timeout=300):
 
 
 def test_bench_json():
-    proc = run("metta.bench", "--json", "--steps", "40", "--repeats", "1", "--backends", "griddly,numpy",
-               "--sweep", "4")
+    proc = run("metta.bench", "--json", "--steps", "40", "--repeats", "2", "--backends", "griddly,numba",
+               "--batch", "2")
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
-    assert out["env"] == "metta-teams" and set(out["backends"]) == {"griddly", "numpy"}
-    for r in out["backends"].values():
-        assert r["agents"] == 24 and r["agent_steps_per_s"] > 0
-        assert abs(r["agent_steps_per_s"] - 24 * r["env_steps_per_s"]) < 1e-6 * r["agent_steps_per_s"]
-    assert out["backends"]["numpy"]["speedup_vs_griddly"] > 0
-    assert [p["map"]["num_agents"] for p in out["sweep"]] == [4]
-    assert set(out["sweep"][0]["backends"]) == {"griddly", "numpy"}
+    rows = out["contenders"]
+    assert out["env"] == "metta-teams" and list(rows) == ["seed stack", "griddly floor", "griddly", "numba", "batch 2"]
+    for name, r in rows.items():
+        assert r["agents"] == (48 if name == "batch 2" else 24) and len(r["runs"]) == 2
+        assert sorted(r["runs"])[0] <= r["agent_steps_per_s"] <= sorted(r["runs"])[1]
+        # the ratios are medians of within-round ratios against the same rounds' baselines
+        assert r["vs_seed_stack"] == pytest.approx(np.median(np.divide(r["runs"], rows["seed stack"]["runs"])))
+        assert r["over_floor"] == pytest.approx(np.median(np.divide(rows["griddly floor"]["runs"], r["runs"])))
+    assert rows["seed stack"]["vs_seed_stack"] == 1.0 and rows["griddly floor"]["over_floor"] == 1.0
 
 
 def test_bench_unknown_backend_is_a_usage_error():

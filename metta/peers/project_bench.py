@@ -1,6 +1,6 @@
 """The project's side of the peer benchmark: ``python -m metta.peers.project_bench [--json]``.
 
-Times ``metta.make_env(--env)`` (numpy observation backend) with ``metta.bench.bench_env``: uniformly random
+Times ``metta.make_env(--env)`` (the default, numba, observation backend) with ``metta.bench.bench_env``: uniformly random
 actions drawn before timing, one core, median of ``--repeats`` runs of ``--steps`` steps after a warm-up; and
 says what the env holds (object counts on its first level, the observation), so that ``devops/peer_bench.sh``
 can set it beside mettagrid's arena. ``project_round`` is the function to call from elsewhere.
@@ -45,7 +45,7 @@ def describe(env) -> dict:
 
 
 def project_round(steps: int = 1000, repeats: int = 3, seed: int = 0, env_name: str = "metta-teams",
-                  agents: int = 24, size: int = 40, obs_backend: str = "numpy") -> dict:
+                  agents: int = 24, size: int = 40, obs_backend: str = "numba") -> dict:
     """One timed round of the project's env, with what it holds; the caller pins the core."""
     from metta import make_env
 

@@ -6,8 +6,8 @@ multi-agent env: ``num_agents``, ``is_multiagent = True``, data per agent in age
 (lists for Sample Factory's default sampler, arrays with ``--batched_sampling``) and an
 automatic reset when an episode ends (Sample Factory calls ``reset`` only once).
 
-One ``MettaSFEnv`` steps ``--vector_envs`` Metta envs together, their agents side by side:
-bigger inference batches, and, with batched sampling, the way to run several envs per
+One ``MettaSFEnv`` steps ``--vector_envs`` Metta envs together as one ``metta.env_batch.EnvBatch``,
+their agents side by side: bigger inference batches, and, with batched sampling, the way to run several envs per
 slot: Sample Factory 2.1.1 stacks several envs of one slot itself only by dropping their
 episode infos, hence the social metrics (``train`` refuses that configuration).
 
@@ -35,6 +35,7 @@ import torch
 from gymnasium import spaces
 
 from metta.env import MettaEnv, make_env
+from metta.env_batch import EnvBatch
 from metta.sf_integration.config import env_kwargs_from_cfg
 
 SELF_KEY = "self"
@@ -84,28 +85,21 @@ class MettaSFEnv(gym.Env):
     metadata = {"render_modes": []}
 
     def __init__(self, envs: list[MettaEnv], batched: bool, seed: int | None = None):
-        self.envs = list(envs)
+        self.batch = EnvBatch(envs)
+        self.envs = self.batch.envs
         self.batched = batched
         self.seed_offset = seed
         first = self.envs[0]
-        n = first.num_agents_total
-        self.num_agents = n * len(self.envs)
+        self.num_agents = self.batch.num_agents
         self.is_multiagent = True
         self.observation_space = observation_space(first)
         self.action_space = first.action_space(first.possible_agents[0])
         self.features = SelfFeatures(self.num_agents, first.obs_shape, self.action_space.n)
-        self._slices = [slice(i * n, (i + 1) * n) for i in range(len(self.envs))]
+        self._slices = self.batch.slices
         self.action_types = list(dict.fromkeys(a.name for a in first.engine.actions))
         self._type_of = np.array([self.action_types.index(a.name) for a in first.engine.actions])
         self._action_counts = np.zeros((self.num_agents, len(self.action_types)), dtype=np.int64)
         self._agent_index = np.arange(self.num_agents)
-        c, w, h = first.obs_shape
-        # every agent's window, written in place by each env's renderer; Sample Factory copies it out each step
-        self._grid = np.zeros((self.num_agents, h, w, c), dtype=np.uint8)
-        self._obs_view = self._grid.transpose(0, 3, 2, 1)
-        self._rewards = np.zeros(self.num_agents, dtype=np.float32)
-        self._terminated = np.zeros(self.num_agents, dtype=bool)
-        self._truncated = np.zeros(self.num_agents, dtype=bool)
 
     def _obs(self, grid: np.ndarray):
         feats = self.features(grid)
@@ -116,25 +110,15 @@ class MettaSFEnv(gym.Env):
     def reset(self, seed: int | None = None, options: dict | None = None):
         if seed is not None:  # Sample Factory passes each env's id
             seed = (seed if self.seed_offset is None else self.seed_offset * 100_003 + seed) * len(self.envs)
-        for i, (env, agents) in enumerate(zip(self.envs, self._slices)):
-            env.reset_arrays(None if seed is None else seed + i, out=self._grid[agents])
+        obs = self.batch.reset(None if seed is None else [seed + i for i in range(len(self.envs))])
         self.features.reset()
         self._action_counts[:] = 0
-        return self._obs(self._obs_view), ({} if self.batched else [{} for _ in range(self.num_agents)])
+        return self._obs(obs), ({} if self.batched else [{} for _ in range(self.num_agents)])
 
     def step(self, actions):
+        obs, rewards, terminated, truncated, episodes = self.batch.step(actions)
         actions = np.asarray(actions, dtype=np.int64).reshape(self.num_agents)
-        if actions.min() < 0 or actions.max() >= self.action_space.n:
-            raise ValueError(f"actions must lie in Discrete({self.action_space.n}), got {actions.min()}..{actions.max()}")
         self._action_counts[self._agent_index, self._type_of[actions]] += 1
-        rewards, terminated, truncated = self._rewards, self._terminated, self._truncated
-        episodes = {}
-        for i, (env, agents) in enumerate(zip(self.envs, self._slices)):
-            _, rewards[agents], _, done, trunc, episode = env.step_arrays(actions[agents], out=self._grid[agents])
-            terminated[agents], truncated[agents] = done, trunc and not done
-            if episode is not None:  # Sample Factory expects the env to start the next episode itself
-                episodes[i] = episode
-                env.reset_arrays(out=self._grid[agents])
         self.features.record(actions, rewards)
         shares = {}
         for i in episodes:
@@ -142,10 +126,11 @@ class MettaSFEnv(gym.Env):
             counts = self._action_counts[self._slices[i]]
             shares[i] = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
             counts[:] = 0
-        obs = self._obs(self._obs_view)
         if self.batched:
-            return obs, rewards.copy(), terminated.copy(), truncated.copy(), self._batched_infos(episodes, shares)
-        return obs, rewards.tolist(), terminated.tolist(), truncated.tolist(), self._agent_infos(episodes, shares)
+            return (self._obs(obs), rewards.copy(), terminated.copy(), truncated.copy(),
+                    self._batched_infos(episodes, shares))
+        return self._obs(obs), rewards.tolist(), terminated.tolist(), truncated.tolist(), \
+            self._agent_infos(episodes, shares)
 
     def _metric_names(self, episodes: dict) -> list[str]:
         """The metrics to log: all but the reward, and those an episode left undefined (None, e.g. equality when
