@@ -10,7 +10,8 @@ actions (24 agents on 40x40 for ``metta-teams``):
 - each observation backend through the PettingZoo API (``env.step(dict)``; ``griddly`` renders
   every window with Griddly's own per-player observers);
 - ``batch K``: ``metta.env_batch.EnvBatch`` of K envs, the arrays Sample Factory's env steps
-  (default backend), for each K of ``--batch``.
+  (default backend), for each K of ``--batch``; ``floor K``: K of Griddly's floors stepped in
+  turn, K games' worth of engine work, which ``batch K`` is measured against.
 
 Every contender runs ``--steps`` steps in each of ``--repeats`` rounds, one after the other
 within a round, after a warm-up. The machine's speed drifts, so each ratio is taken within a
@@ -119,7 +120,23 @@ def contenders(env_name: str, backends, batch_sizes, seed: int, **options) -> di
     for k in batch_sizes:
         out[f"batch {k}"] = _Batch(EnvBatch([make_env(env_name, seed=seed + i, level=level, **options)
                                              for i in range(k)]))
+        if k > 1:  # K engines stepped in turn: the floor a batch of K is measured against
+            out[f"floor {k}"] = _Floors([EngineFloor(ref.game, players, level, max_steps) for _ in range(k)])
     return out
+
+
+class _Floors:
+    def __init__(self, floors):
+        self.floors, self.n = floors, floors[0].engine.num_players
+        self.agents = self.n * len(floors)
+
+    def step(self, flat):
+        for i, floor in enumerate(self.floors):
+            floor.step(flat[i * self.n:(i + 1) * self.n])
+
+    def close(self):
+        for floor in self.floors:
+            floor.close()
 
 
 def run(env_name: str = "metta-teams", backends=BACKENDS, batch_sizes=(1, 4), steps: int = 1000, repeats: int = 3,
@@ -153,9 +170,11 @@ def run(env_name: str = "metta-teams", backends=BACKENDS, batch_sizes=(1, 4), st
             result[name] = {"error": runner}
             continue
         runs = rates[name]
+        k = name.split()[-1] if name.startswith(("batch ", "floor ")) else "1"
+        floor = rates.get(f"floor {k}", rates[FLOOR])
         result[name] = {"agents": runner.agents, "agent_steps_per_s": statistics.median(runs), "runs": runs,
                         "vs_seed_stack": statistics.median(a / b for a, b in zip(runs, rates[SEED])),
-                        "over_floor": statistics.median(f / a for a, f in zip(runs, rates[FLOOR]))}
+                        "over_floor": statistics.median(f / a for a, f in zip(runs, floor))}
     return result
 
 

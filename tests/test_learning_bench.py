@@ -10,7 +10,7 @@ import numpy as np
 from conftest import ROOT
 
 TINY = ["--width=10", "--height=10", "--num_agents=4", "--team_size=2", "--generators=3", "--chargers=1",
-        "--altars=1", "--max_steps=30", "--num_workers=1", "--num_envs_per_worker=2", "--rollout=8",
+        "--altars=1", "--max_steps=30", "--num_workers=1", "--num_envs_per_worker=2", "--vector_envs=1", "--rollout=8",
         "--batch_size=64", "--experiment_summaries_interval=1", "--decorrelate_envs_on_one_worker=False"]
 
 

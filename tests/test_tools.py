@@ -19,13 +19,15 @@ def test_bench_json():
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     rows = out["contenders"]
-    assert out["env"] == "metta-teams" and list(rows) == ["seed stack", "griddly floor", "griddly", "numba", "batch 2"]
+    assert out["env"] == "metta-teams" and list(rows) == ["seed stack", "griddly floor", "griddly", "numba", "batch 2",
+                                                          "floor 2"]
     for name, r in rows.items():
-        assert r["agents"] == (48 if name == "batch 2" else 24) and len(r["runs"]) == 2
+        assert r["agents"] == (48 if name.endswith(" 2") else 24) and len(r["runs"]) == 2
         assert sorted(r["runs"])[0] <= r["agent_steps_per_s"] <= sorted(r["runs"])[1]
         # the ratios are medians of within-round ratios against the same rounds' baselines
         assert r["vs_seed_stack"] == pytest.approx(np.median(np.divide(r["runs"], rows["seed stack"]["runs"])))
-        assert r["over_floor"] == pytest.approx(np.median(np.divide(rows["griddly floor"]["runs"], r["runs"])))
+        floor = rows["floor 2" if name.endswith(" 2") else "griddly floor"]["runs"]
+        assert r["over_floor"] == pytest.approx(np.median(np.divide(floor, r["runs"])))
     assert rows["seed stack"]["vs_seed_stack"] == 1.0 and rows["griddly floor"]["over_floor"] == 1.0
 
 
