@@ -54,6 +54,9 @@ def add_metta_args(parser: argparse.ArgumentParser) -> None:
                    help="the untrained policy's total probability for actions other than wait, move, rotate and use, "
                         "those four types being equally likely (0: every action equally likely); "
                         "see metta.sf_integration.model")
+    g.add_argument("--learner_threads", type=int, default=None, metavar="N",
+                   help="torch threads of the learner process (Sample Factory gives every process one; "
+                        "default: the machine's defaults in metta.sf_integration.train)")
     for name, flag, typ in PRESET_PARAMS:
         g.add_argument(f"--{flag}", type=typ, default=None,
                        help=f"preset parameter {name} (default: the preset's)")

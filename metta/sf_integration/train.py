@@ -62,6 +62,7 @@ from metta.sf_integration.model import make_metta_actor_critic, make_metta_encod
 # 96 agents instead of 24, which cost less per agent (1.1-1.4x the agent-steps/s of one env per slot).
 CPU_DEFAULTS = dict(
     device="cpu", batched_sampling=True, num_workers=2, num_envs_per_worker=2, worker_num_splits=2, vector_envs=4,
+    learner_threads=2,
     rollout=32, batch_size=1536, num_batches_per_epoch=1, num_epochs=1, learning_rate=3e-4,
     exploration_loss_coeff=0.01, value_bootstrap=True, rnn_size=128, encoder_conv_mlp_layers=[128],
     encoder_mlp_layers=[64], save_every_sec=180, experiment_summaries_interval=20,
