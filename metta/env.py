@@ -207,7 +207,7 @@ class MettaEnv(ParallelEnv):
         agents = self.possible_agents
         rew = dict(zip(agents, shared.tolist()))
         term = dict.fromkeys(agents, done)
-        trunc = dict.fromkeys(agents, truncated and not done)
+        trunc = dict.fromkeys(agents, truncated)
         infos = {a: {"raw_reward": r} for a, r in zip(agents, raw.tolist())}
         if episode is not None:
             for a, m in zip(agents, episode):
@@ -216,7 +216,8 @@ class MettaEnv(ParallelEnv):
 
     def step_arrays(self, flat: np.ndarray, out: np.ndarray | None = None):
         """``step`` with agents as array rows: ``flat`` int64 ``(N,)`` valid action indices (unchecked) ->
-        ``(obs (N, C, W, H), rewards (N,), raw rewards (N,), terminated, truncated, episode)``; ``episode`` is
+        ``(obs (N, C, W, H), rewards (N,), raw rewards (N,), terminated, truncated, episode)`` (truncated: the
+        episode hit ``max_steps`` without terminating); ``episode`` is
         each agent's metrics when the episode ended (then call ``reset``), else None. With ``out`` (``(N, H, W, C)``
         uint8) the observations are written there and a transposed view of it is returned: no new array."""
         if self._needs_reset:
@@ -239,7 +240,7 @@ class MettaEnv(ParallelEnv):
             episode = self.metrics.episode(self.engine)
             self.agents = []
             self._needs_reset = True
-        return obs, shared, raw, done, truncated, episode
+        return obs, shared, raw, done, truncated and not done, episode
 
     def _flat_actions(self, actions: dict[str, Any]) -> np.ndarray:
         """Actions in agent order (a missing agent waits), checked against the action space."""

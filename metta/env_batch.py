@@ -55,7 +55,7 @@ class EnvBatch:
         for i, (env, rows) in enumerate(zip(self.envs, self.slices)):
             _, shared, raw, done, truncated, episode = env.step_arrays(actions[rows], out=self._grid[rows])
             self.rewards[rows], self.raw_rewards[rows] = shared, raw
-            self.terminated[rows], self.truncated[rows] = done, truncated and not done
+            self.terminated[rows], self.truncated[rows] = done, truncated
             if episode is not None:
                 episodes[i] = episode
                 env.reset_arrays(out=self._grid[rows])

@@ -62,7 +62,8 @@ def add_metta_args(parser: argparse.ArgumentParser) -> None:
                        help=f"preset parameter {name} (default: the preset's)")
 
 
-def _get(cfg: Any, key: str):
+def cfg_value(cfg: Any, key: str):
+    """``cfg[key]`` of a config dict (a loaded ``config.json``) or attribute of a parsed config; None if absent."""
     return cfg.get(key) if isinstance(cfg, dict) else getattr(cfg, key, None)
 
 
@@ -93,31 +94,31 @@ def read_level(path: str) -> str:
 def env_kwargs_from_cfg(cfg: Any) -> dict:
     """``make_env`` keywords (all but the env name) from a parsed config or a loaded ``config.json``."""
     kwargs: dict[str, Any] = {}
-    if _get(cfg, "game"):
-        kwargs["game"] = _get(cfg, "game")
-    overrides = parse_overrides(_get(cfg, "override"))
+    if cfg_value(cfg, "game"):
+        kwargs["game"] = cfg_value(cfg, "game")
+    overrides = parse_overrides(cfg_value(cfg, "override"))
     if overrides:
         kwargs["overrides"] = overrides
-    if _get(cfg, "level"):
-        kwargs["level"] = read_level(_get(cfg, "level"))
-    if _get(cfg, "max_steps") is not None:
-        kwargs["max_steps"] = _get(cfg, "max_steps")
-    bodies = parse_bodies(_get(cfg, "bodies"))
+    if cfg_value(cfg, "level"):
+        kwargs["level"] = read_level(cfg_value(cfg, "level"))
+    if cfg_value(cfg, "max_steps") is not None:
+        kwargs["max_steps"] = cfg_value(cfg, "max_steps")
+    bodies = parse_bodies(cfg_value(cfg, "bodies"))
     if bodies:
         kwargs["bodies"] = bodies
-    objects = parse_objects(_get(cfg, "objects"))
+    objects = parse_objects(cfg_value(cfg, "objects"))
     if objects:
         kwargs["objects"] = objects
-    if _get(cfg, "obs_backend") not in (None, "numba"):
-        kwargs["obs_backend"] = _get(cfg, "obs_backend")
+    if cfg_value(cfg, "obs_backend") not in (None, "numba"):
+        kwargs["obs_backend"] = cfg_value(cfg, "obs_backend")
     for name, flag, _ in PRESET_PARAMS:
-        if _get(cfg, flag) is not None:
-            kwargs[name] = _get(cfg, flag)
+        if cfg_value(cfg, flag) is not None:
+            kwargs[name] = cfg_value(cfg, flag)
     return kwargs
 
 
 def absolute_paths(cfg: Any) -> None:
     """Store ``--game`` and ``--level`` as absolute paths, so a run resumes from any directory."""
     for key in PATH_FLAGS:
-        if _get(cfg, key):
-            setattr(cfg, key, os.path.abspath(_get(cfg, key)))
+        if cfg_value(cfg, key):
+            setattr(cfg, key, os.path.abspath(cfg_value(cfg, key)))

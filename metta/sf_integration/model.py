@@ -47,6 +47,7 @@ from sample_factory.model.actor_critic import default_make_actor_critic_func
 from sample_factory.model.encoder import Encoder
 from sample_factory.model.model_utils import create_mlp, nonlinearity
 
+from metta.sf_integration.config import cfg_value
 from metta.sf_integration.env import SELF_KEY
 
 CELL_EMBEDDING = 16
@@ -102,7 +103,7 @@ LEARNER_PROCESS = "learner_proc"  # how Sample Factory 2.1.1 names its learner p
 
 
 def make_metta_actor_critic(cfg, obs_space, action_space):
-    learner_threads = cfg.get("learner_threads") if isinstance(cfg, dict) else getattr(cfg, "learner_threads", None)
+    learner_threads = cfg_value(cfg, "learner_threads")
     if learner_threads and multiprocessing.current_process().name.startswith(LEARNER_PROCESS):
         # Sample Factory runs every process on one torch thread; on 2 CPU cores the learner's backprop is the
         # bottleneck while the other processes leave about a quarter of the cores idle (docs/performance.md)
@@ -114,7 +115,7 @@ def make_metta_actor_critic(cfg, obs_space, action_space):
     for module in model.modules():
         if isinstance(module, MettaEncoder):
             module.grid.to(memory_format=torch.channels_last)
-    logits = cfg.get("action_prior_logits") if isinstance(cfg, dict) else getattr(cfg, "action_prior_logits", None)
+    logits = cfg_value(cfg, "action_prior_logits")
     if logits:
         with torch.no_grad():
             model.action_parameterization.distribution_linear.bias.copy_(torch.tensor(logits))
