@@ -39,30 +39,6 @@ SEED, FLOOR = "seed stack", "griddly floor"
 WARMUP = 50
 
 
-def bench_env(env, steps: int, repeats: int, seed: int = 0) -> dict:
-    n = len(env.possible_agents)
-    rng = np.random.default_rng(seed)
-    plans = rng.integers(0, env.action_space(env.possible_agents[0]).n, size=(steps, n))
-    action_dicts = [dict(zip(env.possible_agents, plan.tolist())) for plan in plans]
-    env.reset(seed=seed)
-    for t in range(min(50, steps)):  # warm-up
-        env.step(action_dicts[t])
-        if not env.agents:
-            env.reset()
-    rates = []
-    for _ in range(repeats):
-        env.reset(seed=seed)
-        t0 = time.perf_counter()
-        for t in range(steps):
-            env.step(action_dicts[t])
-            if not env.agents:
-                env.reset()
-        rates.append(steps / (time.perf_counter() - t0))
-    env_steps = statistics.median(rates)
-    return {"agents": n, "env_steps_per_s": env_steps, "agent_steps_per_s": env_steps * n,
-            "step_us": 1e6 / env_steps, "runs_env_steps_per_s": rates}
-
-
 class _PettingZoo:
     def __init__(self, env):
         self.env, self.agents = env, len(env.possible_agents)

@@ -6,8 +6,7 @@ import sys
 
 import pytest
 
-from metta.bench import bench_env
-from metta.peers import mettagrid_bench, report
+from metta.peers import mettagrid_bench, project_bench, report
 from metta.peers.project_bench import level_counts, project_round
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -43,13 +42,16 @@ class RecordingEnv:
 
 
 def test_peer_loop_is_the_projects_loop():
-    """mettagrid_bench cannot import metta, so it carries its own copy of bench_env's loop: same draws, same resets."""
-    ours, peers = RecordingEnv(), RecordingEnv()
-    a = bench_env(ours, steps=60, repeats=2, seed=3)
-    b = mettagrid_bench.bench_parallel_env(peers, steps=60, repeats=2, seed=3)
-    assert peers.calls == ours.calls
+    """Both sides are timed by one loop: same draws, same resets, a warm-up, then the timed runs."""
+    assert project_bench.bench_parallel_env is mettagrid_bench.bench_parallel_env
+    ours, again = RecordingEnv(), RecordingEnv()
+    b = mettagrid_bench.bench_parallel_env(ours, steps=60, repeats=2, seed=3)
+    mettagrid_bench.bench_parallel_env(again, steps=60, repeats=2, seed=3)
+    assert again.calls == ours.calls  # the actions are drawn from the seed
     assert sum(c[0] == "step" for c in ours.calls) == 50 + 2 * 60  # warm-up, then the timed runs
-    assert set(a) == set(b) and a["agents"] == b["agents"] == 3
+    # every episode (7 steps here) ends in a reset, and each timed run starts from a seeded reset
+    assert [c for c in ours.calls if c[0] == "reset"].count(("reset", 3)) == 3
+    assert b["agents"] == 3
     assert len(b["runs_env_steps_per_s"]) == 2 and b["agent_steps_per_s"] == pytest.approx(3 * b["env_steps_per_s"])
 
 

@@ -1,6 +1,6 @@
 """The project's side of the peer benchmark: ``python -m metta.peers.project_bench [--json]``.
 
-Times ``metta.make_env(--env)`` (the default, numba, observation backend) with ``metta.bench.bench_env``: uniformly random
+Times ``metta.make_env(--env)`` (the default, numba, observation backend) with ``metta.peers.mettagrid_bench.bench_parallel_env``, the loop that times mettagrid's PettingZoo env: uniformly random
 actions drawn before timing, one core, median of ``--repeats`` runs of ``--steps`` steps after a warm-up; and
 says what the env holds (object counts on its first level, the observation), so that ``devops/peer_bench.sh``
 can set it beside mettagrid's arena. ``project_round`` is the function to call from elsewhere.
@@ -14,8 +14,8 @@ import platform
 import re
 import sys
 
-from metta.bench import bench_env
-from metta.peers.mettagrid_bench import pin_one_core, positive_int  # stdlib-only at import
+# stdlib-only at import; bench_parallel_env times both sides the same way
+from metta.peers.mettagrid_bench import bench_parallel_env, pin_one_core, positive_int
 
 
 def level_counts(level: str, chars: dict) -> dict:
@@ -53,7 +53,7 @@ def project_round(steps: int = 1000, repeats: int = 3, seed: int = 0, env_name: 
     try:
         env.reset(seed=seed)
         info = describe(env)
-        timing = bench_env(env, steps, repeats, seed)
+        timing = bench_parallel_env(env, steps, repeats, seed)
     finally:
         env.close()
     return {"env": env_name, "obs_backend": obs_backend, "python": platform.python_version(), "cores": 1,
