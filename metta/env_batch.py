@@ -32,8 +32,8 @@ class EnvBatch:
         self.num_actions = first.engine.num_actions
         self.slices = [slice(i * n, (i + 1) * n) for i in range(len(self.envs))]
         c, w, h = first.obs_shape
-        self._grid = np.zeros((self.num_agents, h, w, c), dtype=np.uint8)
-        self.obs = self._grid.transpose(0, 3, 2, 1)           # (K * N, C, W, H): the env's layout
+        self.grid = np.zeros((self.num_agents, h, w, c), dtype=np.uint8)  # every window, channels last
+        self.obs = self.grid.transpose(0, 3, 2, 1)            # (K * N, C, W, H): the env's layout, a view
         self.rewards = np.zeros(self.num_agents, dtype=np.float32)
         self.raw_rewards = np.zeros(self.num_agents, dtype=np.float32)
         self.terminated = np.zeros(self.num_agents, dtype=bool)
@@ -41,7 +41,7 @@ class EnvBatch:
 
     def reset(self, seeds: list[int | None] | None = None) -> np.ndarray:
         for env, rows, seed in zip(self.envs, self.slices, seeds or [None] * len(self.envs)):
-            env.reset_arrays(seed, out=self._grid[rows])
+            env.reset_arrays(seed, out=self.grid[rows])
         return self.obs
 
     def step(self, actions: np.ndarray):
@@ -53,12 +53,12 @@ class EnvBatch:
             raise ValueError(f"action {actions[bad]} for agent row {bad} is outside Discrete({self.num_actions})")
         episodes = {}
         for i, (env, rows) in enumerate(zip(self.envs, self.slices)):
-            _, shared, raw, done, truncated, episode = env.step_arrays(actions[rows], out=self._grid[rows])
+            _, shared, raw, done, truncated, episode = env.step_arrays(actions[rows], out=self.grid[rows])
             self.rewards[rows], self.raw_rewards[rows] = shared, raw
             self.terminated[rows], self.truncated[rows] = done, truncated
             if episode is not None:
                 episodes[i] = episode
-                env.reset_arrays(out=self._grid[rows])
+                env.reset_arrays(out=self.grid[rows])
         return self.obs, self.rewards, self.terminated, self.truncated, episodes
 
     def close(self) -> None:

@@ -23,6 +23,7 @@ def project_experiment(train_dir: str, name: str) -> dict:
     from metta import make_env
     from metta.sf_integration.config import env_kwargs_from_cfg
     from metta.sf_integration.env import observation_space
+    from metta.sf_integration.model import architecture
     from metta.sf_integration.train import parse_args, register_components
     from sample_factory.cfg.arguments import cfg_dict
     from sample_factory.model.actor_critic import create_actor_critic
@@ -32,7 +33,8 @@ def project_experiment(train_dir: str, name: str) -> dict:
     register_components()
     env = make_env(cfg.env, **env_kwargs_from_cfg(cfg))
     torch.manual_seed(0)
-    model = create_actor_critic(cfg, observation_space(env), env.action_space(env.possible_agents[0]))
+    model = create_actor_critic(cfg, observation_space(env, architecture(cfg).layout),
+                                env.action_space(env.possible_agents[0]))
     env.close()
     exp_dir = os.path.join(train_dir, name)
     os.makedirs(os.path.join(exp_dir, "checkpoint_p0"))

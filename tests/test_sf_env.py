@@ -204,20 +204,6 @@ def test_numpy_scalars_in_checkpoints_load_weights_only(tmp_path):
     assert torch.load(path, weights_only=True)["env_steps"] == 10  # as Sample Factory's learner loads it
 
 
-def test_encoder_shapes_follow_the_flags():
-    import torch
-
-    from metta.sf_integration.env import observation_space
-    from metta.sf_integration.model import MettaEncoder
-    from metta.sf_integration.train import parse_args
-
-    cfg = parse_args(["--env=metta-teams", "--encoder_conv_mlp_layers", "64", "--encoder_mlp_layers", "16"])
-    space = observation_space(plain_env())
-    enc = MettaEncoder(cfg, space)
-    x = {k: torch.zeros((3,) + s.shape) for k, s in space.items()}
-    assert enc(x).shape == (3, 80) and enc.get_out_size() == 80
-
-
 def test_action_prior_sets_the_untrained_policy():
     import torch
 
@@ -237,7 +223,7 @@ def test_action_prior_sets_the_untrained_policy():
     assert prior_logits(types, 0) is None
     cfg = parse_args(["--env=metta-teams"])
     cfg.action_prior_logits = logits
-    model = make_metta_actor_critic(cfg, observation_space(env), env.action_space("agent_0"))
+    model = make_metta_actor_critic(cfg, observation_space(env, "hwc"), env.action_space("agent_0"))
     bias = model.action_parameterization.distribution_linear.bias.detach()
     assert torch.allclose(bias, torch.tensor(logits, dtype=torch.float32))
 

@@ -13,7 +13,9 @@ episode infos, hence the social metrics (``train`` refuses that configuration).
 
 The observation is a dict, because Sample Factory's models read dicts:
 
-- ``obs``: the env's egocentric window, unchanged (uint8, ``(channels, x, y)``);
+- ``obs``: the env's egocentric window, uint8, laid out as the policy's architecture reads it
+  (metta.sf_integration.model): ``"cwh"``, the env's own ``(channels, x, y)``, or ``"hwc"``,
+  ``(y, x, channels)``, which is the batch's own buffer (``EnvBatch.grid``): no copy;
 - ``self``: what the agent knows of itself without looking around (``SelfFeatures``):
   every channel of the centre cell of its own window (its energy, inventory, shield,
   frozen countdown, body...), the one-hot of its last action and the reward it received
@@ -38,7 +40,9 @@ from metta.env import MettaEnv, make_env
 from metta.env_batch import EnvBatch
 from metta.sf_integration.config import env_kwargs_from_cfg
 
+GRID_KEY = "obs"
 SELF_KEY = "self"
+LAYOUTS = ("cwh", "hwc")
 STATS_PREFIX = "social"
 ACTIONS_PREFIX = "actions"
 # the social metrics that are not already Sample Factory's own episode reward
@@ -73,9 +77,22 @@ class SelfFeatures:
         return out
 
 
-def observation_space(env: MettaEnv) -> spaces.Dict:
+def grid_shape(obs_shape: tuple[int, int, int], layout: str) -> tuple[int, int, int]:
+    """The grid's shape in ``layout`` from the env's ``(channels, width, height)``."""
+    if layout not in LAYOUTS:
+        raise ValueError(f"unknown observation layout {layout!r}; known: {', '.join(LAYOUTS)}")
+    c, w, h = obs_shape
+    return (c, w, h) if layout == "cwh" else (h, w, c)
+
+
+def to_layout(grid: np.ndarray, layout: str) -> np.ndarray:
+    """Env-layout grids ``(N, C, W, H)`` in ``layout`` (a view, not a copy)."""
+    return grid if layout == "cwh" else grid.transpose(0, 3, 2, 1)
+
+
+def observation_space(env: MettaEnv, layout: str = "cwh") -> spaces.Dict:
     n_self = SelfFeatures(1, env.obs_shape, env.engine.num_actions).size
-    return spaces.Dict({"obs": spaces.Box(0, 255, env.obs_shape, dtype=np.uint8),
+    return spaces.Dict({GRID_KEY: spaces.Box(0, 255, grid_shape(env.obs_shape, layout), dtype=np.uint8),
                         SELF_KEY: spaces.Box(-np.inf, np.inf, (n_self,), dtype=np.float32)})
 
 
@@ -84,15 +101,16 @@ class MettaSFEnv(gym.Env):
 
     metadata = {"render_modes": []}
 
-    def __init__(self, envs: list[MettaEnv], batched: bool, seed: int | None = None):
+    def __init__(self, envs: list[MettaEnv], batched: bool, seed: int | None = None, layout: str = "cwh"):
         self.batch = EnvBatch(envs)
+        self.layout = layout
         self.envs = self.batch.envs
         self.batched = batched
         self.seed_offset = seed
         first = self.envs[0]
         self.num_agents = self.batch.num_agents
         self.is_multiagent = True
-        self.observation_space = observation_space(first)
+        self.observation_space = observation_space(first, layout)
         self.action_space = first.action_space(first.possible_agents[0])
         self.features = SelfFeatures(self.num_agents, first.obs_shape, self.action_space.n)
         self._slices = self.batch.slices
@@ -103,9 +121,10 @@ class MettaSFEnv(gym.Env):
 
     def _obs(self, grid: np.ndarray):
         feats = self.features(grid)
+        grid = self.batch.grid if self.layout == "hwc" else grid
         if self.batched:
-            return {"obs": grid, SELF_KEY: feats}
-        return [{"obs": g, SELF_KEY: f} for g, f in zip(grid, feats)]
+            return {GRID_KEY: grid, SELF_KEY: feats}
+        return [{GRID_KEY: g, SELF_KEY: f} for g, f in zip(grid, feats)]
 
     def reset(self, seed: int | None = None, options: dict | None = None):
         if seed is not None:  # Sample Factory passes each env's id
@@ -180,8 +199,11 @@ def make_sf_env(full_env_name: str, cfg=None, env_config=None, render_mode: str 
     Sample Factory seeds each env's first reset with the env's id; ``--seed`` shifts that
     stream, so two runs with different seeds play different levels.
     """
+    from metta.sf_integration.model import architecture
+
     kwargs = env_kwargs_from_cfg(cfg) if cfg is not None else {}
     seed = getattr(cfg, "seed", None)
     count = int(getattr(cfg, "vector_envs", None) or 1)
     envs = [make_env(full_env_name, seed=None if seed is None else seed + i, **kwargs) for i in range(count)]
-    return MettaSFEnv(envs, batched=bool(getattr(cfg, "batched_sampling", False)), seed=seed)
+    return MettaSFEnv(envs, batched=bool(getattr(cfg, "batched_sampling", False)), seed=seed,
+                      layout=architecture(cfg).layout if cfg is not None else "cwh")

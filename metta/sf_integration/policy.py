@@ -29,15 +29,17 @@ from metta.errors import ConfigError
 from metta.evals.policies import Policy, register_trained_loader
 from metta.sf_integration.checkpoints import CheckpointError, latest_checkpoint, load_checkpoint, read_config
 from metta.sf_integration.config import env_kwargs_from_cfg
-from metta.sf_integration.env import SELF_KEY, SelfFeatures, observation_space
+from metta.sf_integration.env import GRID_KEY, SELF_KEY, SelfFeatures, observation_space, to_layout
 
 
 class TrainedPolicy(Policy):
     """An actor-critic with its recurrent state for N agents (see the module docstring)."""
 
     def __init__(self, model, cfg: dict, env_name: str, env_kwargs: dict, obs_shape: tuple, num_actions: int,
-                 device: torch.device, checkpoint: str):
+                 device: torch.device, checkpoint: str, layout: str = "cwh"):
+        """``obs_shape``: the env's ``(channels, width, height)``; ``layout``: how the model reads the grid."""
         self.model, self.cfg, self.device = model, cfg, device
+        self.layout = layout
         self.env_name = env_name
         self.env_kwargs = env_kwargs
         self.checkpoint = checkpoint
@@ -78,7 +80,8 @@ class TrainedPolicy(Policy):
         if rewards is not None:
             self._features.last_reward[:] = [rewards.get(a, 0.0) for a in agents]
         with torch.inference_mode():
-            inputs = {"obs": torch.from_numpy(grid), SELF_KEY: torch.from_numpy(self._features(grid))}
+            inputs = {GRID_KEY: torch.from_numpy(np.ascontiguousarray(to_layout(grid, self.layout))),
+                      SELF_KEY: torch.from_numpy(self._features(grid))}
             out = self.model(prepare_and_normalize_obs(self.model, inputs), self._rnn)
             self._rnn = out["new_rnn_states"]
             actions = argmax_actions(self.model.last_action_distribution) if deterministic else out["actions"]
@@ -94,6 +97,7 @@ def load_policy(experiment: str, train_dir: str = "train_dir", device: str = "cp
     checkpoint is missing, or the checkpoint is corrupted.
     """
     from metta import make_env
+    from metta.sf_integration.model import architecture, architecture_of_weights
     from metta.sf_integration.train import register_components
     from sample_factory.model.actor_critic import create_actor_critic
     from sample_factory.utils.attr_dict import AttrDict
@@ -109,10 +113,17 @@ def load_policy(experiment: str, train_dir: str = "train_dir", device: str = "cp
         raise CheckpointError(f"{os.path.join(exp_dir, f'checkpoint_p{policy_id}')}: no checkpoint")
     torch_device = torch.device(device)
     ckpt = load_checkpoint(path, torch_device)
+    arch = architecture(cfg)
+    cfg.architecture = arch.name  # a config.json from before the option: conv
+    weights = architecture_of_weights(ckpt["model"])
+    if weights is not None and weights != arch.name:
+        raise CheckpointError(f"{path}: holds {weights} weights, but {exp_dir}/config.json says architecture "
+                              f"{arch.name!r}: the checkpoint and the config are of different runs")
     env_kwargs = env_kwargs_from_cfg(cfg)
     env = make_env(cfg.env, **env_kwargs)
     try:
-        obs_space, action_space = observation_space(env), env.action_space(env.possible_agents[0])
+        obs_space, action_space = observation_space(env, arch.layout), env.action_space(env.possible_agents[0])
+        obs_shape = env.obs_shape
     finally:
         env.close()
     register_components()
@@ -120,12 +131,12 @@ def load_policy(experiment: str, train_dir: str = "train_dir", device: str = "cp
     try:
         model.load_state_dict(ckpt["model"])
     except RuntimeError as err:
-        raise CheckpointError(f"{path}: does not fit the model {exp_dir}/config.json describes "
+        raise CheckpointError(f"{path}: does not fit the {arch.name} model {exp_dir}/config.json describes "
                               f"({str(err).splitlines()[0]})") from None
     model.model_to_device(torch_device)
     model.eval()
-    return TrainedPolicy(model, cfg, cfg.env, env_kwargs, obs_space["obs"].shape, int(action_space.n),
-                         torch_device, path)
+    return TrainedPolicy(model, cfg, cfg.env, env_kwargs, obs_shape, int(action_space.n), torch_device, path,
+                         layout=arch.layout)
 
 
 register_trained_loader(load_policy)

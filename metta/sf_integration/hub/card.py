@@ -5,13 +5,15 @@ import os
 from dataclasses import dataclass, field
 
 from metta.sf_integration.checkpoints import load_checkpoint, scalars
+from metta.sf_integration.model import architecture
 from metta.sf_integration.hub.manifest import read_json, sha256_file
 from metta.sf_integration.hub.naming import GAME, MANIFEST, STATS
 
 TB_PREFIXES = ("reward/", "len/", "social/", "perf/_fps")  # TensorBoard scalars a model card reports
 # Figures of the run worth a line on the model card, when config.json has them.
 CARD_CONFIG_KEYS = ("algo", "learning_rate", "gamma", "rollout", "recurrence", "batch_size", "num_workers",
-                    "num_envs_per_worker", "rnn_size", "train_for_env_steps")
+                    "num_envs_per_worker", "use_rnn", "rnn_size", "cell_embedding", "encoder_conv_mlp_layers",
+                    "encoder_mlp_layers", "train_for_env_steps")
 
 
 @dataclass
@@ -80,6 +82,8 @@ def model_card(repo: str, exp: str, info: ModelInfo) -> str:
     figures = [("env", f"`{info.env}`"), ("game", f"`{GAME}`, sha256 `{info.game_sha256}`")]
     figures += [(f"checkpoint `{rel}`", f"{steps:,} env steps, {updates:,} policy updates")
                 for rel, (steps, updates) in info.checkpoints.items()]
+    # the encoder its checkpoints fit (a config.json from before the option: conv)
+    figures.append(("architecture", f"`{architecture(cfg).name}`"))
     figures += [(k, f"`{cfg[k]}`") for k in CARD_CONFIG_KEYS if cfg.get(k) is not None]
     for key in ("override", "level", "bodies"):
         if cfg.get(key):
