@@ -38,7 +38,7 @@ from metta.griddly_ext.engine import griddly_module
 from metta.lifetime import Interrupted, StopSignals, run_command
 from metta.presets import PRESETS, get_preset
 from metta.run_lock import RunLock
-from metta.sf_integration.checkpoints import latest_checkpoint, prepare_resume
+from metta.sf_integration.checkpoints import latest_checkpoint, prepare_resume, read_config
 from metta.sf_integration.config import absolute_paths, add_metta_args, env_kwargs_from_cfg
 from metta.sf_integration.supervisor import Supervisor, fault_reports, quiet_logging_errors
 
@@ -54,22 +54,24 @@ from sample_factory.utils.attr_dict import AttrDict  # noqa: E402
 from sample_factory.utils.utils import cfg_file, experiment_dir, log  # noqa: E402
 
 from metta.sf_integration.env import make_sf_env  # noqa: E402
-from metta.sf_integration.model import make_metta_actor_critic, make_metta_encoder, prior_logits  # noqa: E402
+from metta.sf_integration.model import (add_model_args, check_resume, make_metta_actor_critic,  # noqa: E402
+                                        make_metta_encoder, prior_logits)
 
-# Defaults for 2 CPU cores: two rollout workers, each double-buffering two slots of four
-# 24-agent envs, one small model. Measured (docs/performance.md): the learner's backprop is 41%
-# of the CPU, inference 29%, the envs 30%; four envs per slot send the inference worker batches of
-# 96 agents instead of 24, which cost less per agent (1.1-1.4x the agent-steps/s of one env per slot).
+# Defaults for 2 CPU cores: two rollout workers, each double-buffering two slots of six 24-agent
+# envs, the "flat" model (metta.sf_integration.model: no convolutions, per-channel input
+# normalisation). Measured in 150 s runs (docs/performance.md): the flat model is 1.3-1.5x the conv
+# model's agent-steps/s, six envs per slot (inference batches of 144 agents) 1.1x four; serial mode,
+# synchronous RL, a longer rollout, one worker more or one learner thread less did not pay.
 CPU_DEFAULTS = dict(
-    device="cpu", batched_sampling=True, num_workers=2, num_envs_per_worker=2, worker_num_splits=2, vector_envs=4,
+    device="cpu", batched_sampling=True, num_workers=2, num_envs_per_worker=2, worker_num_splits=2, vector_envs=6,
     learner_threads=2,
     rollout=32, batch_size=1536, num_batches_per_epoch=1, num_epochs=1, learning_rate=3e-4,
     exploration_loss_coeff=0.01, value_bootstrap=True, rnn_size=128, encoder_conv_mlp_layers=[128],
     encoder_mlp_layers=[64], save_every_sec=180, experiment_summaries_interval=20,
 )
-# With a GPU: as many rollout workers as cores, more envs each, a wider model and bigger batches.
+# With a GPU: as many rollout workers as cores, a wider model and bigger batches (not measured here: no GPU).
 GPU_DEFAULTS = dict(
-    CPU_DEFAULTS, device="gpu", num_workers=max(2, multiprocessing.cpu_count()), vector_envs=4,
+    CPU_DEFAULTS, device="gpu", num_workers=max(2, multiprocessing.cpu_count()),
     batch_size=8192, num_batches_per_epoch=2, rnn_size=512, encoder_conv_mlp_layers=[512], encoder_mlp_layers=[128],
 )
 
@@ -91,6 +93,7 @@ def parse_args(argv: list[str] | None = None, evaluation: bool = False):
     argv = sys.argv[1:] if argv is None else list(argv)
     parser, _ = parse_sf_args(argv, evaluation=evaluation)
     add_metta_args(parser)
+    add_model_args(parser)
     parser.set_defaults(**default_params())
     cfg = parse_full_cfg(parser, argv)
     get_preset(cfg.env)
@@ -170,6 +173,8 @@ def _locked(cfg, exp_dir: str, stops: StopSignals) -> int:
                     log.info("Resuming %s policy %d from %s", exp_dir, policy, path)
         # the env as Sample Factory will build it: a resumed run's config.json under this command line
         resumed = cfg.restart_behavior == "resume" and os.path.isfile(os.path.join(exp_dir, "config.json"))
+        if resumed:  # the checkpoints hold the saved architecture's weights (conv for a config.json without one)
+            cfg.architecture = check_resume(cfg.cli_args, read_config(exp_dir))
         env_cfg = AttrDict(load_from_checkpoint(cfg) if resumed else vars(cfg))
         check_flags(env_cfg)
         action_types = check_env(env_cfg)  # before Sample Factory writes anything
