@@ -217,3 +217,72 @@ def test_served_on_localhost(browser, episode):
         assert errors(browser) == []
     finally:
         server.stop()
+
+
+# markup that runs if it is ever parsed: in text, in an attribute value, and as a script
+PAYLOAD = '"\'><img src=x onerror="window.pwned=1;document.title=\'PWNED\'"><script>window.pwned=2</script>'
+# dicts whose keys are the format's own; every other dict is keyed by names from the game (styles, variables...)
+FORMAT_KEYED = ("", "initial", "deltas", "bodies", "style")
+
+
+def hostile(value, where=""):
+    """Every string of a replay with PAYLOAD appended, names used as keys too: one mapping, so the replay's
+    cross-references (avatar, object types, styles) still agree."""
+    if isinstance(value, str):
+        return value + PAYLOAD
+    if isinstance(value, list):
+        return [hostile(v, where) for v in value]
+    if isinstance(value, dict):
+        inner = {"styles": "style"}.get(where, "")  # a style is {shape, color}
+        return {(k if where in FORMAT_KEYED else hostile(k)): hostile(v, k if where in FORMAT_KEYED else inner)
+                for k, v in value.items()}
+    return value
+
+
+@pytest.fixture(scope="module")
+def hostile_page(episode, tmp_path_factory):
+    import gzip
+    import json
+
+    page, _ = episode
+    with gzip.open(page[:-len(".html")] + ".json.gz", "rt", encoding="utf-8") as fh:
+        replay = json.load(fh)
+    bad = hostile(replay)
+    bad["format"] = replay["format"]
+    path = str(tmp_path_factory.mktemp("hostile") / "hostile.replay.json.gz")
+    with gzip.open(path, "wt", encoding="utf-8") as fh:
+        json.dump(bad, fh)
+    return write_page(path), bad
+
+
+def test_a_hostile_replays_strings_show_as_text_and_never_run(browser, hostile_page):
+    page, bad = hostile_page
+    load(browser, "file://" + page)
+    scrub(browser, 20)
+    browser.execute_script("mettaViewer.selected = 0; mettaViewer.updatePanel();")  # the agent panel and its view
+    assert browser.execute_script("return window.pwned") is None
+    assert browser.title != "PWNED" and PAYLOAD in browser.title  # the env's name, as text
+    assert browser.execute_script("return document.querySelectorAll('img, main script, aside script').length") == 0
+    facts = browser.execute_script("return Array.from(document.querySelectorAll('#episode-facts dd'))"
+                                   ".map(d => d.textContent)")
+    assert bad["policy"] in facts and bad["env"] in facts and bad["game"] in facts
+    legend = browser.find_element("id", "symbols").text
+    assert any(name + " (" in legend for name in bad["styles"] if name != bad["avatar"])
+    kin = browser.find_element("id", "agent-kinship").text
+    assert bad["agents"][1] in kin
+    objects = browser.execute_script("return Array.from(document.querySelectorAll('#agent-view div'))"
+                                     ".map(d => d.dataset.objects).join(',')")
+    assert PAYLOAD in objects  # the names, literally, as attribute values
+
+
+def test_the_pages_policy_blocks_injected_handlers_and_scripts(browser, episode, tmp_path):
+    # were markup ever to reach the page, its Content-Security-Policy still runs only the page's own script
+    page, _ = episode
+    html = open(page, encoding="utf-8").read()
+    assert "Content-Security-Policy" in html
+    injected = tmp_path / "injected.html"
+    injected.write_text(html.replace("<main>", '<main><img src=x onerror="window.pwned=1">'
+                                     '<script>window.pwned=2</script>', 1), encoding="utf-8")
+    load(browser, "file://" + str(injected))
+    assert browser.execute_script("return window.pwned") is None
+    assert any("Content Security Policy" in e["message"] for e in errors(browser))

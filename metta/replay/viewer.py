@@ -3,10 +3,17 @@
 The page is ``static/viewer.html`` with the package's own ``viewer.css`` and ``viewer.js``
 inlined and the replay file's gzip bytes embedded (base64); the browser decompresses them
 itself (``DecompressionStream``). It loads nothing from anywhere: it works from disk, offline.
+
+A replay is a shared file, so untrusted data: the script puts its strings on the page as text only
+(``viewer.js`` builds elements, never markup), and the page carries a Content-Security-Policy that runs only
+its own inlined script and style (by hash), so an injected inline handler or script does not run, and that
+forbids every network load (``content_security_policy``).
 """
 from __future__ import annotations
 
 import base64
+import hashlib
+import html
 import http.server
 import os
 import threading
@@ -24,16 +31,31 @@ def _static(name: str) -> str:
         return fh.read()
 
 
+def _sha256(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
+
+
+def content_security_policy(script: str, style: str) -> str:
+    """Nothing but the page's own inline ``script`` and ``style`` (by hash) runs or applies; no inline event
+    handler, no other script, no network load of any kind (the favicon is a ``data:`` URL)."""
+    return (f"default-src 'none'; script-src {_sha256(script)}; style-src {_sha256(style)}; img-src data:; "
+            "base-uri 'none'; form-action 'none'")
+
+
 def build_page(replay_path: str) -> str:
     """The viewer page of the replay in ``replay_path`` (checked first: ConfigError for a bad file)."""
     replay = read_replay(replay_path)
     with open(replay_path, "rb") as fh:
         blob = base64.b64encode(fh.read()).decode("ascii")
+    inlined = {slot: _static(name).replace("</script", "<\\/script").replace("</style", "<\\/style")
+               for slot, name in _SLOTS.items()}
     page = _static("viewer.html")
-    for slot, name in _SLOTS.items():
-        page = page.replace(slot, _static(name).replace("</script", "<\\/script"))
+    for slot, text in inlined.items():
+        page = page.replace(slot, text)
+    csp = content_security_policy(inlined["/*METTA_JS*/"], inlined["/*METTA_CSS*/"])
     title = f"{replay['env']}, seed {replay['seed']}, {replay['policy'] or 'policy'}"
-    return page.replace("METTA_TITLE", title.replace("<", "&lt;")).replace(_DATA_SLOT, blob)
+    return (page.replace("METTA_CSP", html.escape(csp)).replace("METTA_TITLE", html.escape(title))
+            .replace(_DATA_SLOT, blob))
 
 
 def default_page_path(replay_path: str) -> str:

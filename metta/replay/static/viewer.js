@@ -15,6 +15,18 @@ const SERIES = [
 ];
 
 const $ = (id) => document.getElementById(id);
+// A replay is a shared file, so untrusted: every string from it reaches the page as text. Elements are built
+// here and their strings added as text nodes or attribute values, never parsed as markup (no innerHTML).
+function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (k === 'style') Object.assign(node.style, v);
+    else node.setAttribute(k, String(v));
+  }
+  for (const child of children) node.append(child instanceof Node ? child : String(child ?? ''));
+  return node;
+}
+const swatch = (color) => el('i', { class: 'swatch', style: { background: color } });
 const rgb = (c, k = 1) => `rgb(${c.map((v) => Math.round(255 * Math.min(1, v * k))).join(',')})`;
 const mix = (a, b, w) => a.map((v, i) => v * (1 - w) + b[i] * w);
 
@@ -272,9 +284,10 @@ class Viewer {
     g.moveTo(this.t / T * w, 0);
     g.lineTo(this.t / T * w, h);
     g.stroke();
-    $('timeline-legend').innerHTML = SERIES.map(([k, label, color]) => `<span data-series="${k}">`
-      + `<i class="swatch" style="background:${color}"></i>${label}: <b>${this.world.series[k][this.t]}</b></span>`)
-      .join('') + `<span>(so far, of ${top} at most)</span>`;
+    $('timeline-legend').replaceChildren(
+      ...SERIES.map(([k, label, color]) => el('span', { 'data-series': k }, swatch(color), `${label}: `,
+        el('b', {}, this.world.series[k][this.t]))),
+      el('span', {}, `(so far, of ${top} at most)`));
   }
 
   buildLegend() {
@@ -285,23 +298,23 @@ class Viewer {
     for (const k of ['efficiency', 'equality', 'peace', 'attack_kin_stranger_ratio']) {
       if (m[k] !== undefined && m[k] !== null) rows.push([k, Number(m[k]).toFixed(3)]);
     }
-    facts.innerHTML = rows.map(([k, v]) => `<dt>${k}</dt><dd>${v ?? '—'}</dd>`).join('');
+    facts.replaceChildren(...rows.flatMap(([k, v]) => [el('dt', { title: k }, k), el('dd', {}, v ?? '—')]));
     const symbols = [['white ring', 'shield raised'], ['ice block', 'frozen'],
       ['bar, green to red', 'energy / max energy'], ['triangle', 'facing']];
     const objects = Object.entries(R.styles).filter(([n]) => n !== R.avatar)
-      .map(([n, st]) => `<li><i class="swatch" style="background:${rgb(st.color)}"></i>${n} (${st.shape})</li>`);
-    $('symbols').innerHTML = symbols.map(([a, b]) => `<li>${a}: ${b}</li>`).join('') + objects.join('')
-      + '<li>dimmed: cooling down</li>';
+      .map(([n, st]) => el('li', {}, swatch(rgb(st.color)), `${n} (${st.shape})`));
+    $('symbols').replaceChildren(...symbols.map(([a, b]) => el('li', {}, `${a}: ${b}`)), ...objects,
+      el('li', {}, 'dimmed: cooling down'));
   }
 
   updateGroups() {
     const R = this.R, hearts = this.world.heartsByGroup[this.t];
     const members = {};
     R.groups.forEach((g, i) => { (members[g] = members[g] || []).push(i); });
-    $('groups').innerHTML = '<tr><th></th><th>group</th><th>agents</th><th>hearts</th></tr>'
-      + Object.keys(members).map((g) => `<tr data-group="${g}"><td><i class="swatch" style="background:`
-      + `${rgb(this.groupColor(members[g][0]))}"></i></td><td>${g}</td><td>${members[g].join(', ')}</td>`
-      + `<td>${hearts[g] || 0}</td></tr>`).join('');
+    $('groups').replaceChildren(el('tr', {}, el('th'), el('th', {}, 'group'), el('th', {}, 'agents'), el('th', {}, 'hearts')),
+      ...Object.keys(members).map((g) => el('tr', { 'data-group': g },
+        el('td', {}, swatch(rgb(this.groupColor(members[g][0])))), el('td', {}, g),
+        el('td', {}, members[g].join(', ')), el('td', {}, hearts[g] || 0))));
   }
 
   updatePanel() {
@@ -323,9 +336,9 @@ class Viewer {
     field('reward', this.world.rewardSoFar[this.t][i].toFixed(2));
     this.drawView(a);
     const others = R.kinship[i].map((k, j) => [k, j]).filter(([, j]) => j !== i).sort((p, q) => q[0] - p[0]);
-    $('agent-kinship').innerHTML = others.map(([k, j]) => `<tr data-agent="${j}"><td><i class="swatch" `
-      + `style="background:${rgb(this.groupColor(j))}"></i>${R.agents[j]}</td><td>${k.toFixed(2)}</td>`
-      + `<td>${k >= R.kin_threshold ? 'kin' : 'stranger'}</td></tr>`).join('');
+    $('agent-kinship').replaceChildren(...others.map(([k, j]) => el('tr', { 'data-agent': j },
+      el('td', {}, swatch(rgb(this.groupColor(j))), R.agents[j]), el('td', {}, Number(k).toFixed(2)),
+      el('td', {}, k >= R.kin_threshold ? 'kin' : 'stranger'))));
   }
 
   drawView(a) {
@@ -353,12 +366,13 @@ class Viewer {
         let bg = '#000';
         if (top && top.name === this.R.avatar) bg = rgb(this.groupColor(top.player - 1));
         else if (top) bg = rgb((this.R.styles[top.name] || { color: [0.6, 0.6, 0.6] }).color);
-        const me = u === 0 && v === 0 ? ' class="me"' : '';
-        cells.push(`<div${me} data-ox="${ox}" data-oy="${oy}" data-off="${off ? 1 : 0}" data-objects="${names.join(',')}"`
-          + ` title="${names.join(', ') || (off ? 'off the map' : 'empty')}" style="background:${off ? '' : bg}"></div>`);
+        const props = { 'data-ox': ox, 'data-oy': oy, 'data-off': off ? 1 : 0, 'data-objects': names.join(','),
+          title: names.join(', ') || (off ? 'off the map' : 'empty'), style: { background: off ? '' : bg } };
+        if (u === 0 && v === 0) props.class = 'me';
+        cells.push(el('div', props));
       }
     }
-    view.innerHTML = cells.join('');
+    view.replaceChildren(...cells);
   }
 }
 
