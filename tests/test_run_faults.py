@@ -344,3 +344,25 @@ def test_fault_reports_of_killed_runs_are_removed_by_the_next_run(tmp_path, monk
         assert os.environ[FAULTS_ENV] == folder and os.path.isdir(folder)
         assert not stale.exists() and live.exists()
     assert not os.path.exists(folder) and FAULTS_ENV not in os.environ
+
+
+def test_an_experiment_directory_with_a_glob_character_is_refused_before_anything_is_written(tmp_path):
+    # Sample Factory finds checkpoints with a pattern under the experiment directory: with "[" it would find none
+    # and a resume would silently start over
+    from metta.errors import ConfigError
+    from metta.sf_integration.train import parse_args
+
+    with pytest.raises(ConfigError, match=r"\[run1\] holds a glob character"):
+        parse_args(["--env=metta-teams", f"--train_dir={tmp_path}", "--experiment=[run1]"])
+    assert os.listdir(tmp_path) == []
+
+
+def test_checkpoint_paths_take_the_experiment_directory_literally(tmp_path):
+    from metta.sf_integration.checkpoints import checkpoint_paths
+
+    exp = tmp_path / "sweep[a=1]"
+    (exp / "checkpoint_p0").mkdir(parents=True)
+    for name in ("checkpoint_000000002_20.pth", "checkpoint_000000001_10.pth"):
+        (exp / "checkpoint_p0" / name).write_bytes(b"")
+    assert [os.path.basename(p) for p in checkpoint_paths(str(exp))] == \
+        ["checkpoint_000000001_10.pth", "checkpoint_000000002_20.pth"]

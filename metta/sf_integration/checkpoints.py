@@ -49,8 +49,9 @@ def read_config(exp_dir: str) -> dict:
 
 
 def checkpoint_paths(exp_dir: str, policy_id: int = 0, kind: str = "checkpoint") -> list[str]:
-    """The files Sample Factory would consider, oldest first (its own glob and order)."""
-    return sorted(glob.glob(os.path.join(exp_dir, f"checkpoint_p{policy_id}", f"{kind}_*")))
+    """The files Sample Factory would consider, oldest first (its own pattern and order; the directory is taken
+    literally, glob characters such as ``[`` included)."""
+    return sorted(glob.glob(os.path.join(glob.escape(exp_dir), f"checkpoint_p{policy_id}", f"{kind}_*")))
 
 
 def latest_checkpoint(exp_dir: str, policy_id: int = 0) -> str | None:
@@ -107,7 +108,7 @@ def prepare_resume(exp_dir: str, kind: str = "checkpoint", warn=print) -> dict[i
     unreadable, when checkpoints exist without it, or when no checkpoint of a policy
     that has some is readable.
     """
-    policy_dirs = sorted(glob.glob(os.path.join(exp_dir, "checkpoint_p*")))
+    policy_dirs = sorted(glob.glob(os.path.join(glob.escape(exp_dir), "checkpoint_p*")))
     has_checkpoints = any(checkpoint_paths(exp_dir, int(d.rsplit("_p", 1)[1]), kind) for d in policy_dirs
                           if d.rsplit("_p", 1)[1].isdigit())
     if not os.path.isfile(os.path.join(exp_dir, CONFIG)):

@@ -24,6 +24,7 @@ experiment, 128 + signal stopped by that signal.
 """
 from __future__ import annotations
 
+import glob
 import multiprocessing
 import os
 import sys
@@ -100,6 +101,11 @@ def parse_args(argv: list[str] | None = None, evaluation: bool = False):
     if "experiment" not in cfg.cli_args:
         cfg.experiment = cfg.env
     absolute_paths(cfg)
+    exp_dir = experiment_dir(cfg=cfg, mkdir=False)
+    if glob.has_magic(exp_dir):  # Sample Factory's learner globs its checkpoints under it: it would find none
+        raise ConfigError(f"the experiment directory {exp_dir} holds a glob character (*, ? or [): Sample Factory "
+                          f"looks for its checkpoints with a pattern under it and would never find them to resume; "
+                          f"choose a --train_dir and --experiment without them")
     return cfg
 
 
