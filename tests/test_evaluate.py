@@ -90,3 +90,26 @@ def test_film_bounds_the_video_not_the_episodes(tmp_path, film):
         assert stats["video"] is None and not mp4.exists()
     else:
         assert stats["video"]["episodes"] == 1 and stats["video"]["frames"] == STEPS + 1 and mp4.exists()
+
+
+def test_ctrl_c_stops_an_evaluation_without_a_traceback(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-m", "metta.sf_integration.evaluate", "--policy=random",
+                             f"--train_dir={tmp_path}", "--episodes=50", "--film=0", "--replays=0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    try:
+        end = time.monotonic() + 120  # a bounded wait for its first episode to start (never a measured time)
+        while time.monotonic() < end and not any(tmp_path.iterdir()) and proc.poll() is None:
+            time.sleep(0.1)
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode != 0
+    assert "Traceback" not in err and "stopped by SIGINT" in err, err[-2000:]

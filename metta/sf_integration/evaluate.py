@@ -29,6 +29,7 @@ from contextlib import nullcontext
 from tqdm import tqdm
 
 from metta.errors import ConfigError
+from metta.lifetime import run_command
 
 
 def evaluate(env_name: str | None, experiment: str | None = None, policy: str | None = None,
@@ -116,13 +117,13 @@ def main(argv=None) -> int:
     ap.add_argument("--film", type=int, default=None, help="film only the first K episodes (0: no video)")
     ap.add_argument("--replays", type=int, default=None, help="record only the first K episodes as replays")
     args = ap.parse_args(argv)
-    try:
-        stats = evaluate(args.env, args.experiment, args.policy, args.train_dir, args.episodes, args.max_steps,
-                         args.fps, args.seed, args.tile_size, gif=not args.no_gif, film=args.film,
-                         replays=args.replays)
-    except ConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
+    # Ctrl-C or a stop signal ends it with "stopped by SIGINT", not a traceback; a bad input is "error: ..."
+    return run_command(lambda stops: _run(args))
+
+
+def _run(args) -> int:
+    stats = evaluate(args.env, args.experiment, args.policy, args.train_dir, args.episodes, args.max_steps,
+                     args.fps, args.seed, args.tile_size, gif=not args.no_gif, film=args.film, replays=args.replays)
     out = os.path.join(args.train_dir, args.experiment or args.policy, "eval")
     m = stats["mean_per_agent"]
     print(f"{stats['env']}: {len(stats['episodes'])} episode(s) of {stats['policy']}; per agent: "
@@ -133,6 +134,7 @@ def main(argv=None) -> int:
     written += [os.path.join(out, e["replay"]) for e in stats["episodes"] if e["replay"]] + ["stats.json"]
     print(f"wrote {', '.join(written)}")
     return 0
+
 
 if __name__ == "__main__":
     sys.exit(main())
