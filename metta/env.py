@@ -43,8 +43,8 @@ from metta.griddly_ext.compiled_windows import CompiledWindows
 from metta.griddly_ext.windows import NumpyWindows, WindowLayout
 from metta.society.bodies import SETUP_ACTION, BodyMix
 from metta.society.kinship import Kinship, Selfish, bond_sharing, parameters as kinship_parameters
-from metta.society.metrics import (DIRECTED, SocialMetrics, actions_raising, counter_actions, game_counters,
-                                   per_player_variables)
+from metta.society.metrics import (DIRECTED, SocialMetrics, actions_raising, counter_actions, derived_metric_names,
+                                   game_counters, per_player_variables)
 from metta.society.observation import CHANNELS as KIN_CHANNELS, observed_kinship, quantize, render_kinship
 
 
@@ -95,7 +95,12 @@ class MettaEnv(ParallelEnv):
         self.society = (kinship or Selfish()).validate(num_agents)
         self.kinship = np.eye(num_agents)
         self.sharing = np.eye(num_agents)
-        self.metrics = SocialMetrics(num_agents, game_counters(game.doc), per_player_variables(game.doc))
+        counters = game_counters(game.doc)
+        clashes = sorted(set(counters) & derived_metric_names())
+        if clashes:  # its count and the derived metric would share one key of the episode's metrics
+            raise ConfigError(f"{game.path}: Environment.Variables: the per-player counter(s) {', '.join(clashes)} "
+                              f"are named like metrics the env derives itself (metta.society.metrics); rename them")
+        self.metrics = SocialMetrics(num_agents, counters, per_player_variables(game.doc))
         watched = counter_actions(game.doc)
         # flat actions whose landing can raise an attributed counter (None: any step may)
         self._watched = None if watched is None else np.array([a.name in watched for a in self.engine.actions])

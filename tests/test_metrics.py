@@ -243,3 +243,21 @@ def test_the_shipped_games_counters_are_todays():
 
     assert game_counters(load_gdy(GAME).doc) == ("hearts", "diamonds_harvested", "energy_converted", "attacks", "gifts",
                                                  "shield_steps", "frozen_steps", "bonds")
+
+
+@pytest.mark.parametrize("name", ["peace", "reward", "attacks_on_kin"])
+def test_a_counter_named_like_a_derived_metric_is_a_clear_error(tmp_path, name):
+    # its count and the metric the env derives would share one key of the episode's metrics: one would be lost
+    import yaml
+
+    from metta.errors import ConfigError
+    from tree_game import tree_game_doc
+
+    doc = tree_game_doc()
+    doc["Environment"]["Variables"].append({"Name": name, "InitialValue": 0, "PerPlayer": True})
+    use = next(a for a in doc["Actions"] if a["Name"] == "use")
+    use["Behaviours"][-1]["Src"]["Commands"].append({"incr": name})
+    path = tmp_path / "clash.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    with pytest.raises(ConfigError, match=rf"clash.yaml: Environment.Variables: .*counter\(s\) {name} .*derives"):
+        make_env("metta-teams", game=str(path))

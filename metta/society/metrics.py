@@ -104,6 +104,15 @@ def actions_raising(doc: dict, counter: str) -> frozenset[str]:
                      if any(_mentions(b, {counter}) for b in a.get("Behaviours", [])))
 
 
+def derived_metric_names() -> frozenset[str]:
+    """Every name ``SocialMetrics.episode`` computes rather than reads from a game counter."""
+    names = {"reward", "raw_reward", "bonds_formed", "efficiency", "equality", "sustainability", "peace"}
+    for prefix, hit in DIRECTED.values():
+        names |= {f"{hit}_kin", f"{hit}_strangers", f"{prefix}_chances_kin", f"{prefix}_chances_strangers",
+                  f"{prefix}_rate_kin", f"{prefix}_rate_strangers", f"{prefix}_kin_stranger_ratio"}
+    return frozenset(names)
+
+
 def gini_equality(returns: np.ndarray) -> float | None:
     """1 − the Gini coefficient of ``returns``: 1 − Σ_i Σ_j |R_i − R_j| / (2 N Σ_i R_i); None when Σ R <= 0."""
     total = float(returns.sum())
