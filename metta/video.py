@@ -51,7 +51,7 @@ class InfoPanel:
         self._text(img, f"step {step} / {max_steps}", 6, 0, (255, 255, 255))
         row = 2
         if hearts is not None:
-            self._text(img, f"hearts by kinship group ({sum(hearts.values())})", 6, 1)
+            self._text(img, f"hearts: {sum(hearts.values())} in all, by group", 6, 1)
             for k, g in enumerate(groups):  # two columns
                 x, r = 6 + (k % 2) * 96, row + k // 2
                 self._swatch(img, x, r, group_color(g))
