@@ -99,6 +99,8 @@ def test_two_point_sweep_runs_end_to_end_and_its_report_is_the_runs_numbers(tiny
         stats = tiny["stats"][run]
         assert [e["seed"] for e in stats["episodes"]] == [0, 1] and stats["max_steps"] == 30
         assert stats["video"] is None  # nothing filmed without --film
+        assert [e["replay"] for e in stats["episodes"]] == [None, None]  # nor recorded without --replays
+        assert not glob.glob(os.path.join(sweep_dir, run, "eval", "*.replay.json.gz"))
         episodes = recompute(stats)
         for metric in ("hearts", "diamonds_harvested", "attacks_on_kin", "reward", *episodes[0]):
             values = [e[metric] for e in episodes if e.get(metric) is not None]

@@ -279,7 +279,8 @@ def launch(desc: dict, cfg, sweep_dir: str) -> None:
     {"processes": run_processes, "slurm": run_slurm, "ngc": run_ngc}[cfg.backend](run_description(desc, todo), cfg)
 
 
-def evaluate_runs(desc: dict, sweep_dir: str, episodes: int, max_steps: int | None, film: int = 0) -> None:
+def evaluate_runs(desc: dict, sweep_dir: str, episodes: int, max_steps: int | None, film: int = 0,
+                  replays: int = 0) -> None:
     """Play every run's final policy on episodes seeded 0..episodes-1 (``max_steps`` long; default the game's own)
     into ``RUN/eval/stats.json``, unless that file is newer than the run's latest checkpoint and holds those
     episodes."""
@@ -304,7 +305,7 @@ def evaluate_runs(desc: dict, sweep_dir: str, episodes: int, max_steps: int | No
                 continue
         torch.manual_seed(0)  # the policy samples its actions: the same draws for every run, and on a re-evaluation
         evaluate(None, experiment=r["name"], train_dir=sweep_dir, episodes=episodes, max_steps=length, seed=0,
-                 gif=False, progress=False, film=film)
+                 gif=False, progress=False, film=film, replays=replays)
 
 
 def game_max_steps(run_dir: str) -> int:
@@ -337,6 +338,8 @@ def parse_cli(argv: list[str]):
     parser.add_argument("--film", type=int, default=0,
                         help="evaluation episodes of each run to film into RUN/eval/<env>.mp4 (default 0: frames are "
                              "drawn on the CPU here, about 1 s each on a busy 2-core machine)")
+    parser.add_argument("--replays", type=int, default=0,
+                        help="evaluation episodes of each run to record as replays in RUN/eval/ (default 0)")
     parser.add_argument("--report_only", action="store_true",
                         help="train nothing: evaluate the finished runs of the sweep sweep.json records and report")
     args = parser.parse_args(argv)
@@ -344,8 +347,8 @@ def parse_cli(argv: list[str]):
         parser.error("--run and --experiment_suffix are not for sweeps: the sweep is its own run description")
     if args.episodes < 1 or (args.eval_max_steps is not None and args.eval_max_steps < 1):
         parser.error("--episodes and --eval_max_steps must be >= 1")
-    if args.film < 0:
-        parser.error("--film must be >= 0")
+    if args.film < 0 or args.replays < 0:
+        parser.error("--film and --replays must be >= 0")
     return args
 
 
@@ -396,7 +399,8 @@ def sweep(args, train_flags: list[str] | None) -> int:
             print(f"{queued}. Once the runs are done: python -m metta.experiments.sweep {args.name} "
                   f"--train_dir={train_dir} --report_only --episodes={args.episodes}"
                   + (f" --eval_max_steps={args.eval_max_steps}" if args.eval_max_steps else "")
-                  + (f" --film={args.film}" if args.film else ""))
+                  + (f" --film={args.film}" if args.film else "")
+                  + (f" --replays={args.replays}" if args.replays else ""))
             return 0
     short = [(r["name"], trained(os.path.join(sweep_dir, r["name"]))) for r in desc["runs"]]
     short = [(n, s) for n, s in short if s < desc["env_steps"]]
@@ -405,7 +409,7 @@ def sweep(args, train_flags: list[str] | None) -> int:
                                                     f"{os.path.join(sweep_dir, n, 'sf_log.txt')})" for n, s in short)
               + ". Rerun the sweep's command to resume them", file=sys.stderr)
         return 1
-    evaluate_runs(desc, sweep_dir, args.episodes, args.eval_max_steps, args.film)
+    evaluate_runs(desc, sweep_dir, args.episodes, args.eval_max_steps, args.film, args.replays)
     results = write_report(desc, sweep_dir)
     print(text_table(results))
     print(f"wrote {os.path.join(sweep_dir, 'report.html')}, results.csv, results.json")
