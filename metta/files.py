@@ -1,4 +1,4 @@
-"""Files written whole or not at all.
+"""Files written whole or not at all, and JSON read back with one clear error.
 
 Every writer of the project writes under a temporary name beside the target (same directory,
 so the rename cannot cross filesystems; same extension, since writers such as OpenCV and
@@ -47,3 +47,15 @@ def write_text(path: str, text: str) -> None:
 def write_json(path: str, data) -> None:
     """``data`` as indented JSON with a final newline, written atomically."""
     write_text(path, json.dumps(data, indent=2) + "\n")
+
+
+def read_json(path: str, what: str, error: type[Exception] | None = None):
+    """The JSON in ``path``; ``error`` (default ConfigError) naming the file and ``what`` it should hold when it
+    cannot be read or parsed."""
+    from metta.errors import ConfigError
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise (error or ConfigError)(f"{path}: unreadable {what} ({err}); expected a JSON file") from None

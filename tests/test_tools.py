@@ -47,3 +47,18 @@ def test_rollout_unknown_env_is_a_clear_error():
     proc = run("metta.rollout", "--env", "metta-nope", "--steps", "3")
     assert proc.returncode == 1
     assert "unknown environment 'metta-nope'" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_the_json_readers_share_one_clear_error(tmp_path):
+    import pytest
+
+    from metta.errors import ConfigError
+    from metta.sf_integration.checkpoints import CheckpointError, read_config
+    from metta.sf_integration.hub.manifest import read_manifest
+
+    (tmp_path / "config.json").write_text("{not json")
+    with pytest.raises(CheckpointError, match=r"config.json: unreadable experiment config .*expected a JSON file"):
+        read_config(str(tmp_path))
+    (tmp_path / "manifest.json").write_bytes(b"\xff\xfe")
+    with pytest.raises(ConfigError, match=r"manifest.json: unreadable manifest .*expected a JSON file"):
+        read_manifest(str(tmp_path / "manifest.json"), "model")

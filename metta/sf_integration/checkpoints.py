@@ -15,7 +15,6 @@ Checkpoints are untrusted files (a downloaded model is somebody else's): they ar
 from __future__ import annotations
 
 import glob
-import json
 import os
 import pickle
 import re
@@ -23,6 +22,7 @@ import re
 import torch
 
 from metta.errors import ConfigError
+from metta.files import read_json
 
 CONFIG = "config.json"
 CORRUPTED = "corrupted"
@@ -38,11 +38,7 @@ def read_config(exp_dir: str) -> dict:
     path = os.path.join(exp_dir, CONFIG)
     if not os.path.isfile(path):
         raise CheckpointError(f"{path}: missing; an experiment directory needs Sample Factory's config.json")
-    try:
-        with open(path, encoding="utf-8") as f:
-            cfg = json.load(f)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise CheckpointError(f"{path}: unreadable ({err}); expected the JSON Sample Factory writes") from None
+    cfg = read_json(path, "experiment config (Sample Factory's config.json)", CheckpointError)
     if not isinstance(cfg, dict) or not isinstance(cfg.get("env"), str):
         raise CheckpointError(f"{path}: expected a JSON object with the experiment's 'env'")
     return cfg

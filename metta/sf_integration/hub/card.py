@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 
 from metta.sf_integration.checkpoints import load_checkpoint, scalars
 from metta.sf_integration.model import architecture
-from metta.sf_integration.hub.manifest import read_json, sha256_file
+from metta.files import read_json
+from metta.sf_integration.hub.manifest import sha256_file
 from metta.sf_integration.hub.naming import GAME, MANIFEST, STATS
 
 TB_PREFIXES = ("reward/", "len/", "social/", "perf/_fps")  # TensorBoard scalars a model card reports

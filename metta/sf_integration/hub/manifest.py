@@ -3,13 +3,12 @@ is saved and checked, byte for byte, when one is loaded."""
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import shutil
 
 from metta.errors import ConfigError
-from metta.files import atomic_path, write_json
+from metta.files import atomic_path, read_json, write_json
 from metta.sf_integration.checkpoints import CHECKPOINT_FILE, CONFIG
 from metta.sf_integration.hub.naming import GAME, MANIFEST, check_file_name
 
@@ -22,14 +21,6 @@ def sha256_file(path: str) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
-
-
-def read_json(path: str, what: str):
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ConfigError(f"{path}: unreadable {what} ({err})") from None
 
 
 def write_manifest(stage: str, files: dict[str, str]) -> None:
