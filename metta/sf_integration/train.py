@@ -116,6 +116,14 @@ class WallClock(AlgoObserver):
         runner.total_train_seconds = time.time() - runner.start_time
 
 
+class LastSummaries(AlgoObserver):
+    """Writes TensorBoard summaries once more as training stops: Sample Factory writes them only on a timer, so
+    a run shorter than one interval past its first full episode window ends with no ``social/`` scalars at all."""
+
+    def on_stop(self, runner) -> None:
+        runner._report_experiment_summaries()
+
+
 def check_flags(cfg) -> None:
     if not 0 <= (cfg.action_prior or 0) < 1:
         raise ConfigError(f"--action_prior must be in [0, 1), got {cfg.action_prior}")
@@ -194,6 +202,7 @@ def _run(cfg, exp_dir: str, faults: str, stops: StopSignals) -> int:
     # Sample Factory writes config.json in place: a kill mid-write would leave the experiment unresumable
     runner._save_cfg = lambda: write_json(cfg_file(runner.cfg), cfg_dict(runner.cfg))
     runner.register_observer(WallClock())
+    runner.register_observer(LastSummaries())
     status = runner.init()
     if status != ExperimentStatus.SUCCESS:
         return status
