@@ -20,8 +20,9 @@ is refused, so that one sweep never mixes two.
 The launcher is Sample Factory's own (``sample_factory.launcher``, its flags pass through): ``--backend processes``
 runs ``--max_parallel`` runs at a time on this machine, then evaluates every run (metta.sf_integration.evaluate,
 episodes seeded 0..E-1, ``TRAIN_DIR/NAME/RUN/eval/stats.json``) and writes the report (metta.experiments.sweep_report).
-``slurm`` and ``ngc`` queue the runs on a cluster (``--slurm_*``, ``--ngc_*`` flags); once they are done,
-``--report_only`` evaluates and reports. Exit status: 0, 1 when a run did not finish, 2 for bad input (nothing
+``slurm`` submits each run as a Slurm job, waits for them (``--slurm_wait False``: returns; a rerun collects) and
+then evaluates and reports (metta.experiments.slurm); ``ngc`` queues the runs on NGC (``--ngc_*`` flags), and once
+they are done ``--report_only`` evaluates and reports. Exit status: 0, 1 when a run did not finish, 2 for bad input (nothing
 written).
 """
 from __future__ import annotations
@@ -35,7 +36,7 @@ import shlex
 import sys
 
 from metta.errors import ConfigError
-from metta.files import write_json, write_text
+from metta.files import write_json
 from metta.lifetime import adopt_children
 from metta.name_values import parse_name_values
 from metta.sf_integration import train as sf_train  # first: it imports gym quietly, before Sample Factory does
@@ -47,8 +48,8 @@ from sample_factory.launcher.run import launcher_argparser  # noqa: E402
 from sample_factory.launcher.run_description import Experiment, RunDescription  # noqa: E402
 from sample_factory.launcher.run_ngc import run_ngc  # noqa: E402
 from sample_factory.launcher.run_processes import run as run_processes  # noqa: E402
-from sample_factory.launcher.run_slurm import run_slurm  # noqa: E402
 from sample_factory.utils.attr_dict import AttrDict  # noqa: E402
+from sample_factory.utils.utils import str2bool  # noqa: E402
 
 SWEEP_FILE = "sweep.json"
 TRAIN = "python -m metta.sf_integration.train"  # Sample Factory's launcher swaps a leading `python` for its own
@@ -245,20 +246,9 @@ def trained(run_dir: str) -> int:
         return 0
 
 
-def default_sbatch_template(path: str) -> str:
-    """A template for Sample Factory's sbatch files: this directory, this virtualenv's python, the run's command."""
-    def dollars(text: str) -> str:
-        return text.replace("$", "$$")
-
-    write_text(path, "#!/bin/bash\n# written by metta.experiments.sweep; --slurm_sbatch_template replaces it\n"
-                     f"cd {dollars(shlex.quote(os.getcwd()))} || exit 1\n"
-                     f"export PATH={dollars(shlex.quote(os.path.dirname(sys.executable)))}:$$PATH\n$CMD\n")
-    return path
-
-
-def launch(desc: dict, cfg, sweep_dir: str) -> None:
-    """Launch the sweep's unfinished runs with Sample Factory's launcher (``cfg``: its config); say which are
-    skipped, and why."""
+def launch(desc: dict, cfg, sweep_dir: str) -> list[str]:
+    """Launch the sweep's unfinished runs (``cfg``: the launcher's flags): with Sample Factory's launcher, or on
+    Slurm (metta.experiments.slurm); say which are skipped, and why. Return the names of the runs launched."""
     todo = []
     for r in desc["runs"]:
         steps = trained(os.path.join(sweep_dir, r["name"]))
@@ -270,13 +260,23 @@ def launch(desc: dict, cfg, sweep_dir: str) -> None:
             print(f"{r['name']}: to train, {start}; log {os.path.join(sweep_dir, r['name'], 'sf_log.txt')}")
     if not todo:
         print(f"all {len(desc['runs'])} runs of {desc['name']} are finished; nothing to train")
-        return
+        return []
     if cfg.backend == "slurm":
-        cfg.slurm_workdir = cfg.slurm_workdir or os.path.join(sweep_dir, "slurm")
+        from metta.experiments import slurm
+
+        cfg.slurm_workdir = slurm_workdir(cfg, sweep_dir)
         os.makedirs(cfg.slurm_workdir, exist_ok=True)
-        cfg.slurm_sbatch_template = cfg.slurm_sbatch_template or default_sbatch_template(
+        cfg.slurm_sbatch_template = cfg.slurm_sbatch_template or slurm.default_template(
             os.path.join(cfg.slurm_workdir, "job_template.sh"))
-    {"processes": run_processes, "slurm": run_slurm, "ngc": run_ngc}[cfg.backend](run_description(desc, todo), cfg)
+        commands = [(n, cmd) for cmd, n, *_ in run_description(desc, todo).generate_experiments(cfg.train_dir)]
+        slurm.submit(commands, desc["name"], cfg)
+    else:
+        {"processes": run_processes, "ngc": run_ngc}[cfg.backend](run_description(desc, todo), cfg)
+    return [r["name"] for r in todo]
+
+
+def slurm_workdir(cfg, sweep_dir: str) -> str:
+    return os.path.abspath(cfg.slurm_workdir or os.path.join(sweep_dir, "slurm"))
 
 
 def evaluate_runs(desc: dict, sweep_dir: str, episodes: int, max_steps: int | None, film: int = 0,
@@ -340,6 +340,14 @@ def parse_cli(argv: list[str]):
                              "drawn on the CPU here, about 1 s each on a busy 2-core machine)")
     parser.add_argument("--replays", type=int, default=0,
                         help="evaluation episodes of each run to record as replays in RUN/eval/ (default 0)")
+    parser.add_argument("--slurm_cpus_per_job", type=int, default=None,
+                        help="CPUs per Slurm job (default: --slurm_cpus_per_gpu x --slurm_gpus_per_job, or 2 "
+                             "without GPUs, what the CPU training defaults use)")
+    parser.add_argument("--slurm_wait", type=str2bool, default=True,
+                        help="wait for the Slurm jobs, then evaluate and report (default True); False: submit and "
+                             "return, and rerun the same command to collect")
+    parser.add_argument("--slurm_poll", type=float, default=5.0, help="seconds between squeue polls (default 5)")
+    parser.set_defaults(slurm_gpus_per_job=0)  # a job asks for GPUs only when told to
     parser.add_argument("--report_only", action="store_true",
                         help="train nothing: evaluate the finished runs of the sweep sweep.json records and report")
     args = parser.parse_args(argv)
@@ -349,6 +357,11 @@ def parse_cli(argv: list[str]):
         parser.error("--episodes and --eval_max_steps must be >= 1")
     if args.film < 0 or args.replays < 0:
         parser.error("--film and --replays must be >= 0")
+    if args.backend == "slurm":
+        if args.slurm_gpus_per_job < 0 or (args.slurm_cpus_per_job is not None and args.slurm_cpus_per_job < 1):
+            parser.error("--slurm_gpus_per_job must be >= 0 and --slurm_cpus_per_job >= 1")
+        if args.slurm_cpus_per_job is None:
+            args.slurm_cpus_per_job = args.slurm_cpus_per_gpu * args.slurm_gpus_per_job or 2
     return args
 
 
@@ -392,8 +405,19 @@ def sweep(args, train_flags: list[str] | None) -> int:
         os.makedirs(sweep_dir, exist_ok=True)
         write_json(os.path.join(sweep_dir, SWEEP_FILE), desc)
         args.train_dir = train_dir
-        launch(desc, args, sweep_dir)
-        if args.backend != "processes":
+        launched = launch(desc, args, sweep_dir)
+        if args.backend == "slurm" and not args.slurm_print_only:
+            from metta.experiments import slurm
+
+            workdir = slurm_workdir(args, sweep_dir)
+            if not args.slurm_wait:
+                print(f"queued on slurm ({workdir}). Rerun this command to wait for the jobs, resubmit what did not "
+                      f"finish, then evaluate and report")
+                return 0
+            jobs = slurm.read_jobs(workdir)
+            slurm.wait_for({n: jobs[n] for n in launched if n in jobs}, poll=args.slurm_poll)
+            slurm.report_jobs(jobs, launched)
+        elif args.backend != "processes":
             printed = getattr(args, f"{args.backend}_print_only")
             queued = "printed, not queued" if printed else f"queued on {args.backend}"
             print(f"{queued}. Once the runs are done: python -m metta.experiments.sweep {args.name} "
