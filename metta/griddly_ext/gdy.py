@@ -20,6 +20,7 @@ from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from yaml.resolver import Resolver
 
 from metta.errors import ConfigError
+from metta.griddly_ext.overlay import EXTENDS, resolve
 from metta.name_values import parse_name_values
 
 GAMES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "games")
@@ -304,8 +305,24 @@ def parse_gdy(text: str, path: str = "<string>") -> GameDoc:
 
 
 def load_gdy(path: str | os.PathLike) -> GameDoc:
-    """Read a GDY file from disk (no validation; see metta.griddly_ext.validation), at most MAX_BYTES of it."""
+    """Read a GDY file from disk (no validation; see metta.griddly_ext.validation), at most MAX_BYTES of it, with
+    the chain of base games it ``extends`` merged in (metta.griddly_ext.overlay)."""
     path = os.fspath(path)
+    game = _read_gdy(path)
+    return GameDoc(doc=resolve(game.doc, path, lambda base: _read_gdy(base).doc), path=path)
+
+
+def standalone_text(path: str | os.PathLike) -> str | None:
+    """The game at ``path`` as one self-contained GDY text when it ``extends`` a base (what to ship, e.g. with a
+    model, where the base may not be); None when the file stands alone already (ship it as written)."""
+    path = os.fspath(path)
+    if EXTENDS not in _read_gdy(path).doc:
+        return None
+    return f"# {os.path.basename(path)} with the games it extends merged in\n" + load_gdy(path).to_yaml()
+
+
+def _read_gdy(path: str) -> GameDoc:
+    """One file, as written."""
     if not os.path.exists(path):
         raise ConfigError(f"{path}: game file not found")
     if os.path.isdir(path):

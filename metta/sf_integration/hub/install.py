@@ -47,6 +47,17 @@ def move_into_place(stage: str, dest: str, force: bool) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+def game_sha256(path: str) -> str:
+    """The sha256 of the game file a model ships for ``path``: the file's own, or, for a game that extends a base,
+    that of its self-contained text (metta.griddly_ext.gdy.standalone_text)."""
+    import hashlib
+
+    from metta.griddly_ext.gdy import standalone_text
+
+    text = standalone_text(path)
+    return sha256_file(path) if text is None else hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def trained_game(config: dict) -> str:
     """The game file a run trained on: its ``--game``, else its preset's."""
     from metta.presets import get_preset
@@ -62,7 +73,7 @@ def adapt_config(stage: str, train_dir: str, exp: str, config: dict, files: dict
     if LEVEL in files:
         changes["level"] = os.path.join(here, LEVEL)
     try:
-        local_game = sha256_file(trained_game({**config, "game": None}))
+        local_game = game_sha256(trained_game({**config, "game": None}))
     except (ConfigError, OSError):
         local_game = None
     if config.get("game") or local_game != files[GAME]["sha256"]:

@@ -8,6 +8,7 @@ import tempfile
 
 from metta.errors import ConfigError
 from metta.files import write_text
+from metta.griddly_ext.gdy import standalone_text
 from metta.sf_integration.checkpoints import CONFIG, latest_checkpoints, read_config
 from metta.sf_integration.hub.card import ModelInfo, describe, model_card
 from metta.sf_integration.hub.client import upload
@@ -25,6 +26,10 @@ def stage_model(exp_dir: str, exp: str, repo: str, stage: str) -> ModelInfo:
     game = trained_game(config)
     if not os.path.isfile(game):
         raise ConfigError(f"{config_path}: its game file {game} is missing: the model cannot ship its rules")
+    text = standalone_text(game)
+    if text is not None:  # an overlay: ship it with its bases merged in, since they may not be where it goes
+        game = os.path.join(stage, f".{GAME}.standalone")
+        write_text(game, text)
     info = describe(exp_dir, config, checkpoints, game)
     files = {CONFIG: config_path, GAME: game, **checkpoints}
     if config.get("level"):
@@ -37,6 +42,8 @@ def stage_model(exp_dir: str, exp: str, repo: str, stage: str) -> ModelInfo:
     if os.path.isfile(os.path.join(exp_dir, STATS)):
         files[STATS] = os.path.join(exp_dir, STATS)
     write_manifest(stage, files)
+    if text is not None:
+        os.remove(game)  # copied in as game.yaml
     write_text(os.path.join(stage, CARD), model_card(repo, exp, info))
     return info
 
