@@ -238,6 +238,25 @@ def test_a_custom_game_travels_with_the_model(server, tmp_path, sf_config):
     assert open(cfg["game"], "rb").read().endswith(b"# a variant of the rules\n")
 
 
+def test_an_overlay_game_travels_with_its_bases_merged_in(server, tmp_path, sf_config):
+    from metta.griddly_ext.gdy import load_gdy, parse_gdy
+
+    overlay = tmp_path / "rules" / "mine.yaml"
+    overlay.parent.mkdir()
+    overlay.write_text(f"extends: {GAME}\nEnvironment:\n  Name: Mine\n")
+    make_experiment(tmp_path / "alice", "run", 1_000, sf_config, game=str(overlay))
+    hub.save("run", "lab/run", str(tmp_path / "alice"), out=quiet)
+    resolved = load_gdy(str(overlay)).doc
+    overlay.unlink()  # the downloader has neither the overlay nor, in general, its base
+    dest = hub.load("lab/run", str(tmp_path / "bob"), out=quiet)
+    shipped = json.load(open(os.path.join(dest, "config.json")))["game"]
+    assert shipped == os.path.join(dest, "game.yaml")
+    text = open(shipped).read()
+    assert "extends" not in parse_gdy(text).doc and parse_gdy(text).doc == resolved
+    assert resolved["Environment"]["Name"] == "Mine"
+    assert not [n for n in os.listdir(dest) if "standalone" in n]  # the staging copy did not ship
+
+
 def test_revision_picks_the_version(server, tmp_path, sf_config):
     from huggingface_hub import HfApi
 

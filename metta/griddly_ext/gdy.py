@@ -308,17 +308,20 @@ def load_gdy(path: str | os.PathLike) -> GameDoc:
     """Read a GDY file from disk (no validation; see metta.griddly_ext.validation), at most MAX_BYTES of it, with
     the chain of base games it ``extends`` merged in (metta.griddly_ext.overlay)."""
     path = os.fspath(path)
-    game = _read_gdy(path)
-    return GameDoc(doc=resolve(game.doc, path, lambda base: _read_gdy(base).doc), path=path)
+    return _resolved(_read_gdy(path))
 
 
 def standalone_text(path: str | os.PathLike) -> str | None:
     """The game at ``path`` as one self-contained GDY text when it ``extends`` a base (what to ship, e.g. with a
     model, where the base may not be); None when the file stands alone already (ship it as written)."""
-    path = os.fspath(path)
-    if EXTENDS not in _read_gdy(path).doc:
+    game = _read_gdy(os.fspath(path))
+    if EXTENDS not in game.doc:
         return None
-    return f"# {os.path.basename(path)} with the games it extends merged in\n" + load_gdy(path).to_yaml()
+    return f"# {os.path.basename(game.path)} with the games it extends merged in\n" + _resolved(game).to_yaml()
+
+
+def _resolved(game: GameDoc) -> GameDoc:
+    return GameDoc(doc=resolve(game.doc, game.path, lambda base: _read_gdy(base).doc), path=game.path)
 
 
 def _read_gdy(path: str) -> GameDoc:

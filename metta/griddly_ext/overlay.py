@@ -101,10 +101,9 @@ def _merge_named(base: list, overlay: list, path: str, where: str) -> list:
             if name != replaces and index(name) is not None:
                 raise ConfigError(f"{path}: {at}: replaces {replaces!r}, but the base already has a {name!r}")
             out[i] = copy.deepcopy(item)
-        elif index(name) is not None:
+        elif (i := index(name)) is not None:
             if after is not None:
                 raise ConfigError(f"{path}: {at}: after: only places a new item; {name!r} is already in the base")
-            i = index(name)
             out[i] = merge(out[i], item, path, at)
         elif after is not None:
             i = index(str(after))

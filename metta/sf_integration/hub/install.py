@@ -3,6 +3,7 @@ renamed into ``train_dir/EXPERIMENT``, so an experiment is never half-written.""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import secrets
 import shutil
@@ -50,8 +51,6 @@ def move_into_place(stage: str, dest: str, force: bool) -> None:
 def game_sha256(path: str) -> str:
     """The sha256 of the game file a model ships for ``path``: the file's own, or, for a game that extends a base,
     that of its self-contained text (metta.griddly_ext.gdy.standalone_text)."""
-    import hashlib
-
     from metta.griddly_ext.gdy import standalone_text
 
     text = standalone_text(path)
