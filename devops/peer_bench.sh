@@ -7,8 +7,8 @@
 # $METTA_PEER_VENV, default ~/.cache/metta/peer-mettagrid-0.26.22, made once (in a temporary folder renamed into
 # place when mettagrid imports there) from $METTA_PEER_PYTHON (default python3, 3.11 or 3.12) with pip from the
 # package index ($METTA_PEER_PIP_INDEX, if set, is passed to pip as --index-url). Each round runs
-# metta/peers/mettagrid_bench.py in that venv, then metta.peers.project_bench in the project's (.venv or
-# $METTA_VENV), each on one core; metta.peers.report then prints both figures per round, their ratio and the
+# metta/peers/mettagrid_bench.py in that venv, then metta.bench.peers.project_bench in the project's (.venv or
+# $METTA_VENV), each on one core; metta.bench.peers.report then prints both figures per round, their ratio and the
 # median ratio (--json: all of it as one JSON object). The machine's speed swings, so only the ratios within a
 # round mean much. --dry-run says what would be done and does nothing.
 set -euo pipefail
@@ -106,8 +106,8 @@ if [ "$DRY" = 1 ]; then
     log "dry run: nothing is installed or timed"
     log "peer venv: $PEER_VENV ($state)"
     log "$ROUNDS rounds of: $PEER_PY $BENCH --json ${peer_args[*]}"
-    log "           then: PYTHONPATH=$ROOT $PY -m metta.peers.project_bench --json ${peer_args[*]}"
-    log "report:    $PY -m metta.peers.report --round ... ${json_flag[*]}"
+    log "           then: PYTHONPATH=$ROOT $PY -m metta.bench.peers.project_bench --json ${peer_args[*]}"
+    log "report:    $PY -m metta.bench.peers.report --round ... ${json_flag[*]}"
     exit 0
 fi
 
@@ -122,11 +122,11 @@ for i in $(seq 1 "$ROUNDS"); do
     "$PEER_PY" "$BENCH" --json "${peer_args[@]}" >"$OUT/$i.mettagrid.json" ||
         die "round $i: mettagrid's run failed ($PEER_PY $BENCH)"
     log "round $i/$ROUNDS: project"
-    "$PY" -m metta.peers.project_bench --json "${peer_args[@]}" >"$OUT/$i.project.json" ||
-        die "round $i: the project's run failed ($PY -m metta.peers.project_bench)"
+    "$PY" -m metta.bench.peers.project_bench --json "${peer_args[@]}" >"$OUT/$i.project.json" ||
+        die "round $i: the project's run failed ($PY -m metta.bench.peers.project_bench)"
     report_args+=(--round "$OUT/$i.mettagrid.json" "$OUT/$i.project.json")
 done
-if ! "$PY" -m metta.peers.report "${report_args[@]}" "${json_flag[@]}"; then
+if ! "$PY" -m metta.bench.peers.report "${report_args[@]}" "${json_flag[@]}"; then
     trap - EXIT  # keep the round files to look at
     die "the report failed (round files kept in $OUT)"
 fi

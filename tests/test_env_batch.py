@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from metta import make_env
-from metta.env_batch import EnvBatch
+from metta.env.batch import EnvBatch
 
 SMALL = dict(width=14, height=12, num_agents=6, generators=3, chargers=2, altars=1, max_steps=25)
 

@@ -65,7 +65,7 @@ def test_report_numbers_come_from_the_runs(tmp_path):
     while cap.read()[0]:
         n += 1
     assert n == sc.max_steps + 1 and 'src="videos/navigation.mp4"' in page
-    from metta.replay import read_replay  # the filmed episode's replay beside its video: the same episode
+    from metta.viz.replay import read_replay  # the filmed episode's replay beside its video: the same episode
 
     assert nav["replay"] == "navigation.replay.json.gz" and "videos/navigation.replay.json.gz" in page
     replay = read_replay(str(out / "videos" / nav["replay"]))

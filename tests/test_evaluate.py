@@ -9,9 +9,9 @@ import pytest
 
 from metta import make_env
 from metta.evals.policies import RandomPolicy
-from metta.replay import read_replay
+from metta.viz.replay import read_replay
 from metta.sf_integration.evaluate import main
-from metta.video import InfoPanel
+from metta.viz.video import InfoPanel
 
 STEPS, EPISODES = 12, 2
 

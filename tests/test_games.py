@@ -22,7 +22,7 @@ CHAIN, BUILDERS, POSTURES = GAMES["resource_chain"], GAMES["builders"], GAMES["p
 @pytest.fixture(autouse=True)
 def _probed_once(monkeypatch, request):
     if request.node.originalname != "test_game_validates_and_runs_in_griddly":
-        monkeypatch.setattr("metta.env.probe_game", lambda doc: None)
+        monkeypatch.setattr("metta.env.core.probe_game", lambda doc: None)
 
 
 @pytest.mark.parametrize("name", sorted(GAMES))

@@ -1,4 +1,4 @@
-"""The peer benchmark's parts that need neither the network nor mettagrid (devops/peer_bench.sh, metta.peers)."""
+"""The peer benchmark's parts that need neither the network nor mettagrid (devops/peer_bench.sh, metta.bench.peers)."""
 import json
 import os
 import subprocess
@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from metta.peers import mettagrid_bench, project_bench, report
-from metta.peers.project_bench import level_counts, project_round
+from metta.bench.peers import mettagrid_bench, project_bench, report
+from metta.bench.peers.project_bench import level_counts, project_round
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, "devops", "peer_bench.sh")

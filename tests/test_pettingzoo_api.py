@@ -4,7 +4,7 @@ import pytest
 from pettingzoo.test import parallel_api_test, parallel_seed_test
 
 from metta import make_env
-from metta.presets import PRESETS
+from metta.env.presets import PRESETS
 
 SMALL = dict(width=16, height=16, num_agents=6, generators=4, chargers=2, altars=2)
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from metta import make_env
-from metta.griddly_ext.render import SHADER_DIR, BlockRenderer, kinship_groups
+from metta.viz.render import SHADER_DIR, BlockRenderer, kinship_groups
 
 T = 32  # pixels per cell
 # agent 1 at (2, 2) faces agent 2 at (3, 2); an empty cell at (2, 1) above agent 1

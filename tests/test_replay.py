@@ -9,8 +9,8 @@ import pytest
 from metta import make_env
 from metta.evals.play import play_episode
 from metta.evals.policies import RandomPolicy
-from metta.replay import Recorder, read_replay
-from metta.replay.__main__ import main
+from metta.viz.replay import Recorder, read_replay
+from metta.viz.replay.__main__ import main
 from conftest import config_error
 
 STEPS = 60
@@ -119,7 +119,7 @@ def test_write_is_atomic_and_checked(tmp_path, episode):
     target = tmp_path / "r.replay.json.gz"
     target.write_bytes(b"previous")
     with config_error(str(target), "actions"):
-        from metta.replay import write_replay
+        from metta.viz.replay import write_replay
 
         write_replay(str(target), dict(good, actions=good["actions"][:1]))
     assert target.read_bytes() == b"previous" and os.listdir(tmp_path) == ["r.replay.json.gz"]

@@ -15,9 +15,9 @@ import pytest
 from metta import make_env
 from metta.evals.play import play_episode
 from metta.evals.policies import RandomPolicy
-from metta.griddly_ext.render import ICE_COLOR, group_color
-from metta.replay import Recorder
-from metta.replay.viewer import PageServer, write_page
+from metta.viz.render import ICE_COLOR, group_color
+from metta.viz.replay import Recorder
+from metta.viz.replay.viewer import PageServer, write_page
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 STEPS = 40

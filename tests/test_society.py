@@ -4,7 +4,7 @@ import pytest
 
 from conftest import config_error
 from metta import ConfigError, make_env
-from metta.presets import PRESETS
+from metta.env.presets import PRESETS
 from metta.society.kinship import Clans, RandomKinship
 
 # a small map crowded with free altars, so random agents that mostly "use" earn rewards often

@@ -37,14 +37,14 @@ def test_bench_unknown_backend_is_a_usage_error():
 
 
 def test_rollout_summary():
-    proc = run("metta.rollout", "--env", "metta-solo", "--steps", "30", "--json")
+    proc = run("metta.bench.rollout", "--env", "metta-solo", "--steps", "30", "--json")
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert out["env"] == "metta-solo" and out["steps"] == 30 and out["agents"] == 24
 
 
 def test_rollout_unknown_env_is_a_clear_error():
-    proc = run("metta.rollout", "--env", "metta-nope", "--steps", "3")
+    proc = run("metta.bench.rollout", "--env", "metta-nope", "--steps", "3")
     assert proc.returncode == 1
     assert "unknown environment 'metta-nope'" in proc.stderr and "Traceback" not in proc.stderr
 

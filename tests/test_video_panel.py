@@ -3,9 +3,9 @@ import re
 
 import numpy as np
 
-from metta.griddly_ext.render import GROUP_COLORS, SHADER_DIR, group_color, object_styles
+from metta.viz.render import GROUP_COLORS, SHADER_DIR, group_color, object_styles
 from metta.griddly_ext.gdy import load_gdy
-from metta.video import InfoPanel
+from metta.viz.video import InfoPanel
 from conftest import GAME
 
 

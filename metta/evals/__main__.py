@@ -18,7 +18,7 @@ import os
 import sys
 
 from metta.errors import ConfigError
-from metta.lifetime import run_command
+from metta.runtime.lifetime import run_command
 
 
 def main(argv=None) -> int:
@@ -34,7 +34,7 @@ def main(argv=None) -> int:
     ap.add_argument("--tile_size", type=int, default=24, help="pixels per cell in the videos")
     ap.add_argument("--no_videos", action="store_true")
     args = ap.parse_args(argv)
-    return run_command(lambda stops: print(f"wrote {run(args)}"))  # a stop leaves no half-written file (metta.files)
+    return run_command(lambda stops: print(f"wrote {run(args)}"))  # a stop leaves no half-written file (metta.runtime.files)
 
 
 def run(args) -> str:
@@ -42,7 +42,7 @@ def run(args) -> str:
     from metta.evals.report import write_report
     from metta.evals.scenarios import get_scenarios
     from metta.evals.suite import run_suite
-    from metta.files import write_json
+    from metta.runtime.files import write_json
 
     if (args.experiment is None) == (args.policy is None):
         raise ConfigError(f"give one of --experiment=NAME (a directory in {args.train_dir}) or --policy "

@@ -5,7 +5,7 @@ import html
 import os
 
 from metta.evals.stats import fisher_exact
-from metta.files import atomic_path, write_text
+from metta.runtime.files import atomic_path, write_text
 
 
 def _fmt(r: dict) -> str:
@@ -71,7 +71,7 @@ def write_report(results: dict, out_dir: str, baseline: dict | None = None) -> s
         f"<figure><figcaption>{e(name)}: episode 1 (seed {results['seed']}), "
         f"{'success' if r['per_episode'][0] else 'failure'}</figcaption>"
         f"<video controls loop muted width=\"360\" src=\"videos/{e(r['video'])}\"></video>"
-        + (f"<br><small>replay: <code>videos/{e(r['replay'])}</code> (<code>python -m metta.replay</code> "
+        + (f"<br><small>replay: <code>videos/{e(r['replay'])}</code> (<code>python -m metta.viz.replay</code> "
            f"writes its viewer)</small>" if r.get("replay") else "") + "</figure>"
         for name, r in results["scenarios"].items() if r.get("video"))
     page = f"""<!doctype html>

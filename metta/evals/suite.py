@@ -17,10 +17,10 @@ def run_suite(policy: str, scenarios: list[Scenario], episodes: int, seed: int =
 
     Episode k of every scenario is seeded ``seed + k``. With ``video_dir``, each scenario's first
     episode is filmed to ``<video_dir>/<scenario>.mp4`` and recorded beside it as a replay,
-    ``<scenario>.replay.json.gz`` (metta.replay). Returns the results (see ``metta.evals``).
+    ``<scenario>.replay.json.gz`` (metta.viz.replay). Returns the results (see ``metta.evals``).
     """
-    from metta.replay import Recorder
-    from metta.video import EnvCamera, VideoFiles
+    from metta.viz.replay import Recorder
+    from metta.viz.video import EnvCamera, VideoFiles
 
     trained = load_experiment(policy, train_dir) if policy not in BUILTIN else None
     results = {"policy": policy, "episodes": episodes, "seed": seed, "scenarios": {}}

@@ -25,8 +25,8 @@ from string import Template
 from tqdm import tqdm
 
 from metta.errors import ConfigError
-from metta.files import read_json, write_json, write_text
-from metta.lifetime import PARENT_ENV
+from metta.runtime.files import read_json, write_json, write_text
+from metta.runtime.lifetime import PARENT_ENV
 
 JOBS_FILE = "jobs.json"
 LIVE_STATES = {"PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "SUSPENDED", "REQUEUED", "RESIZING", "STOPPED",
@@ -45,7 +45,7 @@ exit "$$code"
 
 def _slurm(cmd: list[str]) -> subprocess.CompletedProcess:
     # a job outlives the command that submitted it: it must not inherit the parent record that makes a metta
-    # child die with its parent (metta.lifetime), or it would exit at once once a --slurm_wait False sweep returns
+    # child die with its parent (metta.runtime.lifetime), or it would exit at once once a --slurm_wait False sweep returns
     env = {k: v for k, v in os.environ.items() if k != PARENT_ENV}
     try:
         return subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env)

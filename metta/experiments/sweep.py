@@ -36,9 +36,9 @@ import shlex
 import sys
 
 from metta.errors import ConfigError
-from metta.files import write_json
-from metta.lifetime import adopt_children
-from metta.name_values import parse_name_values
+from metta.runtime.files import write_json
+from metta.runtime.lifetime import adopt_children
+from metta.runtime.name_values import parse_name_values
 from metta.sf_integration import train as sf_train  # first: it imports gym quietly, before Sample Factory does
 from metta.sf_integration.checkpoints import CheckpointError, latest_checkpoint, read_config, trained_steps
 from metta.sf_integration.config import add_metta_args, env_kwargs_from_cfg
@@ -151,7 +151,7 @@ class TrainingFlags:
 def describe(name: str, env: str, grid_flags: list[str] | None, seeds: int, first_seed: int, env_steps: int | None,
              train_flags: list[str], train_dir: str) -> dict:
     """The sweep's description (what sweep.json holds), every input checked; ConfigError naming the flag otherwise."""
-    from metta.presets import get_preset
+    from metta.env.presets import get_preset
 
     if not SAFE_NAME.fullmatch(name):
         raise ConfigError(f"sweep NAME {name!r}: letters, digits and . _ + - only (it is a directory in --train_dir)")
@@ -369,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     train_flags = argv[argv.index("--") + 1:] if "--" in argv else None
     args = parse_cli(argv[:argv.index("--")] if "--" in argv else argv)
-    adopt_children()  # the runs the launcher starts die with the sweep (metta.lifetime)
+    adopt_children()  # the runs the launcher starts die with the sweep (metta.runtime.lifetime)
     try:
         return sweep(args, train_flags)
     except ConfigError as err:

@@ -27,7 +27,7 @@ import os
 import numpy as np
 
 from metta.evals.stats import mean_interval
-from metta.files import atomic_path, write_json, write_text
+from metta.runtime.files import atomic_path, write_json, write_text
 from metta.society.metrics import DIRECTED as DIRECTED_COUNTERS
 
 # rate prefix -> its kin and stranger counts, as the env names them (metta.society.metrics)

@@ -1,4 +1,4 @@
-"""What the project's env is measured against (metta.bench): the seed's stack and Griddly's floor.
+"""What the project's env is measured against (metta.bench.sim): the seed's stack and Griddly's floor.
 
 Both step a game's players all at once with flat action indices (the order of
 ``GriddlyEngine.actions``) and restart their level when an episode ends, like the env:

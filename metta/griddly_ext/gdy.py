@@ -21,7 +21,7 @@ from yaml.resolver import Resolver
 
 from metta.errors import ConfigError
 from metta.griddly_ext.overlay import EXTENDS, resolve
-from metta.name_values import parse_name_values
+from metta.runtime.name_values import parse_name_values
 
 GAMES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "games")
 DEFAULT_GAME = os.path.join(GAMES_DIR, "metta.yaml")

@@ -22,6 +22,8 @@ _PROBED: set[str] = set()
 
 _CHILD = r"""
 import sys, numpy as np
+from metta.runtime.lifetime import watch_parent
+watch_parent()
 from metta.griddly_ext.gdy import load_gdy
 from metta.griddly_ext.engine import GriddlyEngine
 from metta.griddly_ext.levels import WALL, MapOptions, generate_level, placeable_objects

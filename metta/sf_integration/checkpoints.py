@@ -22,7 +22,7 @@ import re
 import torch
 
 from metta.errors import ConfigError
-from metta.files import read_json
+from metta.runtime.files import read_json
 
 CONFIG = "config.json"
 CORRUPTED = "corrupted"

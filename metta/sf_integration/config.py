@@ -20,7 +20,7 @@ from metta.env import OBS_BACKENDS
 from metta.errors import ConfigError
 from metta.griddly_ext.gdy import parse_overrides
 from metta.griddly_ext.levels import MapOptions
-from metta.name_values import parse_name_values
+from metta.runtime.name_values import parse_name_values
 from metta.society.kinship import parameters as kinship_parameters
 
 # random kinship's Beta parameters `a` and `b` would be ambiguous abbreviations of Sample Factory flags

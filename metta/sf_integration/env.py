@@ -1,12 +1,12 @@
 """Metta environments under Sample Factory's multi-agent contract.
 
-Every preset (``metta.presets.PRESETS``) is registered with Sample Factory under its own
+Every preset (``metta.env.presets.PRESETS``) is registered with Sample Factory under its own
 name. ``MettaSFEnv`` adapts ``MettaEnv``s to what Sample Factory expects of a
 multi-agent env: ``num_agents``, ``is_multiagent = True``, data per agent in agent order
 (lists for Sample Factory's default sampler, arrays with ``--batched_sampling``) and an
 automatic reset when an episode ends (Sample Factory calls ``reset`` only once).
 
-One ``MettaSFEnv`` steps ``--vector_envs`` Metta envs together as one ``metta.env_batch.EnvBatch``,
+One ``MettaSFEnv`` steps ``--vector_envs`` Metta envs together as one ``metta.env.batch.EnvBatch``,
 their agents side by side: bigger inference batches, and, with batched sampling, the way to run several envs per
 slot: Sample Factory 2.1.1 stacks several envs of one slot itself only by dropping their
 episode infos, hence the social metrics (``train`` refuses that configuration).
@@ -37,7 +37,7 @@ import torch
 from gymnasium import spaces
 
 from metta.env import MettaEnv, make_env
-from metta.env_batch import EnvBatch
+from metta.env.batch import EnvBatch
 from metta.sf_integration.config import env_kwargs_from_cfg
 
 GRID_KEY = "obs"

@@ -8,16 +8,16 @@ loads the experiment's latest checkpoint (or a built-in policy: random, oracle),
 ``train_dir/NAME/eval/`` (NAME is the experiment, or the policy's name):
 
 - ``<env>.mp4``: every episode back to back, rendered by Griddly's BLOCK_2D observer with the
-  project's shaders (metta.griddly_ext.render); H.264 where available, else VP9;
+  project's shaders (metta.viz.render); H.264 where available, else VP9;
 - ``<env>.gif``: the same at half size;
 - ``<env>.seed<S>.replay.json.gz``: a replay of each episode (seed S): every step's objects, actions,
-  rewards, kinship, bonds and the episode's metrics (metta.replay; ``python -m metta.replay FILE``
+  rewards, kinship, bonds and the episode's metrics (metta.viz.replay; ``python -m metta.viz.replay FILE``
   writes a page to watch it in a browser);
 - ``stats.json``: each episode's social metrics per agent (the env's own ``infos[a]["episode"]``),
   their means, the replay of each episode, and what the video holds (codec, frames, size).
 
 Each frame shows the step and each kinship group's hearts in a panel beside the map, with the
-colours' legend (metta.video).
+colours' legend (metta.viz.video).
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from contextlib import nullcontext
 from tqdm import tqdm
 
 from metta.errors import ConfigError
-from metta.lifetime import run_command
+from metta.runtime.lifetime import run_command
 
 
 def evaluate(env_name: str | None, experiment: str | None = None, policy: str | None = None,
@@ -44,9 +44,9 @@ def evaluate(env_name: str | None, experiment: str | None = None, policy: str | 
     from metta import make_env
     from metta.evals.play import play_episode, summarize
     from metta.evals.policies import BUILTIN, load_experiment, policy_for
-    from metta.files import write_json
-    from metta.replay import Recorder
-    from metta.video import EnvCamera, VideoFiles
+    from metta.runtime.files import write_json
+    from metta.viz.replay import Recorder
+    from metta.viz.video import EnvCamera, VideoFiles
 
     if policy is None and experiment is None:
         raise ConfigError(f"give --experiment=NAME (a directory in {train_dir}) or --policy (one of {', '.join(BUILTIN)})")

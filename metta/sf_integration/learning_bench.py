@@ -124,7 +124,7 @@ def plot_runs(result: dict, path: str) -> str:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from metta.files import atomic_path
+    from metta.runtime.files import atomic_path
     from metta.sf_integration.checkpoints import scalars
 
     fig, axes = plt.subplots(1, len(CURVES), figsize=(5 * len(CURVES), 3.6), constrained_layout=True)
@@ -199,9 +199,9 @@ def main(argv=None) -> int:
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
     ap.add_argument("--plot", default=None, metavar="PNG", help="also draw every run's learning curves to this file")
     args = ap.parse_args(argv)
-    from metta.lifetime import adopt_children
+    from metta.runtime.lifetime import adopt_children
 
-    adopt_children()  # the training runs it starts die with it (metta.lifetime)
+    adopt_children()  # the training runs it starts die with it (metta.runtime.lifetime)
     if args.minutes <= 0 or args.episodes < 1 or args.seeds < 1:
         ap.error("--minutes must be > 0, --episodes and --seeds >= 1")
     flags = list(MAKE_TRAIN_FLAGS) if extra is None else extra

@@ -7,14 +7,14 @@ later, and then waits for it to acknowledge the stop, forever. Here:
   exception that ends it, as Sample Factory logs it, in ``METTA_RUN_FAULTS/<pid>.json`` (a temporary directory
   outside ``train_dir``, which may be the full or read-only disk); it ignores SIGTERM and SIGHUP, so that a
   signal sent to the whole process group (a cluster's scheduler, a closed terminal) reaches the main process's
-  clean stop, not the workers one by one; and it dies with the main process (metta.lifetime);
+  clean stop, not the workers one by one; and it dies with the main process (metta.runtime.lifetime);
 - the main process's ``Supervisor`` looks at its workers four times a second: a worker that exits without
   being asked, or whose event loop died with an exception (a thread may keep such a process alive: it is killed),
   stops the run (with a checkpoint when the learner is still there), the stop no longer waits for the dead, and
   the run ends with that worker's own error: an env's exception, or, when the learner could not write a
   checkpoint, what is wrong with the disk (full, read-only, a file size limit). The main process's own fatal
   error (TensorBoard's files on a full disk) is reported the same way;
-- SIGINT, SIGTERM and SIGHUP (metta.lifetime.StopSignals) ask the run to save a checkpoint and stop; a second
+- SIGINT, SIGTERM and SIGHUP (metta.runtime.lifetime.StopSignals) ask the run to save a checkpoint and stop; a second
   signal, or a stop that takes more than ``grace`` seconds, kills the workers.
 """
 from __future__ import annotations
@@ -76,7 +76,7 @@ class FaultRecorder(logging.Filter):
                   "errno": err.errno if isinstance(err, OSError) else None,
                   "traceback": "".join(traceback.format_exception(*record.exc_info))}
         try:
-            from metta.files import write_json
+            from metta.runtime.files import write_json
 
             write_json(os.path.join(self.folder, f"{os.getpid()}.json"), report)
         except OSError:
@@ -93,7 +93,7 @@ def record_faults(folder: str) -> FaultRecorder:
 
 def _remove_stale_reports() -> None:
     """The directories of runs killed before they could remove theirs (``metta-run-<pid>-*``, that pid gone)."""
-    from metta.lifetime import is_running
+    from metta.runtime.lifetime import is_running
 
     for path in glob.glob(os.path.join(tempfile.gettempdir(), "metta-run-*-*")):
         pid = os.path.basename(path).split("-")[2]

@@ -26,7 +26,7 @@ import time
 
 from tqdm import tqdm
 
-from metta.lifetime import adopt_children
+from metta.runtime.lifetime import adopt_children
 from metta.sf_integration.train_profile import fps_from_log
 
 

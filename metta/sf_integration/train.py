@@ -15,9 +15,9 @@ corrupted checkpoint is moved aside loudly, never silently replaced by a fresh s
 (metta.sf_integration.checkpoints). ``--train_for_seconds`` bounds a run's wall time
 (Sample Factory 2.1.1 parses that flag but never counts the seconds: ``WallClock`` does).
 
-A run holds its experiment (metta.run_lock): a second run into it is refused, naming the first's
+A run holds its experiment (metta.runtime.run_lock): a second run into it is refused, naming the first's
 pid. SIGINT (Ctrl-C), SIGTERM and SIGHUP save a checkpoint and stop; a second signal stops at
-once. Its worker processes die with it, however it dies (metta.lifetime), and a worker that
+once. Its worker processes die with it, however it dies (metta.runtime.lifetime), and a worker that
 fails stops the run with its own error: an env's exception, a disk that is full or read-only
 (metta.sf_integration.supervisor). Exit status: 0 done, 1 failed, 2 bad input or a held
 experiment, 128 + signal stopped by that signal.
@@ -34,11 +34,11 @@ import time
 import torch
 
 from metta.errors import ConfigError
-from metta.files import write_json
+from metta.runtime.files import write_json
 from metta.griddly_ext.engine import griddly_module
-from metta.lifetime import Interrupted, StopSignals, run_command
-from metta.presets import PRESETS, get_preset
-from metta.run_lock import RunLock
+from metta.runtime.lifetime import Interrupted, StopSignals, run_command
+from metta.env.presets import PRESETS, get_preset
+from metta.runtime.run_lock import RunLock
 from metta.sf_integration.checkpoints import latest_checkpoint, prepare_resume, read_config
 from metta.sf_integration.config import absolute_paths, add_metta_args, env_kwargs_from_cfg
 from metta.sf_integration.supervisor import Supervisor, fault_reports, quiet_logging_errors

@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 
-from metta.lifetime import adopt_children
+from metta.runtime.lifetime import adopt_children
 from metta.sf_integration.soak import descendants
 
 # role -> (category, stack frames that put a sample in it), first match wins; a sample that matches none is

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from metta.sf_integration.checkpoints import load_checkpoint, scalars
 from metta.sf_integration.model import architecture
-from metta.files import read_json
+from metta.runtime.files import read_json
 from metta.sf_integration.hub.manifest import sha256_file
 from metta.sf_integration.hub.naming import GAME, MANIFEST, STATS
 

@@ -12,7 +12,7 @@ import tempfile
 from tqdm import tqdm
 
 from metta.errors import ConfigError
-from metta.files import write_json
+from metta.runtime.files import write_json
 from metta.sf_integration.checkpoints import CHECKPOINT_FILE, CONFIG, read_config
 from metta.sf_integration.hub.card import describe
 from metta.sf_integration.hub.client import HubSource, LocalSource
@@ -59,7 +59,7 @@ def game_sha256(path: str) -> str:
 
 def trained_game(config: dict) -> str:
     """The game file a run trained on: its ``--game``, else its preset's."""
-    from metta.presets import get_preset
+    from metta.env.presets import get_preset
 
     return config.get("game") or get_preset(config["env"]).game
 

@@ -8,7 +8,7 @@ import re
 import shutil
 
 from metta.errors import ConfigError
-from metta.files import atomic_path, read_json, write_json
+from metta.runtime.files import atomic_path, read_json, write_json
 from metta.sf_integration.checkpoints import CHECKPOINT_FILE, CONFIG
 from metta.sf_integration.hub.naming import GAME, MANIFEST, check_file_name
 

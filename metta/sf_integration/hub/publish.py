@@ -7,7 +7,7 @@ import shutil
 import tempfile
 
 from metta.errors import ConfigError
-from metta.files import write_text
+from metta.runtime.files import write_text
 from metta.griddly_ext.gdy import standalone_text
 from metta.sf_integration.checkpoints import CONFIG, latest_checkpoints, read_config
 from metta.sf_integration.hub.card import ModelInfo, describe, model_card

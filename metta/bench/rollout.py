@@ -1,6 +1,6 @@
 """Play episodes with a random policy and print what happened.
 
-``python -m metta.rollout --env metta-teams --steps 300`` prints hearts (the env's own
+``python -m metta.bench.rollout --env metta-teams --steps 300`` prints hearts (the env's own
 counters), rewards and throughput: a first look at a game.
 """
 from __future__ import annotations
@@ -46,7 +46,7 @@ def random_rollout(env, steps: int, seed: int, progress: bool = True) -> dict:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m metta.rollout", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m metta.bench.rollout", description=__doc__.split("\n\n")[0])
     ap.add_argument("--env", default="metta-teams")
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--seed", type=int, default=0)

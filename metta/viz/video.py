@@ -16,8 +16,8 @@ from contextlib import ExitStack
 import cv2
 import numpy as np
 
-from metta.files import atomic_path
-from metta.griddly_ext.render import BlockRenderer, group_color, kinship_groups, object_styles
+from metta.runtime.files import atomic_path
+from metta.viz.render import BlockRenderer, group_color, kinship_groups, object_styles
 
 # OpenCV fourcc tags in order of preference: H.264, then VP9 (both in an mp4 container)
 MP4_CODECS = (("avc1", "h264"), ("vp09", "vp9"))

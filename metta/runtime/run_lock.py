@@ -19,7 +19,7 @@ import sys
 import time
 
 from metta.errors import ConfigError
-from metta.lifetime import is_running, start_time
+from metta.runtime.lifetime import is_running, start_time
 
 
 class RunLockHeld(ConfigError):

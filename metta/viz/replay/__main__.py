@@ -1,6 +1,6 @@
 """Watch a replay in a browser.
 
-    python -m metta.replay FILE.replay.json.gz [--out PAGE.html] [--serve [--port N]]
+    python -m metta.viz.replay FILE.replay.json.gz [--out PAGE.html] [--serve [--port N]]
 
 writes a self-contained viewer page (default: beside the replay, ``FILE.replay.html``) that
 works offline: open it in a browser. ``--serve`` also serves it on http://127.0.0.1:PORT/
@@ -12,11 +12,11 @@ import argparse
 import sys
 
 from metta.errors import ConfigError
-from metta.lifetime import run_command
+from metta.runtime.lifetime import run_command
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m metta.replay", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m metta.viz.replay", description=__doc__.split("\n\n")[0])
     ap.add_argument("replay", help="a replay file (*.replay.json.gz), as evaluate and the eval suite write them")
     ap.add_argument("--out", default=None, help="where to write the page (default: beside the replay, .html)")
     ap.add_argument("--serve", action="store_true", help="serve the page on 127.0.0.1 until stopped")
@@ -26,7 +26,7 @@ def main(argv=None) -> int:
 
 
 def run(args, stops=None) -> int:
-    from metta.replay.viewer import PageServer, write_page
+    from metta.viz.replay.viewer import PageServer, write_page
 
     if not 0 <= args.port <= 65535:
         raise ConfigError(f"--port must be in 0..65535, got {args.port}")

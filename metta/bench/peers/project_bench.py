@@ -1,6 +1,6 @@
-"""The project's side of the peer benchmark: ``python -m metta.peers.project_bench [--json]``.
+"""The project's side of the peer benchmark: ``python -m metta.bench.peers.project_bench [--json]``.
 
-Times ``metta.make_env(--env)`` (the default, numba, observation backend) with ``metta.peers.mettagrid_bench.bench_parallel_env``, the loop that times mettagrid's PettingZoo env: uniformly random
+Times ``metta.make_env(--env)`` (the default, numba, observation backend) with ``metta.bench.peers.mettagrid_bench.bench_parallel_env``, the loop that times mettagrid's PettingZoo env: uniformly random
 actions drawn before timing, one core, median of ``--repeats`` runs of ``--steps`` steps after a warm-up; and
 says what the env holds (object counts on its first level, the observation), so that ``devops/peer_bench.sh``
 can set it beside mettagrid's arena. ``project_round`` is the function to call from elsewhere.
@@ -15,7 +15,7 @@ import re
 import sys
 
 # stdlib-only at import; bench_parallel_env times both sides the same way
-from metta.peers.mettagrid_bench import bench_parallel_env, pin_one_core, positive_int
+from metta.bench.peers.mettagrid_bench import bench_parallel_env, pin_one_core, positive_int
 
 
 def level_counts(level: str, chars: dict) -> dict:
@@ -62,7 +62,7 @@ def project_round(steps: int = 1000, repeats: int = 3, seed: int = 0, env_name: 
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m metta.peers.project_bench", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m metta.bench.peers.project_bench", description=__doc__.split("\n\n")[0])
     ap.add_argument("--env", default="metta-teams")
     ap.add_argument("--steps", type=positive_int, default=1000, help="env steps per timed run")
     ap.add_argument("--repeats", type=positive_int, default=3)

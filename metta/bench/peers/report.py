@@ -1,7 +1,7 @@
-"""Pairs the interleaved rounds of ``devops/peer_bench.sh``: ``python -m metta.peers.report --round M P ...``.
+"""Pairs the interleaved rounds of ``devops/peer_bench.sh``: ``python -m metta.bench.peers.report --round M P ...``.
 
 Each ``--round`` names one round's two JSON files, mettagrid's (``mettagrid_bench.py --json``) and the
-project's (``python -m metta.peers.project_bench --json``), timed one after the other. The machine's speed
+project's (``python -m metta.bench.peers.project_bench --json``), timed one after the other. The machine's speed
 swings from minute to minute, so what means something is each round's ratio (mettagrid's agent-steps/s over
 the project's) and their median, not either figure alone. Prints a table, or with ``--json`` all of it.
 """
@@ -95,7 +95,7 @@ def format_table(report: dict) -> str:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m metta.peers.report", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m metta.bench.peers.report", description=__doc__.split("\n\n")[0])
     ap.add_argument("--round", nargs=2, action="append", metavar=("METTAGRID_JSON", "PROJECT_JSON"),
                     required=True, help="one round's two result files, in the order they ran")
     ap.add_argument("--json", action="store_true")

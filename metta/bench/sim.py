@@ -9,7 +9,7 @@ actions (24 agents on 40x40 for ``metta-teams``):
   render per step, no env around it: the floor for this design;
 - each observation backend through the PettingZoo API (``env.step(dict)``; ``griddly`` renders
   every window with Griddly's own per-player observers);
-- ``batch K``: ``metta.env_batch.EnvBatch`` of K envs, the arrays Sample Factory's env steps
+- ``batch K``: ``metta.env.batch.EnvBatch`` of K envs, the arrays Sample Factory's env steps
   (default backend), for each K of ``--batch``; ``floor K``: K of Griddly's floors stepped in
   turn, K games' worth of engine work, which ``batch K`` is measured against.
 
@@ -80,7 +80,7 @@ class _Batch:
 def contenders(env_name: str, backends, batch_sizes, seed: int, **options) -> dict:
     """Every contender of the bench, on one level of ``env_name``."""
     from metta import make_env
-    from metta.env_batch import EnvBatch
+    from metta.env.batch import EnvBatch
     from metta.griddly_ext.baselines import EngineFloor, SeedStack
 
     ref = make_env(env_name, seed=seed, **options)

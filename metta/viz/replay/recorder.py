@@ -1,4 +1,4 @@
-"""Record an episode of a ``MettaEnv`` as it is played, into the replay format (metta.replay.format).
+"""Record an episode of a ``MettaEnv`` as it is played, into the replay format (metta.viz.replay.format).
 
     recorder = Recorder(policy="random")
     play_episode(env, policy, seed, record=recorder)     # calls begin() after the reset, step() after each step
@@ -17,7 +17,7 @@ import os
 
 import numpy as np
 
-from metta.replay.format import FORMAT, ORIENTATIONS, VERSION, write_replay
+from metta.viz.replay.format import FORMAT, ORIENTATIONS, VERSION, write_replay
 from metta.society.metrics import DIRECTED, TARGETS
 
 _ORIENT = {name: i for i, name in enumerate(ORIENTATIONS)}
@@ -32,7 +32,7 @@ class Recorder:
 
     # ------------------------------------------------------------------ hooks play_episode calls
     def begin(self, env, seed: int | None) -> None:
-        from metta.griddly_ext.render import GROUP_COLORS, kinship_groups, object_styles
+        from metta.viz.render import GROUP_COLORS, kinship_groups, object_styles
 
         self.env = env
         self._types: list[str] = []

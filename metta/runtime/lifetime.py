@@ -1,8 +1,9 @@
 """Processes that do not outlive the command that started them, and commands that stop cleanly on a signal.
 
 A command that starts processes (``train``, ``evaluate``, the eval suite) calls ``adopt_children()``: it records
-itself in the environment its children inherit (``METTA_PARENT=<pid>:<start time>``). Every process that imports
-``metta`` runs ``watch_parent()``: when it is a direct child of the recorded process it arranges to die with it,
+itself in the environment its children inherit (``METTA_PARENT=<pid>:<start time>``). Every process that starts
+through a command's ``main`` (``run_command``), a Sample Factory worker (metta.sf_integration.patches) or a game
+probe runs ``watch_parent()``: when it is a direct child of the recorded process it arranges to die with it,
 then records itself for its own children, so grandchildren (a game probe started by a rollout worker) follow too.
 
 On Linux the child asks the kernel for SIGKILL when its parent goes (``prctl(PR_SET_PDEATHSIG)``): no Python
@@ -226,6 +227,7 @@ def run_command(body: Callable[[StopSignals], int | None], errors: dict[type, in
     and stop signals handled (``StopSignals``). An exception of a type in ``errors`` (default: ConfigError, status
     1) is printed as ``error: <message>``, a stop signal as ``stopped by <signal>``; neither as a traceback."""
     errors = {ConfigError: 1} if errors is None else errors
+    watch_parent()  # a command started by another metta command dies with it
     adopt_children()
     try:
         with StopSignals() as stops:

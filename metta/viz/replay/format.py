@@ -25,7 +25,7 @@ import zlib
 import jsonschema
 
 from metta.errors import ConfigError
-from metta.files import atomic_path
+from metta.runtime.files import atomic_path
 
 FORMAT = "metta-replay"
 VERSION = 1

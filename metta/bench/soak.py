@@ -1,4 +1,4 @@
-"""Memory over a long run of the env: ``python -m metta.soak [--steps 1000000] [--every 50000] [--json]``.
+"""Memory over a long run of the env: ``python -m metta.bench.soak [--steps 1000000] [--every 50000] [--json]``.
 
 Steps one env (``--env``, default ``metta-teams``: 24 agents on 40x40) with uniformly random actions for
 ``--steps`` env steps, resetting it whenever an episode ends, and reads this process's resident set size
@@ -77,7 +77,7 @@ def soak(env_name: str = "metta-teams", steps: int = 1_000_000, every: int = 50_
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m metta.soak", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m metta.bench.soak", description=__doc__.split("\n\n")[0])
     ap.add_argument("--env", default="metta-teams")
     ap.add_argument("--steps", type=int, default=1_000_000, help="env steps (each steps every agent)")
     ap.add_argument("--every", type=int, default=50_000, help="env steps between RSS readings")

@@ -264,7 +264,7 @@ class MettaEnv(ParallelEnv):
         return flat
 
     def render(self):
-        raise NotImplementedError("MettaEnv draws no frames itself: metta.video.EnvCamera(env).frame() renders the "
+        raise NotImplementedError("MettaEnv draws no frames itself: metta.viz.video.EnvCamera(env).frame() renders the "
                                   "current state as an RGB image (python -m metta.sf_integration.evaluate films one)")
 
     def close(self):
@@ -299,7 +299,7 @@ def make_env(name: str = "metta-teams", seed: int | None = None, game: str | Non
              obs_backend: str = "numba", **options) -> MettaEnv:
     """Build a Metta environment.
 
-    name: a preset (``metta.presets.PRESETS``). seed: seeds levels and the engine.
+    name: a preset (``metta.env.presets.PRESETS``). seed: seeds levels and the engine.
     game: path to a GDY file (default: the preset's); it needs an avatar object and an action that moves it
     (metta.griddly_ext.validation).
     overrides: ``{named value: int}``, e.g. ``{"attack_cost": 20}`` or ``{"attack.cost": 20}``.
@@ -315,7 +315,7 @@ def make_env(name: str = "metta-teams", seed: int | None = None, game: str | Non
     (``generators=``, ``chargers=``, ``altars=`` are spellings of the same); ``layout="maze"`` for a maze.
     Raises ConfigError for a bad game file, override, map option, kinship parameter or level.
     """
-    from metta.presets import get_preset
+    from metta.env.presets import get_preset
 
     preset = get_preset(name)
     doc = load_gdy(game if game is not None else preset.game)

@@ -18,8 +18,8 @@ import http.server
 import os
 import threading
 
-from metta.files import write_text
-from metta.replay.format import read_replay
+from metta.runtime.files import write_text
+from metta.viz.replay.format import read_replay
 
 STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
 _SLOTS = {"/*METTA_CSS*/": "viewer.css", "/*METTA_JS*/": "viewer.js"}

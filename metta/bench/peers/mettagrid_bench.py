@@ -11,7 +11,7 @@ warm-up, with every action drawn before timing:
 - ``sim``: ``Simulation.step`` with the actions written into the simulation's own action buffer, the way the
   step's docstring allows low-level callers to: mettagrid's core step, no per-agent Python.
 - ``pettingzoo``: mettagrid's own ``MettaGridPettingZooEnv``, dicts in and out, the same API and the same timing
-  loop (``bench_parallel_env``) that times the project's env in ``metta.peers.project_bench``: the like-for-like
+  loop (``bench_parallel_env``) that times the project's env in ``metta.bench.peers.project_bench``: the like-for-like
   figure.
 
 The JSON also says what the arena holds (object counts on the built map), the actions, and the observation
@@ -30,7 +30,7 @@ import time
 
 VERSION = "0.26.22"  # the release devops/peer_bench.sh installs
 APIS = ("sim", "pettingzoo")
-WARMUP = 50  # steps before timing, as metta.bench
+WARMUP = 50  # steps before timing, as metta.bench.sim
 
 
 def positive_int(text: str) -> int:
@@ -160,7 +160,7 @@ def time_pettingzoo(cfg, steps: int, repeats: int, seed: int) -> dict:
 def bench_parallel_env(env, steps: int, repeats: int, seed: int = 0) -> dict:
     """Agent-steps/s of any PettingZoo ParallelEnv under uniformly random actions drawn before timing: a warm-up,
     then ``repeats`` timed runs of ``steps`` steps, resetting whenever an episode ends. It lives here because this
-    file cannot import metta; metta.peers.project_bench times the project's env with it."""
+    file cannot import metta; metta.bench.peers.project_bench times the project's env with it."""
     import numpy as np
 
     n = len(env.possible_agents)

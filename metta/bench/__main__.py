@@ -1,0 +1,4 @@
+from metta.bench.sim import main
+
+if __name__ == "__main__":
+    raise SystemExit(main())
