@@ -71,7 +71,7 @@ SelectTypeParameters=CR_CPU
 ReturnToService=2
 SlurmdTimeout=60
 InactiveLimit=0
-KillWait=10
+KillWait=30
 NodeName=$node NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem State=UNKNOWN
 PartitionName=metta Nodes=$node Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
 EOF

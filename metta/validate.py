@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from metta.errors import ConfigError
+from metta.runtime.lifetime import run_command
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -18,18 +18,18 @@ def main(argv: list[str] | None = None) -> int:
                     help="override a named value before validating (repeatable)")
     ap.add_argument("--no-probe", action="store_true", help="skip the trial run in Griddly")
     args = ap.parse_args(argv)
+    return run_command(lambda stops: _check(args))
+
+
+def _check(args) -> int:
     from metta.griddly_ext.gdy import load_gdy, parse_overrides
     from metta.griddly_ext.probe import probe_game
     from metta.griddly_ext.validation import validate_game
 
-    try:
-        game = load_gdy(args.file)
-        game = validate_game(game.with_overrides(parse_overrides(args.override)))
-        if not args.no_probe:
-            probe_game(game)
-    except ConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
+    game = load_gdy(args.file)
+    game = validate_game(game.with_overrides(parse_overrides(args.override)))
+    if not args.no_probe:
+        probe_game(game)
     n_actions = len(game.doc.get("Actions", []))
     print(f"ok: {args.file}: {len(game.objects())} objects, {n_actions} actions, "
           f"{len(game.named_values())} named values")

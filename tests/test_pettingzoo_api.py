@@ -1,30 +1,11 @@
-"""PettingZoo's own API and determinism tests on the registered presets."""
+"""The env's episode rules and observations (PettingZoo's own API and seed tests run on every game, preset
+and backend in tests/conformance)."""
 import numpy as np
 import pytest
-from pettingzoo.test import parallel_api_test, parallel_seed_test
 
 from metta import make_env
-from metta.env.presets import PRESETS
 
 SMALL = dict(width=16, height=16, num_agents=6, generators=4, chargers=2, altars=2)
-
-
-@pytest.mark.parametrize("name", list(PRESETS))
-def test_parallel_api(name):
-    env = make_env(name, seed=0)
-    parallel_api_test(env, num_cycles=300)
-
-
-@pytest.mark.parametrize("backend", ["griddly", "vulkan"])
-def test_parallel_api_with_each_observation_backend(backend):
-    env = make_env("metta-teams", seed=0, obs_backend=backend)
-    parallel_api_test(env, num_cycles=300)
-    env.close()
-
-
-@pytest.mark.parametrize("name", list(PRESETS))
-def test_parallel_seed(name):
-    parallel_seed_test(lambda: make_env(name, **SMALL), num_cycles=300)
 
 
 def test_episode_truncates_at_max_steps():

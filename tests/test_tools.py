@@ -45,7 +45,7 @@ def test_rollout_summary():
 
 def test_rollout_unknown_env_is_a_clear_error():
     proc = run("metta.bench.rollout", "--env", "metta-nope", "--steps", "3")
-    assert proc.returncode == 1
+    assert proc.returncode == 2  # a command line that cannot run (metta.errors)
     assert "unknown environment 'metta-nope'" in proc.stderr and "Traceback" not in proc.stderr
 
 

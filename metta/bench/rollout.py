@@ -13,7 +13,7 @@ import time
 import numpy as np
 from tqdm import tqdm
 
-from metta.errors import ConfigError
+from metta.runtime.lifetime import run_command
 
 
 def random_rollout(env, steps: int, seed: int, progress: bool = True) -> dict:
@@ -52,13 +52,13 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", action="store_true", help="print the summary as JSON")
     args = ap.parse_args(argv)
+    return run_command(lambda stops: _run(args))
+
+
+def _run(args) -> int:
     from metta import make_env
 
-    try:
-        env = make_env(args.env, seed=args.seed)
-    except ConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
+    env = make_env(args.env, seed=args.seed)
     summary = random_rollout(env, args.steps, args.seed, progress=not args.json)
     if args.json:
         print(json.dumps(summary, indent=2))

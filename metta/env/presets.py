@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 
-from metta.errors import ConfigError
+from metta.errors import UsageError
 from metta.griddly_ext.gdy import DEFAULT_GAME
 
 
@@ -52,5 +52,5 @@ def get_preset(name: str) -> Preset:
     if not isinstance(name, str) or name not in PRESETS:
         close = difflib.get_close_matches(str(name), list(PRESETS), n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
-        raise ConfigError(f"unknown environment {name!r}: known presets are {', '.join(sorted(PRESETS))}{hint}")
+        raise UsageError(f"unknown environment {name!r}: known presets are {', '.join(sorted(PRESETS))}{hint}")
     return PRESETS[name]

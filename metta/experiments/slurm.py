@@ -32,11 +32,15 @@ JOBS_FILE = "jobs.json"
 LIVE_STATES = {"PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "SUSPENDED", "REQUEUED", "RESIZING", "STOPPED",
                "REQUEUE_HOLD", "REQUEUE_FED", "SIGNALING", "STAGE_OUT"}
 LOG_TAIL = 15
-# the job script around a run's command: it records the command's exit status beside the log, 143 when cancelled
+# the job script around a run's command: it records the command's exit status beside the log, 143 when cancelled.
+# The command runs in the background so that the trap fires as the signal arrives (bash runs a trap only once a
+# foreground command ends): the status is on disk before the run's checkpoint, even if Slurm's KillWait ends both.
 WRAPPER = """
 EXIT_FILE="$${METTA_SLURM_DIR}/$${METTA_RUN}-$${SLURM_JOB_ID}.exit"
-trap 'echo 143 > "$$EXIT_FILE"; exit 143' TERM
-$CMD
+$CMD &
+child=$$!
+trap 'echo 143 > "$$EXIT_FILE"; wait "$$child"; exit 143' TERM
+wait "$$child"
 code=$$?
 echo "$$code" > "$$EXIT_FILE"
 exit "$$code"

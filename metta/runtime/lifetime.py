@@ -29,7 +29,7 @@ import threading
 from contextlib import contextmanager
 from typing import Callable
 
-from metta.errors import ConfigError
+from metta.errors import DATA_EXIT, USAGE_EXIT, ConfigError, UsageError
 
 PARENT_ENV = "METTA_PARENT"
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -225,8 +225,9 @@ class StopSignals:
 def run_command(body: Callable[[StopSignals], int | None], errors: dict[type, int] | None = None) -> int:
     """A command's exit status: ``body(stops)``'s (0 for None), with its children bound to it (``adopt_children``)
     and stop signals handled (``StopSignals``). An exception of a type in ``errors`` (default: ConfigError, status
-    1) is printed as ``error: <message>``, a stop signal as ``stopped by <signal>``; neither as a traceback."""
-    errors = {ConfigError: 1} if errors is None else errors
+    1; UsageError, status 2: metta.errors) is printed as ``error: <message>``, a stop signal as
+    ``stopped by <signal>``; neither as a traceback."""
+    errors = {UsageError: USAGE_EXIT, ConfigError: DATA_EXIT, **(errors or {})}
     watch_parent()  # a command started by another metta command dies with it
     adopt_children()
     try:

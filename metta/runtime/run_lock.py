@@ -18,11 +18,11 @@ import socket
 import sys
 import time
 
-from metta.errors import ConfigError
+from metta.errors import ConfigError, UsageError
 from metta.runtime.lifetime import is_running, start_time
 
 
-class RunLockHeld(ConfigError):
+class RunLockHeld(UsageError):
     """Another live run holds the experiment."""
 
 

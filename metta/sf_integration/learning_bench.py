@@ -72,7 +72,7 @@ def train(env_name: str, seconds: int, train_dir: str, experiment: str, seed: in
             raise
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
-        raise SystemExit(f"training failed (exit {proc.returncode}); see {log_path}")
+        raise SystemExit(f"error: training failed (exit {proc.returncode}); see {log_path}")
     steps = trained_steps(os.path.join(train_dir, experiment))
     return {"agent_steps": steps, "wall_seconds": wall, "agent_steps_per_s": steps / wall, "log": log_path}
 

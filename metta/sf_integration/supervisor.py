@@ -35,6 +35,8 @@ import threading
 import traceback
 from contextlib import contextmanager
 
+from metta.sf_integration.patches import stop_training
+
 FAULTS_ENV = "METTA_RUN_FAULTS"
 # where a worker's fatal exception is logged: Sample Factory's log, which signal_slot's event loop also uses (an
 # exception in a slot ends the process), and signal_slot's own before Sample Factory hands it its log
@@ -211,11 +213,11 @@ class Supervisor:
         if self.stop_signal is not None and not self._stopping:
             log.warning("%s: saving a checkpoint and stopping (a second signal stops without saving)",
                         signal.Signals(self.stop_signal).name)
-            self._stop(runner._stop_training)
+            self._stop(lambda: stop_training(runner))
         self.collect()
         if self.failures:
             if not runner.stopped:
-                self._stop(lambda: runner._stop_training(failed=True))
+                self._stop(lambda: stop_training(runner, failed=True))
             runner.status = ExperimentStatus.FAILURE
             self._forget_the_dead()
 

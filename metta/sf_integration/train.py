@@ -13,14 +13,15 @@ torch sees a GPU. It checkpoints every 3 minutes, writes TensorBoard logs (socia
 under ``social/``) and, rerun with the same experiment, resumes where it stopped; a
 corrupted checkpoint is moved aside loudly, never silently replaced by a fresh start
 (metta.sf_integration.checkpoints). ``--train_for_seconds`` bounds a run's wall time
-(Sample Factory 2.1.1 parses that flag but never counts the seconds: ``WallClock`` does).
+(Sample Factory 2.1.1 parses that flag but never counts the seconds: metta.sf_integration.patches does).
 
 A run holds its experiment (metta.runtime.run_lock): a second run into it is refused, naming the first's
 pid. SIGINT (Ctrl-C), SIGTERM and SIGHUP save a checkpoint and stop; a second signal stops at
 once. Its worker processes die with it, however it dies (metta.runtime.lifetime), and a worker that
 fails stops the run with its own error: an env's exception, a disk that is full or read-only
-(metta.sf_integration.supervisor). Exit status: 0 done, 1 failed, 2 bad input or a held
-experiment, 128 + signal stopped by that signal.
+(metta.sf_integration.supervisor). Exit status (metta.errors): 0 done, 1 bad data (a game
+file, a checkpoint) or a failed run, 2 a command line that cannot run (a bad flag, a held experiment),
+128 + signal stopped by that signal.
 """
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ import time
 
 import torch
 
-from metta.errors import ConfigError
+from metta.errors import DATA_EXIT, ConfigError, UsageError
 from metta.runtime.files import write_json
 from metta.griddly_ext.engine import griddly_module
 from metta.runtime.lifetime import Interrupted, StopSignals, run_command
@@ -41,11 +42,11 @@ from metta.env.presets import PRESETS, get_preset
 from metta.runtime.run_lock import RunLock
 from metta.sf_integration.checkpoints import latest_checkpoint, prepare_resume, read_config
 from metta.sf_integration.config import absolute_paths, add_metta_args, env_kwargs_from_cfg
+from metta.sf_integration.patches import patch_runner
 from metta.sf_integration.supervisor import Supervisor, fault_reports, quiet_logging_errors
 
 griddly_module()  # imports gym once, quietly, before Sample Factory's modules do
 
-from sample_factory.algo.runners.runner import AlgoObserver  # noqa: E402
 from sample_factory.algo.utils.context import global_model_factory  # noqa: E402
 from sample_factory.algo.utils.misc import ExperimentStatus  # noqa: E402
 from sample_factory.cfg.arguments import cfg_dict, load_from_checkpoint, parse_full_cfg, parse_sf_args  # noqa: E402
@@ -103,34 +104,19 @@ def parse_args(argv: list[str] | None = None, evaluation: bool = False):
     absolute_paths(cfg)
     exp_dir = experiment_dir(cfg=cfg, mkdir=False)
     if glob.has_magic(exp_dir):  # Sample Factory's learner globs its checkpoints under it: it would find none
-        raise ConfigError(f"the experiment directory {exp_dir} holds a glob character (*, ? or [): Sample Factory "
+        raise UsageError(f"the experiment directory {exp_dir} holds a glob character (*, ? or [): Sample Factory "
                           f"looks for its checkpoints with a pattern under it and would never find them to resume; "
                           f"choose a --train_dir and --experiment without them")
     return cfg
 
 
-class WallClock(AlgoObserver):
-    """Counts the run's training seconds, so ``--train_for_seconds`` stops it."""
-
-    def on_training_step(self, runner, training_iteration_since_resume: int) -> None:
-        runner.total_train_seconds = time.time() - runner.start_time
-
-
-class LastSummaries(AlgoObserver):
-    """Writes TensorBoard summaries once more as training stops: Sample Factory writes them only on a timer, so
-    a run shorter than one interval past its first full episode window ends with no ``social/`` scalars at all."""
-
-    def on_stop(self, runner) -> None:
-        runner._report_experiment_summaries()
-
-
 def check_flags(cfg) -> None:
     if not 0 <= (cfg.action_prior or 0) < 1:
-        raise ConfigError(f"--action_prior must be in [0, 1), got {cfg.action_prior}")
+        raise UsageError(f"--action_prior must be in [0, 1), got {cfg.action_prior}")
     if cfg.vector_envs is None or cfg.vector_envs < 1:
-        raise ConfigError(f"--vector_envs must be an integer >= 1, got {cfg.vector_envs}")
+        raise UsageError(f"--vector_envs must be an integer >= 1, got {cfg.vector_envs}")
     if cfg.batched_sampling and cfg.num_envs_per_worker > cfg.worker_num_splits:
-        raise ConfigError(f"--num_envs_per_worker={cfg.num_envs_per_worker} with --worker_num_splits="
+        raise UsageError(f"--num_envs_per_worker={cfg.num_envs_per_worker} with --worker_num_splits="
                           f"{cfg.worker_num_splits} stacks envs in one batched slot, where Sample Factory drops their "
                           f"episode infos and so the social metrics: raise --vector_envs instead (envs stepped as "
                           f"one), or use --batched_sampling=False")
@@ -200,9 +186,7 @@ def _locked(cfg, exp_dir: str, stops: StopSignals) -> int:
 def _run(cfg, exp_dir: str, faults: str, stops: StopSignals) -> int:
     cfg, runner = make_runner(cfg)
     # Sample Factory writes config.json in place: a kill mid-write would leave the experiment unresumable
-    runner._save_cfg = lambda: write_json(cfg_file(runner.cfg), cfg_dict(runner.cfg))
-    runner.register_observer(WallClock())
-    runner.register_observer(LastSummaries())
+    patch_runner(runner, lambda cfg: write_json(cfg_file(cfg), cfg_dict(cfg)))
     status = runner.init()
     if status != ExperimentStatus.SUCCESS:
         return status
@@ -226,7 +210,7 @@ def _run(cfg, exp_dir: str, faults: str, stops: StopSignals) -> int:
 def main(argv: list[str] | None = None) -> int:
     quiet_logging_errors()
     register_components()
-    return run_command(lambda stops: train(parse_args(argv), stops), {ConfigError: 2, RunFailed: 1})
+    return run_command(lambda stops: train(parse_args(argv), stops), {RunFailed: DATA_EXIT})
 
 
 if __name__ == "__main__":

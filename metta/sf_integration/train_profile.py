@@ -146,9 +146,9 @@ def fps_from_log(text: str) -> float | None:
 def profile(seconds: int, warmup: int, duration: int, rate: int, flags: list[str], raw_path: str | None) -> dict:
     py_spy = shutil.which("py-spy") or os.path.join(os.path.dirname(sys.executable), "py-spy")
     if not os.path.exists(py_spy):
-        raise SystemExit("py-spy is not installed: pip install py-spy")
+        raise SystemExit("error: py-spy is not installed: pip install py-spy")
     if warmup + duration >= seconds:
-        raise SystemExit(f"--warmup ({warmup}) + --duration ({duration}) must be shorter than --seconds ({seconds})")
+        raise SystemExit(f"error: --warmup ({warmup}) + --duration ({duration}) must be shorter than --seconds ({seconds})")
     train_dir = tempfile.mkdtemp(prefix="metta_train_profile_")
     raw = raw_path or os.path.join(train_dir, "profile.raw")
     log_path = os.path.join(train_dir, "train.log")
@@ -160,14 +160,14 @@ def profile(seconds: int, warmup: int, duration: int, rate: int, flags: list[str
             try:
                 time.sleep(warmup)
                 if proc.poll() is not None:
-                    raise SystemExit(f"training stopped early (exit {proc.returncode}); see {log_path}")
+                    raise SystemExit(f"error: training stopped early (exit {proc.returncode}); see {log_path}")
                 before = cpu_times(descendants(proc.pid))
                 spy = subprocess.run([py_spy, "record", "--subprocesses", "--threads", "--nonblocking", "--format", "raw",
                                       "-r", str(rate), "-d", str(duration), "-o", raw, "-p", str(proc.pid)],
                                      capture_output=True, text=True)
                 after = cpu_times(descendants(proc.pid))
                 if spy.returncode != 0:
-                    raise SystemExit(f"py-spy failed: {spy.stderr.strip()[-500:]}")
+                    raise SystemExit(f"error: py-spy failed: {spy.stderr.strip()[-500:]}")
                 proc.wait()
             finally:
                 if proc.poll() is None:

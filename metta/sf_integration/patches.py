@@ -1,0 +1,67 @@
+"""Every place the project reaches into Sample Factory's internals, in one module, for the one version it was
+written against (``SF_VERSION``; another version is refused at import with a message saying so).
+
+- **Checkpoints load as weights only.** Sample Factory stores a numpy scalar (``best_performance``) in its
+  checkpoints and loads them with ``torch.load``, whose default since torch 2.6 is ``weights_only=True``: without
+  the allowlist below every resume fails to read its checkpoint and starts from scratch. Numpy scalars and dtypes
+  are plain data; no code runs on load.
+- **A worker joins its run** (``join_worker``): it reports the error that ends it to the run's main process,
+  leaves stop signals to it and dies with it (metta.sf_integration.supervisor, metta.runtime.lifetime). Every
+  Sample Factory process imports metta.sf_integration (the env and model factories live there), which calls it.
+- **The runner** (``patch_runner``): ``config.json`` is written to a temporary name and renamed (Sample Factory
+  writes it in place, and a kill mid-write leaves the experiment unresumable); ``--train_for_seconds`` is
+  counted (2.1.1 parses it but never counts); the TensorBoard summaries are written once more as training stops
+  (2.1.1 writes them only on a timer, so a short run would end with no ``social/`` scalars).
+- **Stopping** (``stop_training``): the runner's private stop, which the supervisor calls when a worker dies
+  or a signal asks for a checkpoint and a stop.
+"""
+from __future__ import annotations
+
+import time
+from importlib.metadata import version
+
+import numpy as np
+import torch
+from numpy.core.multiarray import scalar
+
+SF_VERSION = "2.1.1"
+_installed = version("sample-factory")
+if _installed != SF_VERSION:
+    raise ImportError(f"metta.sf_integration is written against sample-factory {SF_VERSION} (its internals are "
+                      f"patched in metta/sf_integration/patches.py); {_installed} is installed: "
+                      f"pip install sample-factory=={SF_VERSION}, or port the patches")
+
+NUMPY_SAFE_GLOBALS = [scalar, np.dtype] + sorted({type(np.dtype(t)) for t in np.typecodes["All"]},
+                                                 key=lambda t: t.__name__)
+torch.serialization.add_safe_globals(NUMPY_SAFE_GLOBALS)
+
+
+def join_worker() -> None:
+    """In a Sample Factory worker of a training run: report its fatal error to the main process, die with it."""
+    from metta.runtime.lifetime import watch_parent
+    from metta.sf_integration.supervisor import join_run
+
+    watch_parent()
+    join_run()
+
+
+def patch_runner(runner, save_cfg) -> None:
+    """Fit a Sample Factory runner with the project's config writer ``save_cfg(cfg)`` and its two observers."""
+    from sample_factory.algo.runners.runner import AlgoObserver
+
+    class WallClock(AlgoObserver):
+        def on_training_step(self, runner, training_iteration_since_resume: int) -> None:
+            runner.total_train_seconds = time.time() - runner.start_time
+
+    class LastSummaries(AlgoObserver):
+        def on_stop(self, runner) -> None:
+            runner._report_experiment_summaries()
+
+    runner._save_cfg = lambda: save_cfg(runner.cfg)
+    runner.register_observer(WallClock())
+    runner.register_observer(LastSummaries())
+
+
+def stop_training(runner, failed: bool = False) -> None:
+    """Ask the runner to save (unless ``failed``) and stop its components."""
+    runner._stop_training(failed=failed)
