@@ -41,8 +41,7 @@ import numpy as np
 from metta.evals.policies import FACING, ROTATE_TO
 from metta.society.kinship import Teams
 
-GAME = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "games",
-                    "dilemma.yaml")
+GAME = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "games", "dilemma.yaml"))
 MAP = dict(width=30, height=30, num_agents=24, wall_density=0.05, rooms=0)
 KINSHIP = dict(structure="teams", team_size=4, team_reward=1.0, bond_share=0.0)
 ALPHAS = (0.0, 0.5, 1.0)
@@ -52,6 +51,8 @@ POPULATIONS = {"peaceful": ("none", False), "thieves_blind": ("all", False), "th
                "lone_peaceful": ("others", False)}
 BLOCKING = ("wall", "generator", "charger", "altar", "marker")
 # the attack's 9 cells, (right, forward) of the attacker: metta.yaml's attack inputs 1..9
+COLUMNS = ("hearts", "raw", "focal_raw", "attacks_kin", "attacks_strangers", "frozen", "kin_chances", "profitable",
+           "profitable_front")
 REACH = [(-1, 1), (0, 1), (1, 1), (-1, 2), (0, 2), (1, 2), (-1, 3), (0, 3), (1, 3)]
 # two-sided 95% t quantiles for df 1..30 (beyond: the Cornish-Fisher expansion)
 T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
@@ -83,9 +84,9 @@ class Scripted:
         v = env.game.named_values()
         self.altar_cost, self.charger_energy = v["altar_cost"], v["charger_energy"]
         self.max_inv, self.attack_cost = v["agent_max_inventory"], v["attack_cost"]
-        e = env.engine
-        self.a = {k: e.action_index(*k) for k in (("move", 1), ("move", 2), ("use", 1), ("attack", 2))}
-        self.turn = {d: e.action_index("rotate", i) for d, i in ROTATE_TO.items()}
+        index = env.engine.action_index
+        self.a = {k: index(*k) for k in (("move", 1), ("move", 2), ("use", 1), ("attack", 2))}
+        self.turn = {d: index("rotate", i) for d, i in ROTATE_TO.items()}
         self.kin = env.kinship >= env.society.kin_threshold
         self.rng = np.random.default_rng(0)
         self.fields, self.profitable = {}, np.zeros((2, env.num_agents_total), dtype=np.int64)  # [reach, front]
@@ -111,14 +112,8 @@ class Scripted:
             blocked = self.cell_agent if agents_block else {}
             free = lambda c: (0 <= c[0] < self.w and 0 <= c[1] < self.h and c not in blocked
                               and (c not in self.objects or self.objects[c]["Name"] not in BLOCKING))
-            dist = {}
-            queue = deque()
-            for t in targets:
-                for d in ROTATE_TO:
-                    c = (t[0] + d[0], t[1] + d[1])
-                    if c not in dist and free(c):
-                        dist[c] = 0
-                        queue.append(c)
+            dist = {c: 0 for t in targets for d in ROTATE_TO if free(c := (t[0] + d[0], t[1] + d[1]))}
+            queue = deque(dist)
             while queue:
                 c = queue.popleft()
                 for d in ROTATE_TO:
@@ -194,13 +189,11 @@ class Scripted:
                  if (n := (here[0] + d[0], here[1] + d[1])) in dist]
         if steps:
             want = min(steps)[2]
-            if facing == want:
-                return self.a[("move", 1)]
-            return self.a[("move", 2)] if facing == (-want[0], -want[1]) else self.turn[want]
+            back = facing == (-want[0], -want[1])
+            return self.a[("move", 1)] if facing == want else self.a[("move", 2)] if back else self.turn[want]
         static = self.field(targets, agents_block=False)
-        if here not in static:
-            return None
-        down = [d for d in ROTATE_TO if static.get((here[0] + d[0], here[1] + d[1]), 1 << 30) < static[here]]
+        down = [d for d in ROTATE_TO if here in static
+                and static.get((here[0] + d[0], here[1] + d[1]), 1 << 30) < static[here]]
         if not down:
             return None
         want = down[0] if facing not in down else facing
@@ -213,9 +206,8 @@ def play(env, population: str, seed: int, episode: int) -> dict:
     env.reset(seed=1000 * seed + episode)
     n = env.num_agents_total
     focal = (3 * seed + episode) % n
-    thieves = {"none": np.zeros(n, bool), "all": np.ones(n, bool)}.get(who)
-    if thieves is None:
-        thieves = np.arange(n) == focal if who == "focal" else np.arange(n) != focal
+    ids = np.arange(n)
+    thieves = {"none": ids < 0, "all": ids >= 0, "focal": ids == focal, "others": ids != focal}[who]
     policy = Scripted(env, thieves, aware)
     while True:
         *_, episode_metrics = env.step_arrays(policy.act())
@@ -243,18 +235,15 @@ def summarise(runs: dict) -> dict:
     capita = lambda key: (lambda ep: float(np.mean(ep[key])))
     table = {}
     for pop in runs:
-        table[pop] = {name: t_interval(over(pop, capita(key))) for name, key in
-                      (("hearts", "hearts"), ("raw", "raw"), ("attacks_kin", "attacks_kin"),
-                       ("attacks_strangers", "attacks_strangers"), ("frozen", "frozen"),
-                       ("kin_chances", "kin_chances"), ("profitable", "profitable"),
-                       ("profitable_front", "profitable_front"))}
+        table[pop] = {key: t_interval(over(pop, capita(key))) for key in COLUMNS if key != "focal_raw"}
         table[pop]["focal_raw"] = t_interval(over(pop, focal()))
     R, T = np.array(over("peaceful", focal())), np.array(over("lone_thief_blind", focal()))
     S, P = np.array(over("lone_peaceful", focal())), np.array(over("thieves_blind", focal()))
-    hearts = {p: np.array(over(p, capita("hearts"))) for p in ("peaceful", "thieves_blind")}
+    drop = lambda key: np.array(over("peaceful", capita(key))) - np.array(over("thieves_blind", capita(key)))
     checks = {"(a) T - R: lone thief's raw minus the same agent's, peaceful": T - R,
-              "(b) hearts per capita: peaceful - thieves (kin-blind)": hearts["peaceful"] - hearts["thieves_blind"],
-              "R - P (focal raw)": R - P, "R - S": R - S, "2R - T - S": 2 * R - T - S, "P - S (fear)": P - S}
+              "(b) hearts per capita: peaceful - thieves (kin-blind)": drop("hearts"),
+              "R - P (focal raw)": R - P, "R - P (raw per capita)": drop("raw"), "R - S": R - S,
+              "2R - T - S": 2 * R - T - S, "P - S (fear)": P - S}
     for a in ALPHAS:
         lone = [np.array(over(f"lone_thief_{kind}", focal("shared", a))) for kind in ("aware", "blind")]
         pops = [np.array(over(f"thieves_{kind}", lambda ep, a=a: float(np.mean(ep["shared"][a]))))
@@ -270,16 +259,13 @@ def fmt(iv: dict) -> str:
 
 
 def report(summary: dict) -> str:
-    cols = ("hearts", "raw", "focal_raw", "attacks_kin", "attacks_strangers", "frozen", "kin_chances",
-            "profitable", "profitable_front")
     lines = [f"n = {len(summary['seeds'])} seeds; per agent per episode, mean [95% t interval across seeds]", ""]
     for pop, row in summary["populations"].items():
         lines.append(f"{pop}")
-        lines += [f"  {c:18s} {fmt(row[c])}" for c in cols]
+        lines += [f"  {c:18s} {fmt(row[c])}" for c in COLUMNS]
     lines += ["", "checks (differences paired by seed; holds: the interval is above 0)"]
     for name, iv in summary["checks"].items():
-        holds = "holds" if iv["lo"] is not None and iv["lo"] > 0 else ("fails" if iv["hi"] is not None and
-                                                                         iv["hi"] < 0 else "unclear")
+        holds = "unclear" if iv["lo"] is None else "holds" if iv["lo"] > 0 else "fails" if iv["hi"] < 0 else "unclear"
         lines.append(f"  {name:58s} {fmt(iv)}  {holds}")
     return "\n".join(lines)
 
@@ -304,9 +290,9 @@ def main(argv=None) -> int:
                 for pop in POPULATIONS:
                     runs[pop][s].append(play(env, pop, s, e))
                     bar.update()
-    env.close()
     summary = summarise(runs)
     summary.update(game=args.game, map=MAP, kinship=KINSHIP, episodes=args.episodes, max_steps=env.max_steps)
+    env.close()
     print(report(summary))
     if args.json:
         with open(args.json, "w") as f:
