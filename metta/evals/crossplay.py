@@ -262,7 +262,7 @@ def main(argv=None) -> int:
     ap.add_argument("--episodes", type=int, default=8)
     ap.add_argument("--max_steps", type=int, default=None, help="episode length (default: the game's)")
     ap.add_argument("--train_dir", default="train_dir")
-    ap.add_argument("--out", default=None, help="the JSON report (default train_dir/crossplay/FOCAL_vs_BACKGROUND.json)")
+    ap.add_argument("--out", default=None, help="the JSON report (default: train_dir/crossplay/F_vs_B.json)")
     ap.add_argument("--json", action="store_true", help="print the report as JSON")
     args = ap.parse_args(argv)
 
