@@ -16,7 +16,6 @@ from test_learning_bench import TINY  # flags that train in seconds: 10x10, 4 ag
 
 BUDGET = 1000
 LONGER = 1300  # a little more: the resumed runs start up again but train only a few batches
-T_975_DF1 = 12.706204736174707  # Student's t, 0.975 quantile, 1 degree of freedom (any table)
 
 
 def sweep(train_dir, *args, budget=BUDGET, extra=TINY, timeout=400):
@@ -83,6 +82,34 @@ def recompute(stats):
     return out
 
 
+def per_seed_value(stats, metric, episode_values):
+    """A run's value of ``metric`` recomputed from stats.json: rates pool the counts of all episodes and agents,
+    the kin/stranger ratio is the Mantel-Haenszel ratio over episodes (0.5 added to hits when a sum is 0), any
+    other metric the mean of its episode values."""
+    for prefix, hit in (("attack", "attacks_on"), ("gift", "gifts_to")):
+        if not metric.startswith(f"{prefix}_rate_") and metric != f"{prefix}_kin_stranger_ratio":
+            continue
+        if f"{prefix}_chances_kin" not in next(iter(stats["episodes"][0]["agents"].values())):
+            return None
+        strata = [[sum(a[k] for a in e["agents"].values()) for k in
+                   (f"{hit}_kin", f"{prefix}_chances_kin", f"{hit}_strangers", f"{prefix}_chances_strangers")]
+                  for e in stats["episodes"]]
+        hk, ck, hs, cs = (sum(s[j] for s in strata) for j in range(4))
+        if metric.endswith("_rate_kin"):
+            return hk / ck if ck else None
+        if metric.endswith("_rate_strangers"):
+            return hs / cs if cs else None
+        both = [s for s in strata if s[1] and s[3]]
+        if not both:
+            return None
+        for add in (0.0, 0.5):
+            num = sum((s[0] + add) * s[3] / (s[1] + s[3]) for s in both)
+            den = sum((s[2] + add) * s[1] / (s[1] + s[3]) for s in both)
+            if num and den:
+                return num / den
+    return float(np.mean(episode_values)) if episode_values else None
+
+
 def test_two_point_sweep_runs_end_to_end_and_its_report_is_the_runs_numbers(tiny):
     sweep_dir, results = tiny["sweep_dir"], tiny["results"]
     for name in ("report.html", "results.csv", "results.json", "sweep.json", "plots/hearts.png"):
@@ -103,20 +130,17 @@ def test_two_point_sweep_runs_end_to_end_and_its_report_is_the_runs_numbers(tiny
         assert not glob.glob(os.path.join(sweep_dir, run, "eval", "*.replay.json.gz"))
         episodes = recompute(stats)
         for metric in ("hearts", "diamonds_harvested", "attacks_on_kin", "reward", *episodes[0]):
-            values = [e[metric] for e in episodes if e.get(metric) is not None]
+            # seeds are the unit (metta.experiments.seed_stats): the run's mean over its episodes, rates pooled
+            # over its episodes, ratios Mantel-Haenszel; one seed per point: n = 1 and no interval
+            expected = per_seed_value(stats, metric, [e[metric] for e in episodes if e.get(metric) is not None])
             got = point["metrics"][metric]
-            assert got["n"] == len(values), metric
-            if not values:
+            assert got["n"] == (0 if expected is None else 1), metric
+            assert got["lo"] is None and got["hi"] is None, metric
+            if expected is None:
                 assert got["mean"] is None and cells[(metric, i)] == "–"
                 continue
-            mean = float(np.mean(values))
-            assert got["mean"] == pytest.approx(mean, abs=1e-12), metric
-            assert cells[(metric, i)].startswith(f"{mean:.4g}"), (metric, cells[(metric, i)])
-            if len(values) == 2:
-                half = T_975_DF1 * float(np.std(values, ddof=1)) / np.sqrt(2)
-                assert got["lo"] == pytest.approx(mean - half, abs=1e-9)
-                assert got["hi"] == pytest.approx(mean + half, abs=1e-9)
-                assert f"{mean:.4g} [{mean - half:.4g}, {mean + half:.4g}] (n=2)" == cells[(metric, i)]
+            assert got["mean"] == pytest.approx(expected, abs=1e-12), metric
+            assert cells[(metric, i)] == f"{expected:.4g} (n=1 seed: no interval: one seed)", metric
     with open(os.path.join(sweep_dir, "results.csv")) as f:
         rows = list(csv.DictReader(f))
     assert [(r["team_reward"], r["seed"], r["episode_seed"]) for r in rows] == [

@@ -13,6 +13,8 @@ agent's last reward in training and needs it to act the same, so every player pa
   scenario is solvable and how well: the ceiling.
 - ``ScriptedAgent``: one agent's fixed routine (face a direction, then repeat an action every
   k steps), for the opponents of the competition scenarios; not a ``Policy``.
+- ``CompositePolicy``: several policies in one env, each acting for the agents a role map gives it
+  (a focal group among background agents: metta.evals.crossplay).
 - ``policy_for(spec, ...)``: ``"random"``, ``"oracle"``, or the name of an experiment in
   ``train_dir``, loaded by the trained-policy loader. That loader is registered from outside
   (``register_trained_loader``; Sample Factory's is declared under the ``metta.policy_loaders``
@@ -67,6 +69,42 @@ class RandomPolicy(Policy):
         else:
             draws = self.rng.choice(self.num_actions, size=len(obs), p=self.p)
         return {a: int(x) for a, x in zip(obs, draws)}
+
+
+class CompositePolicy(Policy):
+    """Each agent played by the policy of its role: ``policies`` {role: Policy}, ``roles`` a role per agent index of
+    ``agents`` (the env's ``possible_agents``), or a callable returning them, asked at every ``reset`` (the roles of
+    an episode can depend on what the env's reset drew). Every policy sees only its own agents' observations and
+    rewards, in env order, and is reset with their number; each role needs its own Policy instance (a trained
+    policy keeps per-agent memory by position)."""
+
+    def __init__(self, policies: dict[str, Policy], roles, agents: list[str]):
+        if len({id(p) for p in policies.values()}) != len(policies):
+            raise ValueError("CompositePolicy: give every role its own Policy instance")
+        self.policies, self._roles, self.agents = dict(policies), roles, list(agents)
+        self.assignment: dict[str, list[str]] = {}
+
+    def reset(self, num_agents: int) -> None:
+        roles = list(self._roles() if callable(self._roles) else self._roles)
+        if len(roles) != num_agents or len(self.agents) != num_agents:
+            raise ValueError(f"CompositePolicy: {len(roles)} roles and {len(self.agents)} agents for {num_agents}")
+        unknown = sorted(set(roles) - set(self.policies))
+        if unknown:
+            raise ValueError(f"CompositePolicy: no policy for role(s) {', '.join(map(str, unknown))}")
+        self.role_of = dict(zip(self.agents, roles))
+        self.assignment = {r: [a for a, x in self.role_of.items() if x == r] for r in self.policies}
+        for role, policy in self.policies.items():
+            policy.reset(len(self.assignment[role]))
+
+    def act(self, obs, rewards=None, deterministic: bool = False) -> dict[str, int]:
+        out = {}
+        for role, policy in self.policies.items():
+            mine = [a for a in self.assignment[role] if a in obs]
+            if mine:
+                out.update(policy.act({a: obs[a] for a in mine},
+                                      None if rewards is None else {a: rewards[a] for a in mine if a in rewards},
+                                      deterministic=deterministic))
+        return {a: out[a] for a in obs}
 
 
 class ScriptedAgent:

@@ -1,9 +1,12 @@
-"""Scores with their uncertainty: binomial confidence intervals, an exact test between two policies, and t-intervals
-of means."""
+"""Scores with their uncertainty: binomial confidence intervals, an exact test between two policies, t-intervals
+of means, the Mantel–Haenszel rate ratio over strata, and the effect a t-interval of n units can detect."""
 from __future__ import annotations
 
 import functools
 import math
+
+CORRECTION = 0.5  # added to the hits of a rate ratio whose numerator or denominator is 0
+ONE_SEED = "no interval: one seed"
 
 
 def wilson_interval(successes: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
@@ -77,3 +80,42 @@ def mean_interval(values, level: float = 0.95) -> dict:
     sd = math.sqrt(sum((x - mean) ** 2 for x in xs) / (n - 1))
     half = t_quantile((1 + level) / 2, n - 1) * sd / math.sqrt(n)
     return {"mean": mean, "sd": sd, "n": n, "lo": mean - half, "hi": mean + half}
+
+
+def mh_rate_ratio(strata, correction: float = CORRECTION) -> dict:
+    """The Mantel–Haenszel rate ratio (kin over strangers) over ``strata`` [(hk, ck, hs, cs), ...]: h hits, c chances,
+    k kin, s strangers; one stratum per episode. RR_MH = Σ hk·cs/T / Σ hs·ck/T with T = ck + cs. A stratum without both
+    kinds of chance adds nothing; when either sum is 0, ``correction`` is added to hk and hs of every informative
+    stratum (``corrected`` True); with no informative stratum there is no ratio. Returns ``ratio``, ``log_ratio``,
+    ``corrected``, the pooled counts and the pooled rates (Σ h / Σ c)."""
+    strata = [s for s in strata if s is not None]
+    hk, ck, hs, cs = (sum(s[i] for s in strata) for i in range(4))
+    out = {"hits_kin": hk, "chances_kin": ck, "hits_strangers": hs, "chances_strangers": cs,
+           "rate_kin": hk / ck if ck else None, "rate_strangers": hs / cs if cs else None,
+           "ratio": None, "log_ratio": None, "corrected": False}
+    informative = [s for s in strata if s[1] > 0 and s[3] > 0]
+    if not informative:
+        return out
+
+    def sums(add: float):
+        num = sum((k + add) * c_s / (c_k + c_s) for k, c_k, _, c_s in informative)
+        den = sum((s + add) * c_k / (c_k + c_s) for _, c_k, s, c_s in informative)
+        return num, den
+
+    num, den = sums(0.0)
+    if num == 0 or den == 0:
+        num, den = sums(correction)
+        out["corrected"] = True
+    out["ratio"] = num / den
+    out["log_ratio"] = math.log(num / den)
+    return out
+
+
+def power(sd: float | None, n: int, level: float = 0.95, target: float = 0.80) -> dict:
+    """The smallest ratio n seeds with log-ratio spread ``sd`` tell from 1 at ``level``, and the ratio detected with
+    ``target`` power: exp(t_{(1+level)/2, n−1}·sd/√n), exp((t_{(1+level)/2, n−1} + t_{target, n−1})·sd/√n)."""
+    if n < 2 or sd is None:
+        return {"detectable": None, "mdr80": None, "note": ONE_SEED if n == 1 else "no seeds"}
+    se = sd / math.sqrt(n)
+    t = t_quantile((1 + level) / 2, n - 1)
+    return {"detectable": math.exp(t * se), "mdr80": math.exp((t + t_quantile(target, n - 1)) * se), "note": None}

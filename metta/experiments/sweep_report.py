@@ -11,10 +11,12 @@ undefined for that episode, is left out; a metric with no value is None), plus t
 likewise, ``attack_kin_stranger_ratio`` = their ratio, and the same for gifts; None when a denominator is 0 or the
 counts are not in the stats.
 
-Summary. Per grid point, over all its (seed, episode) samples with a value: the mean, n, and the 95% t-interval
-mean ± t_{0.975, n−1} · sd / √n, t's quantile computed exactly for integer n−1 (metta.evals.stats). Samples are
-pooled over seeds and episodes as if independent; episodes of one seed share a policy, so with few seeds the interval
-is narrower than the spread between seeds would make it: compare seeds in ``results.csv``.
+Summary: seeds are the unit (metta.experiments.seed_stats). Per run, each metric is first averaged over its
+evaluation episodes; kin-directed rates pool the run's counts (Σ hits / Σ chances over its episodes and agents) and
+the kin/stranger ratio is the Mantel–Haenszel rate ratio with episodes as strata (0.5 added to the hits when a run
+has no kin or no stranger hit). Per grid point, over its runs: the mean, n = seeds and the 95% t-interval
+mean ± t_{0.975, n−1} · sd / √n, for ratios on the log scale and exponentiated, with the power line (the smallest
+ratio the seeds' spread can tell from 1). The per-episode values stay in ``results.csv`` as description only.
 """
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ import os
 
 import numpy as np
 
-from metta.evals.stats import mean_interval
+from metta.experiments import seed_stats
 from metta.runtime.files import atomic_path, write_json, write_text
 from metta.society.metrics import DIRECTED as DIRECTED_COUNTERS
 
@@ -121,17 +123,10 @@ def metric_names(desc: dict, rows: list[dict]) -> list[str]:
     return list(dict.fromkeys(k for r in rows for k in r if k not in skip))
 
 
-def summarize(desc: dict, rows: list[dict]) -> list[dict]:
-    """Per grid point (in grid order): its runs, and each metric's mean, sd, n and 95% t-interval over its samples."""
-    metrics, points = metric_names(desc, rows), {}
-    for run in desc["runs"]:
-        points.setdefault(json.dumps(run["params"]), []).append(run["name"])
-    out = []
-    for key, runs in points.items():
-        sample = [r for r in rows if r["run"] in runs]
-        out.append({"params": {p: _value(v) for p, v in json.loads(key).items()}, "runs": runs,
-                    "metrics": {m: mean_interval([r[m] for r in sample if r.get(m) is not None]) for m in metrics}})
-    return out
+def summarize(desc: dict, rows: list[dict], seeds: list[dict]) -> list[dict]:
+    """Per grid point (in grid order): its runs, and each metric's mean, sd, n (= seeds) and 95% t-interval over its
+    runs' per-seed values (``seeds``: metta.experiments.seed_stats.per_seed)."""
+    return seed_stats.summarize(desc, seeds, metric_names(desc, rows), value=_value)
 
 
 def label(params: dict) -> str:
@@ -139,11 +134,13 @@ def label(params: dict) -> str:
 
 
 def fmt(s: dict) -> str:
-    """A summary cell: mean [lo, hi] (n)."""
+    """A summary cell: mean [lo, hi] (n seeds); a ratio's mean is the seeds' geometric mean."""
     if s["mean"] is None:
         return "–"
+    if s["n"] == 1:
+        return f"{s['mean']:.4g} (n=1 seed: {seed_stats.ONE_SEED})"
     interval = f" [{s['lo']:.4g}, {s['hi']:.4g}]" if s["lo"] is not None else ""
-    return f"{s['mean']:.4g}{interval} (n={s['n']})"
+    return f"{s['mean']:.4g}{interval} (n={s['n']} seeds)"
 
 
 def plot_metric(desc: dict, summary: list[dict], metric: str, path: str) -> None:
@@ -171,16 +168,23 @@ def plot_metric(desc: dict, summary: list[dict], metric: str, path: str) -> None
         y = [s["mean"] for _, s in shown]
         err = [[s["mean"] - s["lo"] if s["lo"] is not None else np.nan for _, s in shown],
                [s["hi"] - s["mean"] if s["hi"] is not None else np.nan for _, s in shown]]
-        ax.errorbar(x, y, yerr=err, fmt="o-", capsize=4, label=name if rest else "mean, 95% t-interval")
+        line = ax.errorbar(x, y, yerr=err, fmt="o-", capsize=4, label=name if rest else "mean, 95% t-interval")
+        for px, s in shown:  # each seed's own value, beside the mean
+            dots = [v for v in s["seeds"] if v is not None]
+            ax.plot([px + dodge + 0.03 * span] * len(dots), dots, ".", color=line[0].get_color(), alpha=0.6,
+                    label="seeds" if px == shown[0][0] and j == 0 else None)
     if not numeric:
         ax.set_xticks(list(position.values()), [str(x) for x in xs])
+    if any(p["metrics"][metric].get("scale") == "log" and p["metrics"][metric]["mean"] for p in summary):
+        ax.set_yscale("log")
+        ax.axhline(1.0, color="grey", lw=0.8, ls="--")  # blind to kinship
     ax.set_xlabel(f"{x_key} (training flag --{x_key})" if x_key else "")
     ax.set_ylabel(unit(metric), fontsize=8)
     n = sorted({p["metrics"][metric]["n"] for p in summary})
-    ax.set_title(f"{metric} ({desc['env']}; n = {n[0] if len(n) == 1 else f'{n[0]}–{n[-1]}'} episodes per point)",
+    ax.set_title(f"{metric} ({desc['env']}; n = {n[0] if len(n) == 1 else f'{n[0]}–{n[-1]}'} seeds per point)",
                  fontsize=9)
     ax.grid(alpha=0.3)
-    ax.legend(title=", ".join(rest) + " (95% t-intervals)" if rest else None, fontsize=8, title_fontsize=8)
+    ax.legend(title=", ".join(rest) + " (95% t-intervals over seeds)" if rest else None, fontsize=8, title_fontsize=8)
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=100)
@@ -197,16 +201,18 @@ def write_csv(path: str, rows: list[dict], columns: list[str]) -> None:
 def write_report(desc: dict, sweep_dir: str) -> dict:
     """Collect the runs' evaluations, write results.csv, results.json, plots/ and report.html; return the results."""
     rows = collect(desc, sweep_dir)
-    summary = summarize(desc, rows)
     metrics = metric_names(desc, rows)
+    seeds = seed_stats.per_seed(desc, sweep_dir, rows, metrics)
+    summary = summarize(desc, rows, seeds)
     with open(os.path.join(sweep_dir, desc["runs"][0]["name"], "eval", "stats.json"), encoding="utf-8") as f:
         first = json.load(f)
     evaluation = {"episodes": len(first["episodes"]), "seeds": [e["seed"] for e in first["episodes"]],
                   "max_steps": first["max_steps"], "agents": len(first["episodes"][0]["agents"])}
     results = {"sweep": desc, "evaluation": evaluation, "metrics": metrics,
-               "interval": "95% t-interval over each grid point's (seed, episode) samples: "
+               "interval": "95% t-interval over each grid point's seeds (n = seeds; per-seed values are episode "
+                           "means, pooled rates and Mantel-Haenszel ratios; ratios on the log scale): "
                            "mean ± t_{0.975,n-1} sd/√n",
-               "rows": rows, "summary": summary}
+               "rows": rows, "seeds": seeds, "summary": summary}
     write_csv(os.path.join(sweep_dir, "results.csv"), rows, ["run", *desc["grid"], *ROW_KEYS[1:], *metrics])
     write_json(os.path.join(sweep_dir, "results.json"), results)
     plotted = [m for m in metrics if any(p["metrics"][m]["mean"] is not None for p in summary)]
@@ -230,6 +236,16 @@ def page(results: dict, plotted: list[str]) -> str:
     runs = "".join(f"<li><a href=\"{e(r['name'])}/eval/stats.json\">{e(r['name'])}</a>: "
                    f"<code>{e(r['command'])}</code></li>" for r in desc["runs"])
     grid = ", ".join(f"{k} ∈ {{{', '.join(v)}}}" for k, v in desc["grid"].items()) or "no grid"
+    ratios = [m for m in results["metrics"] if seed_stats.is_ratio(m)]
+    power = "".join(f"<li>{e(label(p['params']))}: {e(seed_stats.power_line(m, p['metrics'][m]))}</li>"
+                    for m in ratios for p in summary)
+    shown = [m for m in results["metrics"] if not m.endswith(("_chances_kin", "_chances_strangers"))]
+    per_seed = "".join(
+        f"<tr><td>{e(s['run'])}</td><td>{s['episodes']}</td>"
+        + "".join(f'<td data-seed="{e(s["run"])}" data-metric="{e(m)}">'
+                  f'{_cell(s["values"].get(m))}'
+                  f'{"*" if seed_stats.corrected(s, m) else ""}</td>'
+                  for m in shown) + "</tr>" for s in results["seeds"])
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>Metta sweep: {e(desc['name'])}</title>
 <style>body{{font-family:sans-serif;margin:2em}} table{{border-collapse:collapse}}
@@ -241,19 +257,34 @@ code{{font-size:85%}}</style>
 {('with <code>' + e(' '.join(desc['train_flags'])) + '</code>') if desc['train_flags'] else ''}.
 Evaluation: every run's final policy on the same {ev['episodes']} episodes (seeds {e(', '.join(map(str, ev['seeds'])))})
 of {ev['max_steps']} steps × {ev['agents']} agents.</p>
-<p>Each cell: mean [95% interval] (n samples), a sample being one (seed, episode): the mean over the episode's agents.
-The interval is mean ± t<sub>0.975, n−1</sub>·sd/√n, pooling seeds and episodes as independent samples (episodes of
-one seed share its policy: with few seeds the spread between seeds can be wider; see results.csv). Rates per chance
-divide the episode's kin-directed actions by the agent-steps a kin (stranger) stood in reach; – means no value.</p>
+<p>Seeds are the unit: each cell is mean [95% interval] (n seeds) over the grid point's runs. A run's value is the
+mean over its evaluation episodes of the mean over agents; its rates per chance pool its counts (Σ kin-directed
+actions / Σ agent-steps a kin (stranger) stood in reach, over all its episodes and agents); its kin/stranger ratio
+is the Mantel–Haenszel rate ratio with episodes as strata, 0.5 added to the hits when the run has no kin or no
+stranger hit at all (marked * below). The interval is mean ± t<sub>0.975, n−1</sub>·sd/√n over the seeds; ratios on
+the log scale, exponentiated (the mean is the seeds' geometric mean). One seed gives no interval. – means no value.</p>
 <table><tr><th>metric</th>{head}</tr>
 {rows}</table>
+<h2>Power</h2>
+<p>The smallest kin/stranger ratio the design can tell from 1 at 95%, exp(t<sub>0.975, n−1</sub>·s/√n), and the
+ratio it would detect with 80% power, exp((t<sub>0.975, n−1</sub> + t<sub>0.80, n−1</sub>)·s/√n), s being the sd of
+the seeds' log ratios:</p>
+<ul>{power or "<li>no kin-directed counts in the evaluations</li>"}</ul>
+<h2>Per seed</h2>
+<table><tr><th>run</th><th>episodes</th>{"".join(f"<th>{e(m)}</th>" for m in shown)}</tr>
+{per_seed}</table>
 <h2>Metrics against the grid</h2>
+<p>Each seed's value (dots) beside the mean over seeds and its 95% interval.</p>
 {plots}
 <h2>Runs</h2>
 <ul>{runs}</ul>
 <p>Data: <a href="results.csv">results.csv</a>, <a href="results.json">results.json</a>.</p>
 </body></html>
 """
+
+
+def _cell(v) -> str:
+    return "–" if v is None else f"{v:.4g}"
 
 
 def text_table(results: dict) -> str:
@@ -266,10 +297,16 @@ def text_table(results: dict) -> str:
         cells = []
         for p in summary:
             s = p["metrics"][m]
-            cells.append("-" if s["mean"] is None else
-                         f"{s['mean']:.3g}" + (f" ±{s['hi'] - s['mean']:.2g}" if s["hi"] is not None else ""))
+            if s["mean"] is None or s["hi"] is None:
+                cells.append("-" if s["mean"] is None else f"{s['mean']:.3g}")
+            elif s.get("scale") == "log":  # asymmetric: the interval itself
+                cells.append(f"{s['mean']:.3g} [{s['lo']:.2g},{s['hi']:.2g}]")
+            else:
+                cells.append(f"{s['mean']:.3g} ±{s['hi'] - s['mean']:.2g}")
         lines.append(f"{m:28}" + "".join(f" {c:>{width}}" for c in cells))
     n = sorted({s["n"] for p in summary for s in p["metrics"].values()})
-    lines.append(f"mean ± half the 95% t-interval over each point's (seed, episode) samples (n = "
-                 f"{n[0] if len(n) == 1 else f'{n[0]}..{n[-1]}'}; - no value)")
+    lines.append(f"mean ± half the 95% t-interval over each point's seeds (n = "
+                 f"{n[0] if len(n) == 1 else f'{n[0]}..{n[-1]}'} seeds; ratios: geometric mean [interval]; - no value)")
+    lines += [f"{label(p['params'])}: {seed_stats.power_line(m, p['metrics'][m])}"
+              for m in results["metrics"] if seed_stats.is_ratio(m) for p in summary]
     return "\n".join(lines)
