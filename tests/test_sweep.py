@@ -190,7 +190,8 @@ def test_slurm_print_only_writes_one_job_per_run_with_its_command(tmp_path):
     assert sorted(expected) == jobs
     for job, command in expected.items():
         lines = open(job).read().splitlines()
-        assert [line for line in lines if "metta.sf_integration.train" in line] == [command]
+        # the command runs in the background of the job script, which waits for it (metta.experiments.slurm)
+        assert [line for line in lines if "metta.sf_integration.train" in line] == [command + " &"]
     assert not glob.glob(str(tmp_path / "td" / "cluster" / "*" / "checkpoint_p0"))  # nothing trained
     assert not glob.glob(str(tmp_path / "td" / "cluster" / "**" / "stats.json"), recursive=True)  # nor evaluated
     assert not os.path.exists(tmp_path / "td" / "cluster" / "report.html")
