@@ -43,6 +43,7 @@ from metta.griddly_ext.compiled_windows import CompiledWindows
 from metta.griddly_ext.windows import NumpyWindows, WindowLayout
 from metta.society.bodies import SETUP_ACTION, BodyMix
 from metta.society.kinship import Kinship, Selfish, bond_sharing, parameters as kinship_parameters
+from metta.env.game_facts import GameFacts
 from metta.env.counters import actions_raising, counter_actions, game_counters, per_player_variables
 from metta.society.metrics import DIRECTED, SocialMetrics, derived_metric_names
 from metta.society.observation import CHANNELS as KIN_CHANNELS, observed_kinship, quantize, render_kinship
@@ -62,9 +63,13 @@ class MettaEnv(ParallelEnv):
         self.name = name
         self.obs_backend = obs_backend
         self.bodies = bodies
+        self.facts = GameFacts.of(game)  # the game file's Metta: section (metta.env.game_facts)
         if bodies is not None:
-            game = GameDoc(doc={**game.doc, "Actions": list(game.doc["Actions"])
-                                + [bodies.setup_action(game.named_values())]},
+            if self.facts.bodies is None:
+                raise ConfigError(f"{game.path}: energy profiles (bodies) need the game's Metta.bodies section (the "
+                                  f"costs they scale, docs/games.md); this game has none, so it takes no bodies")
+            action = bodies.setup_action(game.named_values(), self.facts.bodies, game.avatar)
+            game = GameDoc(doc={**game.doc, "Actions": list(game.doc["Actions"]) + [action]},
                            path=game.path, overrides=game.overrides, section=game.section)
         self.game = game
         self.map_options = map_options
