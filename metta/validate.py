@@ -25,9 +25,11 @@ def _check(args) -> int:
     from metta.griddly_ext.gdy import load_gdy, parse_overrides
     from metta.griddly_ext.probe import probe_game
     from metta.griddly_ext.validation import validate_game
+    from metta.env.game_facts import GameFacts
 
     game = load_gdy(args.file)
     game = validate_game(game.with_overrides(parse_overrides(args.override)))
+    GameFacts.of(game)  # the Metta: section
     if not args.no_probe:
         probe_game(game)
     n_actions = len(game.doc.get("Actions", []))

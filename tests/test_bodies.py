@@ -5,7 +5,7 @@ from pettingzoo.test import parallel_api_test
 
 from conftest import config_error
 from metta import make_env
-from metta.society.bodies import ACTION_COSTS, PROFILES
+from metta.society.bodies import PROFILES
 
 ROW = """W W W W W W W W W W
 W . . . . . . . . W

@@ -143,14 +143,15 @@ def test_skipping_counter_reads_never_changes_the_metrics():
 
 
 def test_counters_touched_by_an_internal_action_are_read_every_step():
-    from metta.society.metrics import counter_actions
+    from metta.env.counters import counter_actions
+    from metta.griddly_ext.gdy import GameDoc
 
     game = load_gdy(GAME)
-    assert counter_actions(game.doc) == {"attack", "gift_energy", "gift_diamond", "bond"}
+    assert counter_actions(game) == {"attack", "gift_energy", "gift_diamond", "bond"}
     doc = copy.deepcopy(game.doc)
     tick = next(a for a in doc["Actions"] if a["Name"] == "agent_tick")
     tick["Behaviours"][0]["Src"]["Commands"].append({"incr": "gifts"})
-    assert counter_actions(doc) is None
+    assert counter_actions(GameDoc(doc)) is None
 
 
 def test_an_attack_on_an_agent_that_stepped_into_the_cell_is_counted():
@@ -224,10 +225,11 @@ def test_a_random_policy_attacks_kin_and_strangers_alike_per_chance_while_raw_co
 def test_a_counter_declared_in_a_copy_of_the_game_is_an_episode_metric(tmp_path):
     """tree_game adds a per-player `trees_used` that its tree's `use` raises: no code names it, and it reaches
     infos[a]["episode"] (and from there stats.json and TensorBoard's social/trees_used), beside today's metrics."""
-    from metta.society.metrics import game_counters
+    from metta.env.counters import game_counters
+    from metta.griddly_ext.gdy import GameDoc
     from tree_game import tree_game_doc, write_tree_game
 
-    assert game_counters(tree_game_doc())[-1] == "trees_used"
+    assert game_counters(GameDoc(tree_game_doc()))[-1] == "trees_used"
     level = "W W W W\nW t A1 W\nW A2 . W\nW W W W\n"
     env = make_env("metta-teams", game=write_tree_game(tmp_path), level=level, max_steps=6, team_size=2,
                    overrides=dict(agent_energy_regen=0))
@@ -239,9 +241,9 @@ def test_a_counter_declared_in_a_copy_of_the_game_is_an_episode_metric(tmp_path)
 
 
 def test_the_shipped_games_counters_are_todays():
-    from metta.society.metrics import game_counters
+    from metta.env.counters import game_counters
 
-    assert game_counters(load_gdy(GAME).doc) == ("hearts", "diamonds_harvested", "energy_converted", "attacks", "gifts",
+    assert game_counters(load_gdy(GAME)) == ("hearts", "diamonds_harvested", "energy_converted", "attacks", "gifts",
                                                  "shield_steps", "frozen_steps", "bonds")
 
 

@@ -43,8 +43,9 @@ from metta.griddly_ext.compiled_windows import CompiledWindows
 from metta.griddly_ext.windows import NumpyWindows, WindowLayout
 from metta.society.bodies import SETUP_ACTION, BodyMix
 from metta.society.kinship import Kinship, Selfish, bond_sharing, parameters as kinship_parameters
-from metta.society.metrics import (DIRECTED, SocialMetrics, actions_raising, counter_actions, derived_metric_names,
-                                   game_counters, per_player_variables)
+from metta.env.game_facts import GameFacts
+from metta.env.counters import actions_raising, counter_actions, game_counters, per_player_variables
+from metta.society.metrics import DIRECTED, SocialMetrics, derived_metric_names
 from metta.society.observation import CHANNELS as KIN_CHANNELS, observed_kinship, quantize, render_kinship
 
 
@@ -62,10 +63,14 @@ class MettaEnv(ParallelEnv):
         self.name = name
         self.obs_backend = obs_backend
         self.bodies = bodies
+        self.facts = GameFacts.of(game)  # the game file's Metta: section (metta.env.game_facts)
         if bodies is not None:
-            game = GameDoc(doc={**game.doc, "Actions": list(game.doc["Actions"])
-                                + [bodies.setup_action(game.named_values())]},
-                           path=game.path, overrides=game.overrides)
+            if self.facts.bodies is None:
+                raise ConfigError(f"{game.path}: energy profiles (bodies) need the game's Metta.bodies section (the "
+                                  f"costs they scale, docs/games.md); this game has none, so it takes no bodies")
+            action = bodies.setup_action(game.named_values(), self.facts.bodies, game.avatar)
+            game = GameDoc(doc={**game.doc, "Actions": list(game.doc["Actions"]) + [action]},
+                           path=game.path, overrides=game.overrides, section=game.section)
         self.game = game
         self.map_options = map_options
         self._fixed_level = level
@@ -95,17 +100,17 @@ class MettaEnv(ParallelEnv):
         self.society = (kinship or Selfish()).validate(num_agents)
         self.kinship = np.eye(num_agents)
         self.sharing = np.eye(num_agents)
-        counters = game_counters(game.doc)
+        counters = game_counters(game)
         clashes = sorted(set(counters) & derived_metric_names())
         if clashes:  # its count and the derived metric would share one key of the episode's metrics
             raise ConfigError(f"{game.path}: Environment.Variables: the per-player counter(s) {', '.join(clashes)} "
                               f"are named like metrics the env derives itself (metta.society.metrics); rename them")
-        self.metrics = SocialMetrics(num_agents, counters, per_player_variables(game.doc))
-        watched = counter_actions(game.doc)
+        self.metrics = SocialMetrics(num_agents, counters, per_player_variables(game))
+        watched = counter_actions(game)
         # flat actions whose landing can raise an attributed counter (None: any step may)
         self._watched = None if watched is None else np.array([a.name in watched for a in self.engine.actions])
         # every cell an agent's attacks (gifts) can reach, for the kin/stranger chances (metta.society.metrics)
-        reach = {c: self.engine.reach(actions_raising(game.doc, c)) for c in DIRECTED if c in self.metrics.targeted}
+        reach = {c: self.engine.reach(actions_raising(game, c)) for c in DIRECTED if c in self.metrics.targeted}
         self._reach = {c: r for c, r in reach.items() if len(r)}
         self.possible_agents = [f"agent_{i}" for i in range(num_agents)]
         self.agents = list(self.possible_agents)

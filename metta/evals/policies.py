@@ -136,18 +136,25 @@ class ScriptedOracle(Policy):
     5. with a diamond, go use a charger; with room, go use a generator that has diamonds;
     6. otherwise wait (waiting is free).
     "Go use X" walks a shortest path to a cell beside X, turns to face it and acts.
+    The objects, variables, actions and named values are the game's own names for these (its ``Metta.oracle``
+    section, metta.env.game_facts); a game without one has no oracle (ConfigError).
     """
 
     def __init__(self, env):
         self.env = env
-        values = env.game.named_values()
-        self.altar_cost = values.get("altar_cost", 0)
-        self.max_inventory = values.get("agent_max_inventory", 1)
-        self.gift = values.get("gift_amount", 0) + values.get("gift_cost", 0)
+        names = env.facts.oracle  # the game's names for what the plan uses (its Metta.oracle section)
+        if names is None:
+            raise ConfigError(f"{env.game.path}: the scripted oracle does not apply to this game (its Metta: "
+                              f"section has no oracle; docs/games.md)")
+        self.obj, self.var, act = names["objects"], names["variables"], names["actions"]
+        values = {k: env.game.value(v) for k, v in names["values"].items()}
+        self.altar_cost = values["altar_cost"]
+        self.max_inventory = values["max_inventory"]
+        self.gift = values["gift_amount"] + values["gift_cost"]
         e = env.engine
-        self.a = {name: e.action_index(*name) for name in
-                  (("move", 1), ("use", 1), ("attack", 2), ("shield", 1), ("gift_energy", 1))}
-        self.turn = {d: e.action_index("rotate", i) for d, i in ROTATE_TO.items()}
+        self.a = {role: e.action_index(act[role], i) for role, i in
+                  (("move", 1), ("use", 1), ("attack", 2), ("shield", 1), ("gift", 1))}
+        self.turn = {d: e.action_index(act["rotate"], i) for d, i in ROTATE_TO.items()}
 
     def act(self, obs, rewards=None, deterministic: bool = True) -> dict[str, int]:
         state = self.env.engine.state()
@@ -168,37 +175,39 @@ class ScriptedOracle(Policy):
 
     # ------------------------------------------------------------------ planning
     def _plan(self, i: int, agents: dict, kin: np.ndarray) -> int:
+        var, obj = self.var, self.obj
         me = agents[i]
         v = me["Variables"]
-        if v.get("frozen", 0) > 0:
+        if v.get(var["frozen"], 0) > 0:
             return 0
         here = tuple(me["Location"])
-        strangers = [o for j, o in agents.items() if j != i and not kin[i, j] and o["Variables"].get("frozen", 0) == 0]
+        strangers = [o for j, o in agents.items()
+                     if j != i and not kin[i, j] and o["Variables"].get(var["frozen"], 0) == 0]
         near = [o for o in strangers if max(abs(o["Location"][0] - here[0]), abs(o["Location"][1] - here[1])) <= 3]
-        if near and not v.get("shield", 0):
-            return self.a[("shield", 1)]
-        rich = [tuple(o["Location"]) for o in strangers if o["Variables"].get("inventory", 0) > 0]
-        step = self._go_act(me, rich, self.a[("attack", 2)])
+        if near and not v.get(var["shield"], 0):
+            return self.a["shield"]
+        rich = [tuple(o["Location"]) for o in strangers if o["Variables"].get(var["inventory"], 0) > 0]
+        step = self._go_act(me, rich, self.a["attack"])
         if step is not None:
             return step
-        altars = self._cells("altar")
-        if v.get("energy", 0) >= self.altar_cost:
-            step = self._go_act(me, altars, self.a[("use", 1)])
+        altars = self._cells(obj["altar"])
+        if v.get(var["energy"], 0) >= self.altar_cost:
+            step = self._go_act(me, altars, self.a["use"])
             if step is not None:
                 return step
-        if v.get("energy", 0) >= self.gift and self._path(here, altars) is None:
+        if v.get(var["energy"], 0) >= self.gift and self._path(here, altars) is None:
             needy = [tuple(o["Location"]) for j, o in agents.items()
                      if j != i and kin[i, j] and self._path(tuple(o["Location"]), altars) is not None]
-            step = self._go_act(me, needy, self.a[("gift_energy", 1)])
+            step = self._go_act(me, needy, self.a["gift"])
             if step is not None:
                 return step
-        if v.get("inventory", 0) > 0:
-            step = self._go_act(me, self._cells("charger"), self.a[("use", 1)])
+        if v.get(var["inventory"], 0) > 0:
+            step = self._go_act(me, self._cells(obj["charger"]), self.a["use"])
             if step is not None:
                 return step
-        if v.get("inventory", 0) < self.max_inventory:
-            step = self._go_act(me, self._cells("generator", lambda o: o["Variables"].get("diamonds", 0) > 0),
-                                self.a[("use", 1)])
+        if v.get(var["inventory"], 0) < self.max_inventory:
+            step = self._go_act(me, self._cells(obj["generator"], lambda o: o["Variables"].get(var["stock"], 0) > 0),
+                                self.a["use"])
             if step is not None:
                 return step
         return 0
@@ -238,7 +247,7 @@ class ScriptedOracle(Policy):
         direction = step or (target[0] - loc[0], target[1] - loc[1])
         if FACING.get(me["Orientation"]) != direction:
             return self.turn[direction]
-        return self.a[("move", 1)] if step else action
+        return self.a["move"] if step else action
 
 
 _trained_loader: Callable[..., Policy] | None = None

@@ -3,6 +3,12 @@
 A game's *named values* are the entries of ``Environment.Variables`` that are not
 per-player: every cost, cooldown, reward and capacity of the game lives there, so a
 rule changes by editing one number (or by an override, without editing the file).
+
+A game file may also hold a top-level ``SECTION`` (``Metta:``): facts about the game the
+platform reads and Griddly never sees. ``GameDoc`` keeps it apart from ``doc``, so nothing
+serialised for Griddly (``to_yaml``) or checked against its schema contains it; overlays
+inherit and merge it like any other mapping. What it may hold is the platform's business
+(metta.env.game_facts), not this module's.
 """
 from __future__ import annotations
 
@@ -20,11 +26,13 @@ from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from yaml.resolver import Resolver
 
 from metta.errors import ConfigError
+from metta.griddly_ext.game_index import GameIndex, variable_name
 from metta.griddly_ext.overlay import EXTENDS, resolve
 from metta.runtime.name_values import parse_name_values
 
 GAMES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "games")
 DEFAULT_GAME = os.path.join(GAMES_DIR, "metta.yaml")
+SECTION = "Metta"  # the top-level key of the platform's own facts about a game (see the module docstring)
 
 
 def parse_overrides(items, flag: str = "--override") -> dict[str, int]:
@@ -39,6 +47,25 @@ class GameDoc:
     doc: dict
     path: str = "<string>"
     overrides: dict = field(default_factory=dict)
+    section: Any = None  # the file's SECTION (None without one); never part of ``doc``
+    _index: GameIndex | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        if isinstance(self.doc, dict) and SECTION in self.doc:
+            if self.section is None:
+                self.section = self.doc[SECTION]
+            self.doc = {k: v for k, v in self.doc.items() if k != SECTION}
+
+    @property
+    def index(self) -> GameIndex:
+        """The one reading of this document's rules (metta.griddly_ext.game_index), built on first use."""
+        if self._index is None:
+            self._index = GameIndex(self.doc)
+        return self._index
+
+    def _like(self, doc: dict, overrides: dict | None = None) -> "GameDoc":
+        return GameDoc(doc=doc, path=self.path, overrides=dict(self.overrides if overrides is None else overrides),
+                       section=self.section)
 
     # ------------------------------------------------------------------ named values
     def named_values(self) -> dict[str, Any]:
@@ -80,7 +107,7 @@ class GameDoc:
                         f"{self.path}: override {key!r} must be an integer, got {value!r} ({type(value).__name__})")
             known[name]["InitialValue"] = int(value)
             applied[name] = int(value)
-        return GameDoc(doc=doc, path=self.path, overrides=applied)
+        return self._like(doc, applied)
 
     # ------------------------------------------------------------------ structure
     @property
@@ -100,7 +127,7 @@ class GameDoc:
         doc["Environment"]["Player"]["Count"] = int(count)
         if level is not None:
             doc["Environment"]["Levels"] = [level]
-        return GameDoc(doc=doc, path=self.path, overrides=dict(self.overrides))
+        return self._like(doc)
 
     def with_constants_compiled(self) -> "GameDoc":
         """The copy Griddly runs: every named value that no command writes is replaced by its number.
@@ -112,45 +139,27 @@ class GameDoc:
         variable's stays a variable: there the number could land in the wrong place.
         """
         doc = copy.deepcopy(self.doc)
-        written: set[str] = set()
-        _collect_written(doc.get("Actions", []), written)
-        _collect_written(doc.get("Objects", []), written)
-        names = {o.get("Name") for o in doc.get("Objects", [])} | {a.get("Name") for a in doc.get("Actions", [])}
-        for obj in doc.get("Objects", []):
-            names |= {v.get("Name") for v in obj.get("Variables", []) or []}
-        constants = {k: v for k, v in self.named_values().items() if k not in written and k not in names}
+        index = self.index
+        names = set(index.object_variables) | set(index.actions) | index.observed
+        constants = {k: v for k, v in self.named_values().items() if k not in index.written and k not in names}
         env = doc["Environment"]
         env["Variables"] = [v for v in env.get("Variables", []) if v.get("Name") not in constants]
         for key in ("Actions", "Objects"):
             doc[key] = _substitute(doc.get(key, []), constants)
         if "Termination" in env:
             env["Termination"] = _substitute(env["Termination"], constants)
-        return GameDoc(doc=doc, path=self.path, overrides=dict(self.overrides))
+        return self._like(doc)
 
     def to_yaml(self) -> str:
-        return yaml.safe_dump(self.doc, sort_keys=False, default_flow_style=None, width=120)
+        """The document as Griddly reads it (without the SECTION)."""
+        return _dump(self.doc)
 
 
-_WRITES = ("set", "add", "sub", "incr", "decr")   # commands whose first argument is the variable they change
 _REFERENCES = ("reward", "Delay")                  # keys whose scalar value may name a variable
 
 
-def _bare(ref: str) -> str:
-    return ref[4:] if ref.startswith(("src.", "dst.")) else ref
-
-
-def _collect_written(node: Any, out: set[str]) -> None:
-    """Add to ``out`` every variable a command in ``node`` writes."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key in _WRITES:
-                target = value[0] if isinstance(value, list) and value else value
-                if isinstance(target, str):
-                    out.add(_bare(target))
-            _collect_written(value, out)
-    elif isinstance(node, list):
-        for value in node:
-            _collect_written(value, out)
+def _dump(doc: dict) -> str:
+    return yaml.safe_dump(doc, sort_keys=False, default_flow_style=None, width=120)
 
 
 def _substitute(node: Any, constants: dict[str, Any], reference: bool = False) -> Any:
@@ -160,8 +169,8 @@ def _substitute(node: Any, constants: dict[str, Any], reference: bool = False) -
         return {k: _substitute(v, constants, k in _REFERENCES) for k, v in node.items()}
     if isinstance(node, list):
         return [_substitute(v, constants, True) for v in node]
-    if reference and isinstance(node, str) and _bare(node) in constants:
-        return constants[_bare(node)]
+    if reference and isinstance(node, str) and variable_name(node) in constants:
+        return constants[variable_name(node)]
     return node
 
 
@@ -288,6 +297,10 @@ def _too_big(path: str, size: str) -> ConfigError:
 def parse_gdy(text: str, path: str = "<string>") -> GameDoc:
     """Parse GDY text within the limits above. Raises ConfigError for YAML that exceeds them, does not parse
     or is not a mapping."""
+    return GameDoc(doc=_parse_mapping(text, path), path=path)
+
+
+def _parse_mapping(text: str, path: str) -> dict:
     if len(text) > MAX_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
         raise _too_big(path, f"{len(text.encode('utf-8', 'surrogatepass')):,} bytes")
     loader = _BoundedLoader(text)
@@ -301,31 +314,33 @@ def parse_gdy(text: str, path: str = "<string>") -> GameDoc:
         got = "an empty file" if doc is None else f"a {type(doc).__name__}"
         raise ConfigError(f"{path}: a GDY file must be a YAML mapping with Version, Environment, Actions and Objects; "
                           f"got {got}")
-    return GameDoc(doc=doc, path=path)
+    return doc
 
 
 def load_gdy(path: str | os.PathLike) -> GameDoc:
     """Read a GDY file from disk (no validation; see metta.griddly_ext.validation), at most MAX_BYTES of it, with
     the chain of base games it ``extends`` merged in (metta.griddly_ext.overlay)."""
     path = os.fspath(path)
-    return _resolved(_read_gdy(path))
+    return GameDoc(doc=_resolved(path, _read_gdy(path)), path=path)
 
 
 def standalone_text(path: str | os.PathLike) -> str | None:
     """The game at ``path`` as one self-contained GDY text when it ``extends`` a base (what to ship, e.g. with a
-    model, where the base may not be); None when the file stands alone already (ship it as written)."""
-    game = _read_gdy(os.fspath(path))
-    if EXTENDS not in game.doc:
+    model, where the base may not be), its SECTION included; None when the file stands alone already (ship it as
+    written)."""
+    path = os.fspath(path)
+    doc = _read_gdy(path)
+    if EXTENDS not in doc:
         return None
-    return f"# {os.path.basename(game.path)} with the games it extends merged in\n" + _resolved(game).to_yaml()
+    return f"# {os.path.basename(path)} with the games it extends merged in\n" + _dump(_resolved(path, doc))
 
 
-def _resolved(game: GameDoc) -> GameDoc:
-    return GameDoc(doc=resolve(game.doc, game.path, lambda base: _read_gdy(base).doc), path=game.path)
+def _resolved(path: str, doc: dict) -> dict:
+    return resolve(doc, path, _read_gdy)
 
 
-def _read_gdy(path: str) -> GameDoc:
-    """One file, as written."""
+def _read_gdy(path: str) -> dict:
+    """One file's mapping, as written (its SECTION and ``extends`` included)."""
     if not os.path.exists(path):
         raise ConfigError(f"{path}: game file not found")
     if os.path.isdir(path):
@@ -341,4 +356,4 @@ def _read_gdy(path: str) -> GameDoc:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
         raise ConfigError(f"{path}: not UTF-8 text (byte {err.start}): is this a GDY YAML file?") from None
-    return parse_gdy(text, path)
+    return _parse_mapping(text, path)

@@ -7,8 +7,9 @@ and in episodes of the game's own length (``--eval_max_steps`` to change it): ea
 policy, a uniformly random policy, and the untrained policy's action prior alone
 (metta.sf_integration.model), so that what training added shows apart from where it started.
 
-Per run and in summary it prints hearts and diamonds harvested per agent per episode (the
-env's own episode metrics), the run's final and lowest policy entropy (TensorBoard's
+Per run and in summary it prints the game's headline and economy counters per agent per
+episode (its ``Metta.metrics``: hearts and diamonds harvested in the Metta game; the env's own
+episode metrics), the run's final and lowest policy entropy (TensorBoard's
 ``train/entropy``), the trained policy's most frequent action and its share of all the
 actions it took, and the training throughput in agent-steps/s (Sample Factory's env steps
 count every agent's step). Then it checks the bar every seed must clear (``BAR``).
@@ -31,13 +32,28 @@ from tqdm import tqdm
 # `make train`'s budget on 2 CPU cores (the Makefile passes the same; tests/test_learning_bench.py checks they agree)
 MAKE_TRAIN_SECONDS = 480
 MAKE_TRAIN_FLAGS = ()
-# what every seed must reach, per agent per episode: hearts, diamonds harvested, and hearts over the prior's
-BAR = {"hearts": 1.0, "diamonds_harvested": 1.0, "prior_ratio": 5.0}
+# what every seed must reach, per agent per episode: the game's headline counter (hearts), its economy counter
+# (diamonds harvested), and the headline over the prior's; reported under the counters' own names (``bar``)
+BAR = {"headline": 1.0, "economy": 1.0, "prior_ratio": 5.0}
+
+
+def counters(env) -> tuple[str, str]:
+    """The game's headline and economy counters (its Metta.metrics section); SystemExit when it names none."""
+    facts = env.facts
+    if facts.headline is None or facts.economy is None:
+        raise SystemExit(f"error: {env.game.path}: the learning bench needs the game's Metta.metrics headline and "
+                         f"economy counters (docs/games.md)")
+    return facts.headline, facts.economy
+
+
+def bar(env) -> dict:
+    h, e = counters(env)
+    return {h: BAR["headline"], e: BAR["economy"], "prior_ratio": BAR["prior_ratio"]}
 
 
 def play(env, seeds, policy, desc: str) -> dict:
-    """Hearts and diamonds per agent per episode (the env's own episode metrics), and the most frequent action and
-    its share of all actions, of ``policy`` (a metta.evals.policies.Policy) on episodes seeded ``seeds``."""
+    """The headline and economy counters per agent per episode (the env's own episode metrics), and the most
+    frequent action and its share of all actions, of ``policy`` (a metta.evals.policies.Policy) on episodes seeded ``seeds``."""
     from metta.evals.play import play_episode
 
     metrics, actions = [], 0
@@ -46,8 +62,8 @@ def play(env, seeds, policy, desc: str) -> dict:
         metrics += outcome.metrics
         actions = actions + outcome.actions
     top = int(np.argmax(actions))
-    return {"hearts": float(np.mean([m["hearts"] for m in metrics])),
-            "diamonds_harvested": float(np.mean([m["diamonds_harvested"] for m in metrics])),
+    h, e = counters(env)
+    return {h: float(np.mean([m[h] for m in metrics])), e: float(np.mean([m[e] for m in metrics])),
             "top_action": env.action_names[top], "top_action_share": float(actions[top] / actions.sum())}
 
 
@@ -104,16 +120,17 @@ def evaluate_trained(policy, env, seeds) -> dict:
     return play(env, seeds, policy, "trained policy")
 
 
-def verdict(run: dict, prior_hearts: float) -> dict:
-    """Which parts of ``BAR`` this run clears."""
-    ratio = run["hearts"] / prior_hearts if prior_hearts > 0 else float("inf")
-    return {"hearts": run["hearts"] >= BAR["hearts"],
-            "diamonds_harvested": run["diamonds_harvested"] >= BAR["diamonds_harvested"],
-            "prior_ratio": ratio >= BAR["prior_ratio"]}
+def verdict(run: dict, prior_hearts: float, bars: dict) -> dict:
+    """Which parts of the bar (``bar(env)``) this run clears."""
+    (h, e, _) = bars
+    ratio = run[h] / prior_hearts if prior_hearts > 0 else float("inf")
+    return {h: run[h] >= bars[h], e: run[e] >= bars[e], "prior_ratio": ratio >= bars["prior_ratio"]}
 
 
-CURVES = (("train/entropy", "policy entropy (nats)"), ("social/hearts", "hearts per agent per episode"),
-          ("social/diamonds_harvested", "diamonds per agent per episode"))
+def curve_tags(result: dict) -> tuple:
+    h, e, _ = result["bar"]
+    return (("train/entropy", "policy entropy (nats)"), (f"social/{h}", f"{h} per agent per episode"),
+            (f"social/{e}", f"{e} per agent per episode"))
 
 
 def plot_runs(result: dict, path: str) -> str:
@@ -127,6 +144,7 @@ def plot_runs(result: dict, path: str) -> str:
     from metta.runtime.files import atomic_path
     from metta.sf_integration.checkpoints import scalars
 
+    CURVES = curve_tags(result)
     fig, axes = plt.subplots(1, len(CURVES), figsize=(5 * len(CURVES), 3.6), constrained_layout=True)
     for run in result["runs"]:
         curves = scalars(os.path.join(result["train_dir"], run["experiment"]), tuple(t for t, _ in CURVES))
@@ -149,18 +167,20 @@ def plot_runs(result: dict, path: str) -> str:
 
 def report(result: dict) -> str:
     b, runs = result["baselines"], result["runs"]
+    bars = result["bar"]
+    h, e, _ = bars
     lines = [f"{result['env']}: {result['seconds'] / 60:g} min of training per seed"
              f"{' with ' + ' '.join(result['train_flags']) if result['train_flags'] else ''}; "
              f"{result['episodes']} evaluation episodes of {result['eval_max_steps']} steps x {result['agents']} agents "
              f"(seeds 0..{result['episodes'] - 1}); per agent per episode", "",
-             f"{'policy':16} {'seed':>4} {'hearts':>7} {'diamonds':>8} {'entropy end':>11} {'entropy min':>11}  "
+             f"{'policy':16} {'seed':>4} {h[:7]:>7} {e[:8]:>8} {'entropy end':>11} {'entropy min':>11}  "
              f"{'agent-steps/s':>13}  top action (share)"]
 
     def row(name, seed, r, run=None):
         ent = (f"{run['final_entropy']:11.3f} {run['min_entropy']:11.3f}" if run and run["final_entropy"] is not None
                else f"{'':11} {'':11}")
         speed = f"{run['agent_steps_per_s']:13,.0f}" if run else f"{'':13}"
-        return (f"{name:16} {seed:>4} {r['hearts']:7.3f} {r['diamonds_harvested']:8.3f} {ent}  {speed}  "
+        return (f"{name:16} {seed:>4} {r[h]:7.3f} {r[e]:8.3f} {ent}  {speed}  "
                 f"{r['top_action']} ({r['top_action_share']:.0%})")
 
     lines.append(row("random", "-", b["random"]))
@@ -168,12 +188,12 @@ def report(result: dict) -> str:
     for run in runs:
         lines.append(row("trained", run["seed"], run, run))
     s = result["summary"]
-    lines += ["", f"trained, over {len(runs)} seed(s): hearts min {s['hearts_min']:.3f} mean {s['hearts_mean']:.3f}, "
-                  f"diamonds min {s['diamonds_min']:.3f} mean {s['diamonds_mean']:.3f}, "
-                  f"hearts / prior's min "
+    lines += ["", f"trained, over {len(runs)} seed(s): {h} min {s[h + '_min']:.3f} mean {s[h + '_mean']:.3f}, "
+                  f"{e} min {s[e + '_min']:.3f} mean {s[e + '_mean']:.3f}, "
+                  f"{h} / prior's min "
                   + (f"{s['prior_ratio_min']:.1f}x" if s["prior_ratio_min"] is not None else "inf (the prior earned none)")]
-    checks = [("hearts", f"hearts >= {BAR['hearts']:g}"), ("diamonds_harvested", f"diamonds >= {BAR['diamonds_harvested']:g}"),
-              ("prior_ratio", f"hearts >= {BAR['prior_ratio']:g}x the prior's")]
+    checks = [(h, f"{h} >= {bars[h]:g}"), (e, f"{e} >= {bars[e]:g}"),
+              ("prior_ratio", f"{h} >= {bars['prior_ratio']:g}x the prior's")]
     passed = [f"{text}: {sum(r['passes'][k] for r in runs)}/{len(runs)}" for k, text in checks]
     lines.append("seeds clearing the bar: " + "; ".join(passed)
                  + ("  -> every seed clears it" if result["every_seed_passes"] else "  -> NOT every seed clears it"))
@@ -219,26 +239,25 @@ def main(argv=None) -> int:
         policy = load_policy(experiment, train_dir=train_dir)
         if env is None:
             env = policy.make_env(max_steps=args.eval_max_steps)
+            (h, e), bars = counters(env), bar(env)
             base = baselines(env, eval_seeds, policy.cfg.get("action_prior") or 0)
         run = {"seed": seed, "experiment": experiment, **evaluate_trained(policy, env, eval_seeds),
                **entropy(os.path.join(train_dir, experiment)), **perf}
-        run["passes"] = verdict(run, base["untrained_prior"]["hearts"])
+        run["passes"] = verdict(run, base["untrained_prior"][h], bars)
         runs.append(run)
-        tqdm.write(f"seed {seed}: hearts {run['hearts']:.3f}, diamonds {run['diamonds_harvested']:.3f} per agent per "
+        tqdm.write(f"seed {seed}: {h} {run[h]:.3f}, {e} {run[e]:.3f} per agent per "
                    f"episode; entropy {run['final_entropy']:.3f} (min {run['min_entropy']:.3f}); "
                    f"{run['agent_steps_per_s']:,.0f} agent-steps/s", file=sys.stderr)
     env.close()
-    prior = base["untrained_prior"]["hearts"]
+    prior = base["untrained_prior"][h]
     result = {
         "env": args.env, "seconds": seconds, "train_flags": flags, "episodes": args.episodes,
-        "agents": len(env.possible_agents), "eval_max_steps": env.max_steps, "bar": BAR, "baselines": base,
+        "agents": len(env.possible_agents), "eval_max_steps": env.max_steps, "bar": bars, "baselines": base,
         "runs": runs, "train_dir": train_dir, "cpu_count": os.cpu_count(),
-        "summary": {"hearts_min": min(r["hearts"] for r in runs),
-                    "hearts_mean": float(np.mean([r["hearts"] for r in runs])),
-                    "diamonds_min": min(r["diamonds_harvested"] for r in runs),
-                    "diamonds_mean": float(np.mean([r["diamonds_harvested"] for r in runs])),
+        "summary": {f"{h}_min": min(r[h] for r in runs), f"{h}_mean": float(np.mean([r[h] for r in runs])),
+                    f"{e}_min": min(r[e] for r in runs), f"{e}_mean": float(np.mean([r[e] for r in runs])),
                     # None: the prior earned no heart, so any trained heart is infinitely many times it
-                    "prior_ratio_min": min(r["hearts"] for r in runs) / prior if prior > 0 else None},
+                    "prior_ratio_min": min(r[h] for r in runs) / prior if prior > 0 else None},
         "every_seed_passes": all(all(r["passes"].values()) for r in runs),
     }
     if args.plot:

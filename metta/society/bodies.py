@@ -1,8 +1,12 @@
 """Energy profiles (bodies): per-agent multipliers on action costs, max energy and regeneration.
 
-A profile scales the game's named values for one agent: every action cost
-(``move_cost`` .. ``bond_offer_cost``) by ``cost``, ``agent_max_energy`` by
-``max_energy`` and ``agent_energy_regen`` by ``regen``, each rounded to an integer.
+A profile scales the game's named values for one agent: every action cost by ``cost``,
+the max energy by ``max_energy`` and the regeneration by ``regen``, each rounded to an
+integer. Which named values those are, and which of the agent's variables take the
+agent's own numbers, the game says (``BodyVariables``, from the ``Metta.bodies`` section of
+the game file: in games/metta.yaml ``move_cost`` .. ``bond_offer_cost`` into
+``body_move_cost`` .., ``agent_max_energy`` into ``max_energy``, ``agent_energy_regen``
+into ``body_regen``); a game without that section takes no bodies.
 Each episode every agent draws a profile from the mix (independently, with the
 mix's weights) from the env's seeded generator. The agent's ``body`` variable holds
 the profile's index (1-based, in the order the mix lists them) and is observed
@@ -19,8 +23,17 @@ import numpy as np
 
 from metta.errors import ConfigError
 
-ACTION_COSTS = ("move_cost", "rotate_cost", "use_cost", "attack_cost", "shield_cost", "gift_cost", "mark_cost",
-                "bond_offer_cost")
+
+
+@dataclass(frozen=True)
+class BodyVariables:
+    """The names a game gives to what bodies scale (its ``Metta.bodies`` section)."""
+
+    costs: dict          # named value of an action cost -> the agent's own copy, which its actions pay
+    max_energy: tuple    # (named value, the agent variable holding its max energy)
+    regen: tuple         # (named value, the agent's own copy of its regeneration)
+    energy: str          # the agent variable capped at its new max energy
+    profile: str         # the agent variable that shows its profile's index (observed by others)
 
 
 @dataclass(frozen=True)
@@ -70,13 +83,13 @@ class BodyMix:
         self.bodies = [table[n] for n in self.names]
         self.weights = np.array([mix[n] for n in self.names], dtype=np.float64) / total
 
-    def values(self, named: dict[str, int]) -> list[dict[str, int]]:
+    def values(self, named: dict[str, int], names: BodyVariables) -> list[dict[str, int]]:
         """Each profile's numbers for a game with these named values (ConfigError if out of range)."""
         out = []
         for i, (name, body) in enumerate(zip(self.names, self.bodies)):
-            v = {c: int(round(named[c] * body.cost)) for c in ACTION_COSTS}
-            v["max_energy"] = int(round(named["agent_max_energy"] * body.max_energy))
-            v["regen"] = int(round(named["agent_energy_regen"] * body.regen))
+            v = {c: int(round(named[c] * body.cost)) for c in names.costs}
+            v["max_energy"] = int(round(named[names.max_energy[0]] * body.max_energy))
+            v["regen"] = int(round(named[names.regen[0]] * body.regen))
             v["id"] = i + 1
             for key, val in v.items():
                 if not 0 <= val <= 255:
@@ -91,16 +104,17 @@ class BodyMix:
         """Each agent's profile index (0-based into ``names``) for one episode."""
         return rng.choice(len(self.names), size=n, p=self.weights)
 
-    def setup_action(self, named: dict[str, int]) -> dict:
-        """The GDY action that fits an agent with profile k when it takes input k + 1."""
+    def setup_action(self, named: dict[str, int], names: BodyVariables, avatar: str) -> dict:
+        """The GDY action that fits an ``avatar`` with profile k when it takes input k + 1."""
         inputs = {i + 1: {"Description": f"become {name}", "VectorToDest": [0, 0], "MetaData": vals}
-                  for i, (name, vals) in enumerate(zip(self.names, self.values(named)))}
-        commands = [{"set": [f"body_{c}", f"meta.{c}"]} for c in ACTION_COSTS]
-        commands += [{"set": ["body_regen", "meta.regen"]}, {"set": ["max_energy", "meta.max_energy"]},
-                     {"set": ["body", "meta.id"]},
-                     {"gt": {"Arguments": ["energy", "max_energy"], "Commands": [{"set": ["energy", "max_energy"]}]}}]
+                  for i, (name, vals) in enumerate(zip(self.names, self.values(named, names)))}
+        energy, max_energy = names.energy, names.max_energy[1]
+        commands = [{"set": [own, f"meta.{c}"]} for c, own in names.costs.items()]
+        commands += [{"set": [names.regen[1], "meta.regen"]}, {"set": [max_energy, "meta.max_energy"]},
+                     {"set": [names.profile, "meta.id"]},
+                     {"gt": {"Arguments": [energy, max_energy], "Commands": [{"set": [energy, max_energy]}]}}]
         return {"Name": SETUP_ACTION, "InputMapping": {"Inputs": inputs},
-                "Behaviours": [{"Src": {"Object": "agent", "Commands": commands}, "Dst": {"Object": "agent"}}]}
+                "Behaviours": [{"Src": {"Object": avatar, "Commands": commands}, "Dst": {"Object": avatar}}]}
 
 
 SETUP_ACTION = "fit_body"

@@ -2,15 +2,15 @@
 
 The game counts what each agent does in per-player Griddly variables (hearts,
 diamonds harvested, energy converted, successful attacks and gifts, shield steps,
-frozen steps). The counters are the game's own (``game_counters``): every per-player
-variable of ``Environment.Variables`` that the rules only ever raise (``incr``, or
-``add``) and that is not a target variable; so a counter a game file declares and
-raises is reported with no code change. Whom an attack, gift or bond was with comes from a second per-player
+frozen steps). The counters are the game's own: every per-player variable that the
+rules only ever raise and that is not a target variable (the env reads them from the
+game, metta.env.counters, and hands their names here); so a counter a game file
+declares and raises is reported with no code change. Whom an attack, gift or bond was with comes from a second per-player
 variable the same rule sets (``attack_target``, ``gift_target``, ``bond_target``: the
 other agent's player id): for each agent whose counter rose this step, its target
 variable names the other agent. At most one read of Griddly's global variables per
 step, no action history; and none in a step where no attack, gift or bond could have
-landed (``counter_actions``). "Kin" means kinship >= the structure's ``kin_threshold``.
+landed (the env's ``counter_actions``). "Kin" means kinship >= the structure's ``kin_threshold``.
 
 At the episode's end each agent's info carries these under ``"episode"`` (for
 ``games/metta.yaml``; another game's counters by their own names): ``hearts``,
@@ -54,54 +54,6 @@ from numba import njit
 DIRECTED = {"attacks": ("attack", "attacks_on"), "gifts": ("gift", "gifts_to")}
 # counters of actions that have a target, and the per-player variable naming it: split into kin and strangers
 TARGETS = {"attacks": "attack_target", "gifts": "gift_target", "bonds": "bond_target"}
-_RAISE = ("incr", "add")                    # commands that raise their variable
-_WRITE = ("set", "sub", "decr") + _RAISE    # commands whose first argument is the variable they change
-
-
-def per_player_variables(doc: dict) -> list[str]:
-    """The names of the game's per-player ``Environment.Variables``, in the file's order."""
-    return [v["Name"] for v in (doc.get("Environment") or {}).get("Variables") or []
-            if isinstance(v, dict) and v.get("PerPlayer") and "Name" in v]
-
-
-def _writes(node, out: dict[str, set[str]]) -> None:
-    """Add to ``out`` (variable -> commands writing it) every write in ``node``, nested conditions included."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key in _WRITE:
-                target = value[0] if isinstance(value, list) and value else value
-                if isinstance(target, str):
-                    out.setdefault(target.split(".")[-1], set()).add(key)
-            _writes(value, out)
-    elif isinstance(node, list):
-        for value in node:
-            _writes(value, out)
-
-
-def game_counters(doc: dict) -> tuple[str, ...]:
-    """The game's per-player counters, in the file's order: the per-player variables that the rules raise
-    (``incr``, ``add``) and never otherwise write (``set``, ``sub``, ``decr``), target variables excluded."""
-    writes: dict[str, set[str]] = {}
-    _writes(doc.get("Actions", []), writes)
-    targets = set(TARGETS.values())
-    return tuple(v for v in per_player_variables(doc)
-                 if v not in targets and writes.get(v) and writes[v] <= set(_RAISE))
-
-
-def _mentions(node, names: set[str]) -> bool:
-    if isinstance(node, str):
-        return node.split(".")[-1] in names
-    if isinstance(node, dict):
-        return any(_mentions(k, names) or _mentions(v, names) for k, v in node.items())
-    if isinstance(node, list):
-        return any(_mentions(v, names) for v in node)
-    return False
-
-
-def actions_raising(doc: dict, counter: str) -> frozenset[str]:
-    """The player actions whose behaviours mention the per-player ``counter`` (those that can raise it)."""
-    return frozenset(a["Name"] for a in doc.get("Actions", [])
-                     if any(_mentions(b, {counter}) for b in a.get("Behaviours", [])))
 
 
 def derived_metric_names() -> frozenset[str]:
@@ -129,28 +81,6 @@ def ratio(a: float | None, b: float | None) -> float | None:
     return a / b if a is not None and b else None
 
 
-def counter_actions(doc: dict) -> frozenset[str] | None:
-    """The player actions that can raise the attributed counters, if they can only do so when aimed at an agent.
-
-    Then a counter can rise only in a step where one of these actions pointed at a cell an
-    agent occupied before or after the step (an agent moves at most once a step), and a step
-    without such an action needs no read of the counters. ``None`` when an internal action,
-    or a behaviour aimed at anything but the agent object, touches a counter: read every step.
-    """
-    watched = set(TARGETS) | set(TARGETS.values())
-    avatar = doc["Environment"]["Player"]["AvatarObject"]
-    names = set()
-    for action in doc.get("Actions", []):
-        for behaviour in action.get("Behaviours", []):
-            if not _mentions(behaviour, watched):
-                continue
-            dst = (behaviour.get("Dst") or {}).get("Object")
-            if action.get("InputMapping", {}).get("Internal") or dst not in (avatar, [avatar]):
-                return None
-            names.add(action["Name"])
-    return frozenset(names)
-
-
 @njit(cache=True, nogil=True)
 def _count_chances(in_reach, kin, table):  # pragma: no cover (compiled)
     for i in range(in_reach.shape[0]):
@@ -164,7 +94,7 @@ class SocialMetrics:
     """Accumulates one episode's social metrics for ``num_agents`` agents."""
 
     def __init__(self, num_agents: int, counters, variables=()):
-        """``counters``: the game's per-player counters (``game_counters``); ``variables``: its per-player
+        """``counters``: the names of the game's per-player counters; ``variables``: the names of its per-player
         variables, where the target variables of attributed counters are looked up."""
         self.n = num_agents
         self.counters = tuple(counters)
@@ -191,7 +121,7 @@ class SocialMetrics:
 
     def update(self, engine, raw: np.ndarray, shared: np.ndarray, maybe_targeted: bool = True) -> list[tuple[int, int]]:
         """Account for one step; return the bonds (i, j) formed in it. ``maybe_targeted`` False: no attack, gift
-        or bond can have landed this step (see ``counter_actions``), so the counters are not read."""
+        or bond can have landed this step (see the env's ``counter_actions``), so the counters are not read."""
         self.steps += 1
         self.raw_reward += raw
         self.reward += shared

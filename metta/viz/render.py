@@ -34,13 +34,17 @@ import os
 
 import numpy as np
 
+from metta.env.game_facts import GameFacts
 from metta.griddly_ext.engine import griddly_module
 from metta.griddly_ext.gdy import GameDoc
 
 SHADER_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                           "shaders", "render_block2d")
-# Object variables handed to the shaders, in the order the shaders read them (index 0..5).
-SHADER_VARIABLES = ("render_group", "energy", "max_energy", "shield", "frozen", "cooldown")
+# What the shaders read of each object, in their order (index 0..5): the renderer's own render_group, then the
+# game's variables for these roles (its Metta.render section, metta.env.game_facts). A game that names none gets
+# NO_VARIABLE, a zero the renderer adds to the avatar: frames then show shapes and colours only.
+SHADER_ROLES = ("energy", "max_energy", "shield", "frozen", "cooldown")
+NO_VARIABLE = "render_none"
 OBSERVER = "MettaRender"
 FLOOR = "render_floor"
 _FALLBACK_STYLE = {"Shape": "square", "Color": [0.6, 0.6, 0.6], "Scale": 0.8}
@@ -111,6 +115,8 @@ class BlockRenderer:
         self.num_players = int(num_players)
         self.tile_size = tile_size
         self.avatar = game.avatar
+        names = GameFacts.of(game).render
+        self.variables = ("render_group",) + tuple(names[r] if names else NO_VARIABLE for r in SHADER_ROLES)
         self._template = None
         self._capacity = 0
 
@@ -131,7 +137,7 @@ class BlockRenderer:
         doc["Environment"].setdefault("Observers", {})[OBSERVER] = {
             "Type": "BLOCK_2D", "TileSize": self.tile_size, "BackgroundColor": [0.0, 0.0, 0.0],
             "ResourceConfig": {"ShaderPath": SHADER_DIR},
-            "Shader": {"ObjectVariables": list(SHADER_VARIABLES)},
+            "Shader": {"ObjectVariables": list(self.variables)},
         }
         doc["Objects"].append({"Name": FLOOR, "MapCharacter": floor, "Z": 0, "Observers": {
             OBSERVER: [{"Shape": "square", "Color": [0.0, 0.0, 0.0], "Scale": 1.0}]}})
@@ -142,6 +148,8 @@ class BlockRenderer:
                 observers[OBSERVER] = copy.deepcopy(observers.get("Block2D") or [_FALLBACK_STYLE])
             if obj["Name"] == self.avatar:
                 obj.setdefault("Variables", []).append({"Name": "render_group", "InitialValue": 0})
+                if NO_VARIABLE in self.variables:
+                    obj["Variables"].append({"Name": NO_VARIABLE, "InitialValue": 0})
                 for style in observers[OBSERVER]:
                     style["Scale"] = 1.0  # the shader sizes the body itself, leaving room for the bar and ring
         return GameDoc(doc=doc, path=self.game.path)
@@ -174,7 +182,10 @@ class BlockRenderer:
         empty = np.ones((height, width), dtype=bool)
         for obj in state["Objects"]:
             if obj["Name"] == self.avatar and obj.get("PlayerId", 0) >= 1:
-                obj = {**obj, "Variables": {**obj["Variables"], "render_group": int(groups[obj["PlayerId"] - 1])}}
+                extra = {"render_group": int(groups[obj["PlayerId"] - 1])}
+                if NO_VARIABLE in self.variables:
+                    extra[NO_VARIABLE] = 0
+                obj = {**obj, "Variables": {**obj["Variables"], **extra}}
             objects.append(obj)
             empty[obj["Location"][1], obj["Location"][0]] = False
         # a picture needs no pending actions: the loaded game is never stepped

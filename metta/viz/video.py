@@ -31,8 +31,9 @@ class InfoPanel:
     FONT, SCALE = cv2.FONT_HERSHEY_SIMPLEX, 0.4
     SYMBOLS = ("white ring: shield", "ice block: frozen", "bar: energy / max", "triangle: facing", "dim: cooling down")
 
-    def __init__(self, styles: dict[str, dict], avatar: str):
+    def __init__(self, styles: dict[str, dict], avatar: str, label: str = "hearts"):
         self.objects = [(name, st["color"]) for name, st in styles.items() if name != avatar]
+        self.label = label  # the tallied counter's name
 
     def _text(self, img, text: str, x: int, row: int, color=(220, 220, 220)) -> None:
         cv2.putText(img, text, (x, row * self.ROW + 11), self.FONT, self.SCALE, color, 1, cv2.LINE_AA)
@@ -51,7 +52,7 @@ class InfoPanel:
         self._text(img, f"step {step} / {max_steps}", 6, 0, (255, 255, 255))
         row = 2
         if hearts is not None:
-            self._text(img, f"hearts: {sum(hearts.values())} in all, by group", 6, 1)
+            self._text(img, f"{self.label}: {sum(hearts.values())} in all, by group", 6, 1)
             for k, g in enumerate(groups):  # two columns
                 x, r = 6 + (k % 2) * 96, row + k // 2
                 self._swatch(img, x, r, group_color(g))
@@ -69,19 +70,21 @@ class InfoPanel:
 
 class EnvCamera:
     """Pictures of a ``MettaEnv``'s current state, agents coloured by kinship group (see BlockRenderer), with the
-    step, each group's hearts so far (the game's ``hearts`` counter, when it has one) and a legend beside the map
+    step, each group's hearts so far (the game's headline counter, when it names one) and a legend beside the map
     (``InfoPanel``; ``panel=False`` for the map alone)."""
 
     def __init__(self, env, tile_size: int = 16, panel: bool = True):
         self.env = env
         self.renderer = BlockRenderer(env.game, env.num_agents_total, tile_size)
-        self.panel = InfoPanel(object_styles(env.game), env.game.avatar) if panel else None
+        self.panel = InfoPanel(object_styles(env.game), env.game.avatar, env.facts.headline or "") if panel else None
         self._kinship = None
         self._groups = None
 
     def hearts_by_group(self, state: dict) -> dict[int, int] | None:
-        """Hearts so far per kinship group, from ``state``'s per-player ``hearts`` (None when the game has none)."""
-        hearts = state["GlobalVariables"].get("hearts")
+        """Hearts so far per kinship group, from ``state``'s per-player headline counter (``hearts`` in the Metta
+        game: its ``Metta.metrics.headline``); None when the game names none."""
+        headline = self.env.facts.headline
+        hearts = state["GlobalVariables"].get(headline) if headline is not None else None
         if hearts is None:
             return None
         out = {int(g): 0 for g in self._groups}

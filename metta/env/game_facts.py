@@ -1,0 +1,139 @@
+"""Per-game facts in the game file: its top-level ``Metta:`` section, read and checked strictly.
+
+The section says what the platform's code needs to know of a game's vocabulary (docs/games.md has the
+reference). Every part is optional; a game without one gets the behaviour below, never a guess:
+
+- ``bodies``: the named values energy profiles scale and the agent variables that take each agent's own numbers
+  (metta.society.bodies). Without it, the game takes no bodies (asking for some is an error).
+- ``metrics``: ``headline``, the per-player counter reported first (the learning bench's bar, the video's
+  per-group tally), and ``economy``, the counter of the economy's first step (the bench's second bar). Without
+  them the video shows no tally and the learning bench refuses the game.
+- ``oracle``: the objects, variables, actions and named values the scripted oracle (metta.evals.policies)
+  plans with. Without it the oracle does not apply to the game (asking for it is an error).
+- ``render``: the variables frames draw as the energy bar, shield ring, ice and dimming (metta.viz.render).
+  Without it frames draw every object by its shape and colour only.
+
+Griddly never sees the section (metta.griddly_ext.gdy keeps it apart); overlays inherit it through ``extends``
+and may change any part, or drop one with ``null``. An unknown key, or a name the game does not have, is a
+ConfigError naming the file and the key.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from metta.errors import ConfigError
+from metta.griddly_ext.gdy import SECTION, GameDoc
+from metta.society.bodies import BodyVariables
+
+# what each key of the oracle's groups must name in the game
+ORACLE = {
+    "objects": ("altar", "charger", "generator"),
+    "variables": ("energy", "frozen", "shield", "inventory", "stock"),  # stock: the generator's
+    "actions": ("move", "rotate", "use", "attack", "shield", "gift"),
+    "values": ("altar_cost", "max_inventory", "gift_amount", "gift_cost"),
+}
+RENDER = ("energy", "max_energy", "shield", "frozen", "cooldown")
+METRICS = ("headline", "economy")
+KEYS = ("bodies", "metrics", "oracle", "render")
+
+
+@dataclass(frozen=True)
+class GameFacts:
+    bodies: BodyVariables | None = None
+    headline: str | None = None
+    economy: str | None = None
+    oracle: dict | None = None    # group -> {role: the game's name}
+    render: dict | None = None    # role -> variable
+
+    @classmethod
+    def of(cls, game: GameDoc) -> "GameFacts":
+        """The facts of ``game``'s section (all None without one); ConfigError for a bad section."""
+        return _Reader(game).facts()
+
+
+class _Reader:
+    def __init__(self, game: GameDoc):
+        self.game = game
+        self.index = game.index
+        self.named = game.named_values()
+
+    def fail(self, key: str, msg: str) -> None:
+        raise ConfigError(f"{self.game.path}: {SECTION}.{key}: {msg}")
+
+    def mapping(self, key: str, value: Any, known: tuple, required: bool = False) -> dict:
+        if not isinstance(value, dict):
+            self.fail(key, f"expected a mapping of {', '.join(known)}, got {value!r}")
+        for k in value:
+            if k not in known:
+                self.fail(f"{key}.{k}", f"unknown key; expected one of {', '.join(known)}")
+        missing = [k for k in known if k not in value]
+        if required and missing:
+            self.fail(key, f"missing {', '.join(missing)}")
+        return value
+
+    def name(self, key: str, value: Any, kind: str, names) -> str:
+        if not isinstance(value, str) or value not in names:
+            self.fail(key, f"{value!r} is not {kind} of the game")
+        return value
+
+    def value(self, key: str, v: Any) -> str:
+        return self.name(key, v, "a named value (Environment.Variables, not PerPlayer)", self.named)
+
+    def agent_var(self, key: str, v: Any) -> str:
+        names = set(self.index.object_variables.get(self.game.avatar, ())) | set(self.index.variables)
+        return self.name(key, v, f"a variable of {self.game.avatar!r} or a global variable", names)
+
+    def facts(self) -> GameFacts:
+        section = self.game.section
+        if section is None:
+            return GameFacts()
+        if not isinstance(section, dict):
+            raise ConfigError(f"{self.game.path}: {SECTION}: expected a mapping of {', '.join(KEYS)}, got {section!r}")
+        for k in section:
+            if k not in KEYS:
+                self.fail(str(k), f"unknown key; expected one of {', '.join(KEYS)}")
+        out = {}
+        if section.get("bodies") is not None:
+            out["bodies"] = self.bodies(section["bodies"])
+        if section.get("metrics") is not None:
+            metrics = self.mapping("metrics", section["metrics"], METRICS)
+            for k, v in metrics.items():
+                out[k] = self.name(f"metrics.{k}", v, "a per-player variable (a counter)", self.index.per_player)
+        if section.get("oracle") is not None:
+            out["oracle"] = self.oracle(section["oracle"])
+        if section.get("render") is not None:
+            render = self.mapping("render", section["render"], RENDER, required=True)
+            out["render"] = {k: self.name(f"render.{k}", v, "an object variable", self.index.observed)
+                             for k, v in render.items()}
+        return GameFacts(**out)
+
+    def bodies(self, spec: Any) -> BodyVariables:
+        spec = self.mapping("bodies", spec, ("costs", "max_energy", "regen", "energy", "profile"), required=True)
+        costs = spec["costs"]
+        if not isinstance(costs, dict) or not costs:
+            self.fail("bodies.costs", f"expected a mapping of named value to the agent's own copy, got {costs!r}")
+        costs = {self.value(f"bodies.costs.{k}", k): self.agent_var(f"bodies.costs.{k}", v) for k, v in costs.items()}
+        pairs = {}
+        for k in ("max_energy", "regen"):
+            pair = self.mapping(f"bodies.{k}", spec[k], ("value", "variable"), required=True)
+            pairs[k] = (self.value(f"bodies.{k}.value", pair["value"]),
+                        self.agent_var(f"bodies.{k}.variable", pair["variable"]))
+        return BodyVariables(costs=costs, max_energy=pairs["max_energy"], regen=pairs["regen"],
+                             energy=self.agent_var("bodies.energy", spec["energy"]),
+                             profile=self.agent_var("bodies.profile", spec["profile"]))
+
+    def oracle(self, spec: Any) -> dict:
+        spec = self.mapping("oracle", spec, tuple(ORACLE), required=True)
+        groups = {g: self.mapping(f"oracle.{g}", spec[g], roles, required=True) for g, roles in ORACLE.items()}
+        objects = {k: self.name(f"oracle.objects.{k}", v, "an object", self.index.object_variables)
+                   for k, v in groups["objects"].items()}
+        variables = {}
+        for k, v in groups["variables"].items():
+            owner = objects["generator"] if k == "stock" else self.game.avatar
+            variables[k] = self.name(f"oracle.variables.{k}", v, f"a variable of {owner!r}",
+                                     self.index.object_variables.get(owner, ()))
+        actions = {k: self.name(f"oracle.actions.{k}", v, "an action", self.index.actions)
+                   for k, v in groups["actions"].items()}
+        values = {k: self.value(f"oracle.values.{k}", v) for k, v in groups["values"].items()}
+        return {"objects": objects, "variables": variables, "actions": actions, "values": values}
