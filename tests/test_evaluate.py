@@ -4,7 +4,6 @@ import os
 
 import cv2
 from PIL import Image
-import numpy as np
 import pytest
 
 from metta import make_env

@@ -1,6 +1,5 @@
 """The kinship channel: placed where Griddly's own observer puts agents, valued by the observer's kinship."""
 import numpy as np
-import pytest
 
 from metta import make_env
 from metta.society.observation import quantize

@@ -6,7 +6,6 @@ a test is about regeneration. Agents start facing NONE, which Griddly treats as 
 relative actions; tests rotate explicitly first. Directions for `rotate`: 1 left,
 2 up, 3 right, 4 down.
 """
-import shutil
 
 import pytest
 

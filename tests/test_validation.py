@@ -8,7 +8,6 @@ crash or hang Griddly when loaded directly (tests/test_validation.py::
 test_griddly_alone_is_not_safe shows one); here none reaches it unchecked.
 """
 import copy
-import os
 import subprocess
 import sys
 

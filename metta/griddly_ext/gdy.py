@@ -21,8 +21,8 @@ from typing import Any, Mapping
 import yaml
 from yaml.composer import Composer
 from yaml.constructor import SafeConstructor
-from yaml.events import AliasEvent, MappingStartEvent, ScalarEvent, SequenceStartEvent
-from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+from yaml.events import AliasEvent, MappingStartEvent, SequenceStartEvent
+from yaml.nodes import ScalarNode, SequenceNode
 from yaml.resolver import Resolver
 
 from metta.errors import ConfigError
