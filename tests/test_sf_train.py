@@ -124,7 +124,7 @@ def test_load_policy_acts_in_the_experiments_env(run):
 
     policy = load_policy("tiny", train_dir=os.path.join(run["tmp"], "train_dir"))
     assert policy.env_name == "metta-teams"
-    assert policy.env_kwargs["width"] == 10 and policy.env_kwargs["overrides"] == {"attack.cost": 5}
+    assert policy.env_config.map.width == 10 and policy.env_config.game.overrides == {"attack.cost": 5}
     env = policy.make_env(seed=3)
     obs, _ = env.reset(seed=3)
     policy.reset(len(env.possible_agents))

@@ -94,7 +94,8 @@ def test_two_point_sweep_runs_end_to_end_and_its_report_is_the_runs_numbers(tiny
     for i, (reward, point) in enumerate(zip((0.0, 1.0), summary)):
         (run,) = point["runs"]
         cfg = tiny["configs"][run]
-        assert cfg["team_reward"] == reward and cfg["seed"] == 0 and cfg["width"] == 10
+        assert cfg["kinship.team_reward"] == reward and cfg["seed"] == 0 and cfg["map.width"] == 10
+        assert cfg["env_config"]["kinship"]["team_reward"] == reward and cfg["env_config"]["map"]["width"] == 10
         assert cfg["train_for_env_steps"] == BUDGET and tiny["steps"][run] >= BUDGET
         stats = tiny["stats"][run]
         assert [e["seed"] for e in stats["episodes"]] == [0, 1] and stats["max_steps"] == 30

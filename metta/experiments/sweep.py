@@ -41,7 +41,7 @@ from metta.runtime.lifetime import adopt_children
 from metta.runtime.name_values import parse_name_values
 from metta.sf_integration import train as sf_train  # first: it imports gym quietly, before Sample Factory does
 from metta.sf_integration.checkpoints import CheckpointError, latest_checkpoint, read_config, trained_steps
-from metta.sf_integration.config import add_metta_args, env_kwargs_from_cfg
+from metta.sf_integration.config import add_metta_args, env_config_from_cfg
 
 from sample_factory.cfg.arguments import parse_sf_args  # noqa: E402
 from sample_factory.launcher.run import launcher_argparser  # noqa: E402
@@ -312,9 +312,8 @@ def game_max_steps(run_dir: str) -> int:
     """The episode length of the run's game itself (its ``max_steps`` value, not a training ``--max_steps``)."""
     from metta import make_env
 
-    cfg = read_config(run_dir)
-    kwargs = {k: v for k, v in env_kwargs_from_cfg(cfg).items() if k != "max_steps"}
-    env = make_env(cfg["env"], **kwargs)
+    config = env_config_from_cfg(read_config(run_dir), os.path.join(run_dir, "config.json"))
+    env = make_env(config.model_copy(update={"max_steps": None}))
     env.close()
     return env.max_steps
 
