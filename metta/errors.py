@@ -24,7 +24,11 @@ class ConfigModel(BaseModel):
         try:
             super().__init__(**data)
         except ValidationError as err:
-            raise config_error(err, type(self)) from None
+            # pydantic calls a custom __init__ for nested models too: the problems travel with the error, so
+            # that the outer model names them by their full dotted key
+            error = config_error(err, type(self))
+            error.problems = err.errors()
+            raise error from None
 
     @classmethod
     def model_validate(cls, obj: Any, **kwargs: Any):
@@ -78,10 +82,14 @@ def config_error(err: ValidationError, root: type[BaseModel], context: dict | No
     """A ConfigError for a ValidationError of ``root``: each problem with its dotted key and what was expected."""
     prefix = (context or {}).get("where")
     messages = []
-    for e in err.errors():
+    problems = list(err.errors())
+    while problems:
+        e = problems.pop(0)
         key, holder, _ = _walk(root, e["loc"])
         cause = (e.get("ctx") or {}).get("error")
-        if isinstance(cause, ConfigError):  # the config's own check: its message already names the key
+        if getattr(cause, "problems", None):  # a nested model's own: under this one's key
+            problems[:0] = [{**p, "loc": (*e["loc"], *p["loc"])} for p in cause.problems]
+        elif isinstance(cause, ConfigError):  # the config's own check: its message already names the key
             messages.append(str(cause))
         elif e["type"] == "extra_forbidden":
             tag = tag_of(holder) if holder is not None else None
