@@ -78,6 +78,10 @@ def _walk(root: type[BaseModel], loc: tuple) -> tuple[str, type[BaseModel] | Non
     return ".".join(names).replace(".[", "["), holder, cur
 
 
+_EXPECTED = {"int_type": "an integer", "int_from_float": "an integer", "int_parsing": "an integer",
+             "float_type": "a number", "string_type": "a string", "dict_type": "a mapping"}
+
+
 def config_error(err: ValidationError, root: type[BaseModel], context: dict | None = None) -> ConfigError:
     """A ConfigError for a ValidationError of ``root``: each problem with its dotted key and what was expected."""
     prefix = (context or {}).get("where")
@@ -102,6 +106,8 @@ def config_error(err: ValidationError, root: type[BaseModel], context: dict | No
                             f"{expected.replace(chr(39), '')}, got {(e.get('ctx') or {}).get('tag')!r}")
         elif e["type"] == "missing":
             messages.append(f"{key}: required")
+        elif e["type"] in _EXPECTED:
+            messages.append(f"{key} must be {_EXPECTED[e['type']]}, got {e['input']!r}")
         else:
             msg = e["msg"].replace("Input should be", "expected").replace("Value error, ", "")
             messages.append(f"{key}: {msg}, got {e['input']!r}" if key else f"{msg}, got {e['input']!r}")
