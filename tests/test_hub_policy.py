@@ -21,7 +21,7 @@ def project_experiment(train_dir: str, name: str) -> dict:
     """What ``python -m metta.sf_integration.train`` leaves before its first update: config.json and a checkpoint
     of the freshly initialised model. Returns the model's state dict."""
     from metta import make_env
-    from metta.sf_integration.config import env_kwargs_from_cfg
+    from metta.sf_integration.config import env_config_from_cfg
     from metta.sf_integration.env import observation_space
     from metta.sf_integration.model import architecture
     from metta.sf_integration.train import parse_args, register_components
@@ -31,7 +31,7 @@ def project_experiment(train_dir: str, name: str) -> dict:
     cfg = parse_args([f"--env={ENV}", f"--experiment={name}", f"--train_dir={train_dir}", "--width=12",
                       "--height=12", "--num_agents=4", "--generators=2", "--chargers=1", "--altars=1"])
     register_components()
-    env = make_env(cfg.env, **env_kwargs_from_cfg(cfg))
+    env = make_env(env_config_from_cfg(cfg))
     torch.manual_seed(0)
     model = create_actor_critic(cfg, observation_space(env, architecture(cfg).layout),
                                 env.action_space(env.possible_agents[0]))
@@ -57,7 +57,7 @@ def test_downloaded_model_is_installed_and_evaluated_by_load_policy(server, tmp_
     hub.load("lab/small-teams", train_dir, experiment="baseline", out=quiet)
 
     policy = load_policy("baseline", train_dir=train_dir)
-    assert policy.env_name == ENV and policy.env_kwargs["width"] == 12 and policy.env_kwargs["num_agents"] == 4
+    assert policy.env_name == ENV and policy.env_config.map.width == 12 and policy.env_config.map.num_agents == 4
     loaded = policy.model.state_dict()
     assert loaded.keys() == weights.keys() and all(torch.equal(loaded[k], weights[k]) for k in weights)
 

@@ -122,7 +122,7 @@ def write_experiment(train_dir: str, arch: str | None, name: str = "exp") -> dic
     from sample_factory.cfg.arguments import cfg_dict
     from sample_factory.model.actor_critic import create_actor_critic
 
-    from metta.sf_integration.config import env_kwargs_from_cfg
+    from metta.sf_integration.config import env_config_from_cfg
     from metta.sf_integration.env import observation_space
     from metta.sf_integration.model import architecture
     from metta.sf_integration.train import parse_args, register_components
@@ -131,7 +131,7 @@ def write_experiment(train_dir: str, arch: str | None, name: str = "exp") -> dic
     cfg = parse_args(["--env=metta-teams", f"--experiment={name}", f"--train_dir={train_dir}",
                       f"--architecture={arch or 'conv'}", *SMALL])
     register_components()
-    env = make_env(cfg.env, **env_kwargs_from_cfg(cfg))
+    env = make_env(env_config_from_cfg(cfg))
     model = create_actor_critic(cfg, observation_space(env, architecture(cfg).layout),
                                 env.action_space(env.possible_agents[0]))
     env.close()

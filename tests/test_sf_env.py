@@ -132,8 +132,11 @@ def test_action_shares_per_episode_count_each_agents_action_types(batched):
     assert got == [1.0, 1.0]
 
 
-def test_flags_become_make_env_keywords(tmp_path):
-    from metta.sf_integration.config import env_kwargs_from_cfg
+def test_flags_become_the_env_config(tmp_path):
+    """The old undotted spellings still work (--width, --beta_a, --override...)."""
+    from metta.env.config import configure
+    from metta.env.presets import PRESETS
+    from metta.sf_integration.config import env_config_from_cfg
     from metta.sf_integration.train import parse_args, register_components
 
     register_components()
@@ -143,12 +146,13 @@ def test_flags_become_make_env_keywords(tmp_path):
                       "--width=12", "--beta_a=2", "--kinship_noise=0.3", f"--level={level}", "--max_steps=9",
                       "--bodies=light=1,heavy=2"])
     assert cfg.experiment == "metta-kin"  # named after the env unless given
-    kwargs = env_kwargs_from_cfg(cfg)
-    assert kwargs == dict(overrides={"attack.cost": 20, "altar_cost": 50}, width=12, a=2.0, kinship_noise=0.3,
-                          level=LEVEL, max_steps=9, bodies={"light": 1.0, "heavy": 2.0})
+    config = env_config_from_cfg(cfg)
+    assert config == configure(PRESETS["metta-kin"], overrides={"attack.cost": 20, "altar_cost": 50}, width=12,
+                               a=2.0, kinship_noise=0.3, level=LEVEL, max_steps=9, bodies={"light": 1.0, "heavy": 2.0})
+    assert cfg.env_config == config.model_dump(mode="json")
     from metta import make_env
 
-    env = make_env(cfg.env, **kwargs)
+    env = make_env(config)
     assert env.game.value("attack_cost") == 20 and env.max_steps == 9 and env.society.a == 2.0
     assert cfg.device == "cpu" or cfg.device == "gpu"
 
@@ -232,7 +236,7 @@ def test_objects_and_layout_flags_and_a_new_counter_reach_the_stats(tmp_path):
     """--objects places a new game's object, --layout maze makes a maze; the game's own new counter reaches
     Sample Factory's stats as social/trees_used with no code that names it."""
     from metta import make_env
-    from metta.sf_integration.config import env_kwargs_from_cfg
+    from metta.sf_integration.config import env_config_from_cfg
     from metta.sf_integration.env import MettaSFEnv
     from metta.sf_integration.train import parse_args, register_components
     from tree_game import write_tree_game
@@ -241,9 +245,9 @@ def test_objects_and_layout_flags_and_a_new_counter_reach_the_stats(tmp_path):
     cfg = parse_args(["--env=metta-solo", f"--game={write_tree_game(tmp_path)}", "--objects", "tree=3,altar=1",
                       "--objects=generator=2", "--layout=maze", "--width=11", "--height=11", "--num_agents=2",
                       "--max_steps=3"])
-    kwargs = env_kwargs_from_cfg(cfg)
-    assert kwargs["objects"] == {"tree": 3, "altar": 1, "generator": 2} and kwargs["layout"] == "maze"
-    env = MettaSFEnv([make_env(cfg.env, **kwargs)], batched=True)
+    config = env_config_from_cfg(cfg)
+    assert config.map.objects == {"tree": 3, "altar": 1, "generator": 2} and config.map.layout == "maze"
+    env = MettaSFEnv([make_env(config)], batched=True)
     tokens = env.envs[0].level.split()
     assert (tokens.count("t"), tokens.count("a"), tokens.count("g")) == (3, 1, 2)
     env.reset(seed=0)

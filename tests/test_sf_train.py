@@ -70,7 +70,8 @@ def test_leaves_checkpoint_config_and_tensorboard_social_metrics(run):
     assert ckpt["env_steps"] == steps and any(k.startswith("encoder.grid") for k in ckpt["model"])
     with open(os.path.join(run["exp_dir"], "config.json")) as f:
         cfg = json.load(f)
-    assert cfg["env"] == "metta-teams" and cfg["width"] == 10 and cfg["override"] == ["attack.cost=5"]
+    assert cfg["env"] == "metta-teams" and cfg["map.width"] == 10 and cfg["override"] == ["attack.cost=5"]
+    assert cfg["env_config"]["map"]["width"] == 10 and cfg["env_config"]["game"]["overrides"] == {"attack.cost": 5}
     tags = run["first_scalars"]
     for m in SOCIAL:
         assert f"social/{m}" in tags, sorted(tags)
@@ -124,7 +125,7 @@ def test_load_policy_acts_in_the_experiments_env(run):
 
     policy = load_policy("tiny", train_dir=os.path.join(run["tmp"], "train_dir"))
     assert policy.env_name == "metta-teams"
-    assert policy.env_kwargs["width"] == 10 and policy.env_kwargs["overrides"] == {"attack.cost": 5}
+    assert policy.env_config.map.width == 10 and policy.env_config.game.overrides == {"attack.cost": 5}
     env = policy.make_env(seed=3)
     obs, _ = env.reset(seed=3)
     policy.reset(len(env.possible_agents))

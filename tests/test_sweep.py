@@ -121,7 +121,8 @@ def test_two_point_sweep_runs_end_to_end_and_its_report_is_the_runs_numbers(tiny
     for i, (reward, point) in enumerate(zip((0.0, 1.0), summary)):
         (run,) = point["runs"]
         cfg = tiny["configs"][run]
-        assert cfg["team_reward"] == reward and cfg["seed"] == 0 and cfg["width"] == 10
+        assert cfg["kinship.team_reward"] == reward and cfg["seed"] == 0 and cfg["map.width"] == 10
+        assert cfg["env_config"]["kinship"]["team_reward"] == reward and cfg["env_config"]["map"]["width"] == 10
         assert cfg["train_for_env_steps"] == BUDGET and tiny["steps"][run] >= BUDGET
         stats = tiny["stats"][run]
         assert [e["seed"] for e in stats["episodes"]] == [0, 1] and stats["max_steps"] == 30
@@ -212,6 +213,9 @@ def test_bad_inputs_are_clear_errors_that_write_nothing(tmp_path, capsys):
         (["--grid", "team_reward=0,x"], "invalid float value: 'x'"),
         (["--grid", "seed=0,1"], "use --seeds"),
         (["--grid", "team_reward=0,1", "--seeds", "0"], "--seeds must be >= 1"),
+        (["--grid", "kinship.team_reward=0,1", "--grid", "team_reward=2"], "set the same training flag"),
+        (["--grid", "kinship.a=1,2"], "--kinship.a is a parameter of structure random, not of this run's"),
+        (["--grid", "map.width=2,12"], "width/height must be at least 3"),
     ]
     for args, words in cases:
         assert main([*base, *args]) == 2, args

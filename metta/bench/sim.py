@@ -31,7 +31,7 @@ import time
 
 import numpy as np
 
-from metta.env import OBS_BACKENDS
+from metta.env.backends import BACKENDS as OBS_BACKENDS
 
 # Griddly's own per-player observers first: the baseline the others are compared with
 BACKENDS = tuple(sorted(OBS_BACKENDS, key=lambda b: b != "griddly"))

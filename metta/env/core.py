@@ -27,6 +27,7 @@ kinship matrix; ``env.sharing`` changes within an episode when agents bond.
 """
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
@@ -34,22 +35,20 @@ from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
 from metta.errors import ConfigError
+from metta.env.backends import REFERENCE, check_backend, make_backend
+from metta.env.config import EnvConfig, configure
 from metta.griddly_ext.engine import GriddlyEngine
 from metta.griddly_ext.gdy import GameDoc, load_gdy
-from metta.griddly_ext.levels import MapOptions, default_counts, generate_level, parse_level, placeable_objects
+from metta.griddly_ext.levels import MapOptions, default_counts, generate_level, parse_level
 from metta.griddly_ext.probe import probe_game
 from metta.griddly_ext.validation import validate_game
-from metta.griddly_ext.compiled_windows import CompiledWindows
-from metta.griddly_ext.windows import NumpyWindows, WindowLayout
+from metta.griddly_ext.windows import WindowLayout
 from metta.society.bodies import SETUP_ACTION, BodyMix
-from metta.society.kinship import Kinship, Selfish, bond_sharing, parameters as kinship_parameters
+from metta.society.kinship import Kinship, Selfish, bond_sharing
 from metta.env.game_facts import GameFacts
 from metta.env.counters import actions_raising, counter_actions, game_counters, per_player_variables
 from metta.society.metrics import DIRECTED, SocialMetrics, derived_metric_names
 from metta.society.observation import CHANNELS as KIN_CHANNELS, observed_kinship, quantize, render_kinship
-
-
-OBS_BACKENDS = ("numba", "numpy", "vulkan", "griddly")
 
 
 class MettaEnv(ParallelEnv):
@@ -58,8 +57,7 @@ class MettaEnv(ParallelEnv):
     def __init__(self, game: GameDoc, map_options: MapOptions, level: str | None = None,
                  max_steps: int | None = None, seed: int | None = None, name: str = "metta",
                  kinship: Kinship | None = None, bodies: BodyMix | None = None, obs_backend: str = "numba"):
-        if obs_backend not in OBS_BACKENDS:
-            raise ConfigError(f"obs_backend must be one of {', '.join(OBS_BACKENDS)}, got {obs_backend!r}")
+        check_backend(obs_backend)
         self.name = name
         self.obs_backend = obs_backend
         self.bodies = bodies
@@ -94,7 +92,7 @@ class MettaEnv(ParallelEnv):
         self.level = self._next_level()
         self.engine = GriddlyEngine(game, num_agents, self.level,
                                     hidden_actions=(SETUP_ACTION,) if bodies is not None else (),
-                                    player_observers=obs_backend == "griddly")
+                                    player_observers=obs_backend == REFERENCE)
         self.body_ids = np.zeros(num_agents, dtype=np.int64)  # 0: the standard body
         self.num_agents_total = num_agents
         self.society = (kinship or Selfish()).validate(num_agents)
@@ -125,7 +123,7 @@ class MettaEnv(ParallelEnv):
         self.obs_shape = (c + len(KIN_CHANNELS), w, h)
         self._obs_spaces = {a: spaces.Box(0, 255, self.obs_shape, dtype=np.uint8) for a in self.possible_agents}
         self._act_spaces = {a: spaces.Discrete(self.engine.num_actions) for a in self.possible_agents}
-        self._windows = None if obs_backend == "griddly" else self._window_renderer(obs_backend)
+        self._windows = None if obs_backend == REFERENCE else self._window_renderer(obs_backend)
         self._agent_table = np.zeros((num_agents, num_agents + 1), dtype=np.uint8)  # column 0: no agent
         self._steps = 0
         self._needs_reset = True
@@ -138,13 +136,7 @@ class MettaEnv(ParallelEnv):
         except ValueError as err:
             raise ConfigError(f"{self.game.path}: Environment.Observers.Vector: {err}; use obs_backend='griddly'")
         layout = WindowLayout(e.width, e.height, e.global_view().shape[0], keep, w, h, rotate)
-        if backend == "vulkan":
-            from metta.griddly_ext.vulkan_windows import VulkanWindows
-
-            return VulkanWindows(layout, self.num_agents_total)
-        if backend == "numpy":
-            return NumpyWindows(layout, self.num_agents_total)
-        return CompiledWindows(layout, self.num_agents_total)
+        return make_backend(backend, layout, self.num_agents_total)
 
     # ------------------------------------------------------------------ spaces
     def observation_space(self, agent: str) -> spaces.Space:
@@ -298,13 +290,15 @@ class MettaEnv(ParallelEnv):
         return out
 
 
-def make_env(name: str = "metta-teams", seed: int | None = None, game: str | None = None,
+def make_env(config: EnvConfig | str = "metta-teams", seed: int | None = None, game: str | None = None,
              overrides: dict | None = None, level: str | None = None, max_steps: int | None = None,
-             kinship: dict | None = None, bodies: dict | None = None, body_profiles: dict | None = None,
-             obs_backend: str = "numba", **options) -> MettaEnv:
+             kinship: dict | Kinship | None = None, bodies: dict | None = None, body_profiles: dict | None = None,
+             obs_backend: str | None = None, *, name: str | None = None, **options) -> MettaEnv:
     """Build a Metta environment.
 
-    name: a preset (``metta.env.presets.PRESETS``). seed: seeds levels and the engine.
+    config: an ``EnvConfig`` (metta.env.config), or the name of a preset (``metta.env.presets.PRESETS``).
+    seed: seeds levels and the engine. name: the env's name (default: the preset's, else ``metta``).
+    The other keywords change the config (metta.env.config.configure):
     game: path to a GDY file (default: the preset's); it needs an avatar object and an action that moves it
     (metta.griddly_ext.validation).
     overrides: ``{named value: int}``, e.g. ``{"attack_cost": 20}`` or ``{"attack.cost": 20}``.
@@ -314,7 +308,7 @@ def make_env(name: str = "metta-teams", seed: int | None = None, game: str | Non
     (metta.society.kinship; the preset's own structure's parameters do not carry over to another).
     bodies: a mix of energy profiles, ``{"light": 1, "heavy": 1}`` (metta.society.bodies);
     body_profiles: extra or changed profiles, ``{"tank": {"cost": 2, "max_energy": 1}}``.
-    obs_backend: ``"numba"`` (default), ``"numpy"``, ``"vulkan"`` or ``"griddly"`` (see the module docstring).
+    obs_backend: ``"numba"`` (default), ``"numpy"``, ``"vulkan"`` or ``"griddly"`` (metta.env.backends).
     options: any field of ``MapOptions``, any kinship parameter. Procedural maps place the game's objects by
     count: the game's own ``map_count_<object>`` named values, changed by ``objects={"tree": 10}``
     (``generators=``, ``chargers=``, ``altars=`` are spellings of the same); ``layout="maze"`` for a maze.
@@ -322,26 +316,32 @@ def make_env(name: str = "metta-teams", seed: int | None = None, game: str | Non
     """
     from metta.env.presets import get_preset
 
-    preset = get_preset(name)
-    doc = load_gdy(game if game is not None else preset.game)
-    doc = validate_game(doc.with_overrides(overrides))
-    if game is not None:
+    if isinstance(config, str):
+        name = name or config
+        base = get_preset(config)
+    elif isinstance(config, EnvConfig):
+        base = config
+    else:
+        raise ConfigError(f"make_env takes an EnvConfig or a preset's name, got {type(config).__name__}")
+    changes = {k: v for k, v in dict(game=game, overrides=overrides, level=level, max_steps=max_steps,
+                                     kinship=kinship, bodies=bodies, body_profiles=body_profiles,
+                                     obs_backend=obs_backend).items() if v is not None}
+    cfg = configure(base, **changes, **options) if changes or options else base
+    doc = validate_game(load_gdy(cfg.game.path).with_overrides(cfg.game.overrides))
+    if not preset_game(cfg.game.path):
         probe_game(doc)  # a user's file runs in a child process first: Griddly may crash on what we missed
-    map_keys = set(MapOptions.__dataclass_fields__)
-    kin_keys = set(kinship_parameters())
-    unknown = set(options) - map_keys - kin_keys
-    if unknown:
-        placeable = ", ".join(placeable_objects(doc.map_characters(), doc.avatar))
-        raise ConfigError(f"unknown make_env option(s) {', '.join(sorted(unknown))}; map options are "
-                          f"{', '.join(sorted(map_keys))}; kinship parameters are {', '.join(sorted(kin_keys))}; "
-                          f"objects are placed by count with objects={{name: count}} (this game's: {placeable})")
-    if kinship is not None and not isinstance(kinship, dict):
-        raise ConfigError(f"kinship must be a dict of kinship parameters, got {type(kinship).__name__}")
-    spec = Kinship.from_dict({**(kinship or {}), **{k: v for k, v in options.items() if k in kin_keys}},
-                             preset=preset.kinship)
-    opts = MapOptions(**{**preset.map_options, **{k: v for k, v in options.items() if k in map_keys}})
-    mix = bodies if bodies is not None else preset.bodies
-    body_mix = BodyMix(mix, body_profiles) if mix else None
-    return MettaEnv(doc, opts, level=level, max_steps=max_steps, seed=seed, name=name, kinship=spec,
-                    bodies=body_mix, obs_backend=obs_backend)
+    env = MettaEnv(doc, cfg.map.options(), level=cfg.level, max_steps=cfg.max_steps, seed=seed, name=name or "metta",
+                   kinship=cfg.kinship, bodies=cfg.bodies.body_mix(), obs_backend=cfg.obs_backend)
+    env.config = cfg
+    return env
 
+
+def preset_game(path: str) -> bool:
+    """Is ``path`` the game of a registered preset (never probed, as before there were typed configs), rather than
+    a file a user names (probed once per process: metta.griddly_ext.probe)?"""
+    from metta.env.presets import PRESETS
+
+    try:
+        return os.path.realpath(path) in {os.path.realpath(p.game.path) for p in PRESETS.values()}
+    except (TypeError, ValueError):
+        return False

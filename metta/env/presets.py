@@ -1,54 +1,50 @@
 """Named environments, registered in one place.
 
-A preset is a game file, map options, a kinship structure with its parameters
-(metta.society.kinship) and a mix of bodies. ``make_env(name, **kwargs)`` starts from
-the preset and lets every field be overridden.
+A preset is an ``EnvConfig`` (metta.env.config): a game file, map options, a kinship structure with its
+parameters (metta.society.kinship) and a mix of bodies. ``make_env(name, **kwargs)`` starts from the preset
+and lets every field be overridden; ``make_env(PRESETS[name])`` builds it as it is.
 """
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
+import os
 
+from metta.env.config import EnvConfig, GameConfig, MapConfig
 from metta.errors import UsageError
-from metta.griddly_ext.gdy import DEFAULT_GAME
-
-
-@dataclass(frozen=True)
-class Preset:
-    name: str
-    description: str
-    game: str = DEFAULT_GAME
-    map_options: dict = field(default_factory=dict)
-    kinship: dict = field(default_factory=dict)
-    bodies: dict = field(default_factory=dict)  # energy-profile mix; empty: everyone has the standard body
-
+from metta.griddly_ext.gdy import GAMES_DIR
+from metta.society.kinship import Clans, RandomKinship, Selfish, Teams
 
 # The default training map: 24 agents on 40x40; the objects on it are the game's own counts (map_count_<object>).
-_DEFAULT_MAP = dict(width=40, height=40, num_agents=24, wall_density=0.05, rooms=0)
+_DEFAULT_MAP = MapConfig(width=40, height=40, num_agents=24, wall_density=0.05, rooms=0)
 
-PRESETS: dict[str, Preset] = {}
-
-
-def register(preset: Preset) -> Preset:
-    if preset.name in PRESETS:
-        raise ValueError(f"preset {preset.name!r} is already registered")
-    PRESETS[preset.name] = preset
-    return preset
+PRESETS: dict[str, EnvConfig] = {}
+DESCRIPTIONS: dict[str, str] = {}
 
 
-register(Preset("metta-solo", "every agent for itself (selfish kinship)", map_options=dict(_DEFAULT_MAP),
-                kinship=dict(structure="selfish")))
-register(Preset("metta-teams", "teams of 4 sharing 80% of their reward (the seed's default)",
-                map_options=dict(_DEFAULT_MAP), kinship=dict(structure="teams", team_size=4, team_reward=0.8)))
-register(Preset("metta-kin", "random pairwise kinship, Beta(1, 1), RUSP-style row-normalised sharing",
-                map_options=dict(_DEFAULT_MAP), kinship=dict(structure="random", a=1.0, b=1.0)))
-register(Preset("metta-clans", "families of 2 in clans of 2 families in hives of 2 clans; kinship 0.8 / 0.5 / 0.2 / 0",
-                map_options=dict(_DEFAULT_MAP),
-                kinship=dict(structure="clans", family_size=2, families_per_clan=2, clans_per_hive=2,
-                             w_family=0.8, w_clan=0.5, w_hive=0.2, w_stranger=0.0)))
+def register(name: str, description: str, config: EnvConfig) -> EnvConfig:
+    if name in PRESETS:
+        raise ValueError(f"preset {name!r} is already registered")
+    PRESETS[name], DESCRIPTIONS[name] = config, description
+    return config
 
 
-def get_preset(name: str) -> Preset:
+register("metta-solo", "every agent for itself (selfish kinship)", EnvConfig(map=_DEFAULT_MAP, kinship=Selfish()))
+register("metta-teams", "teams of 4 sharing 80% of their reward (the seed's default)",
+         EnvConfig(map=_DEFAULT_MAP, kinship=Teams(team_size=4, team_reward=0.8)))
+register("metta-kin", "random pairwise kinship, Beta(1, 1), RUSP-style row-normalised sharing",
+         EnvConfig(map=_DEFAULT_MAP, kinship=RandomKinship(a=1.0, b=1.0)))
+register("metta-clans", "families of 2 in clans of 2 families in hives of 2 clans; kinship 0.8 / 0.5 / 0.2 / 0",
+         EnvConfig(map=_DEFAULT_MAP, kinship=Clans(family_size=2, families_per_clan=2, clans_per_hive=2,
+                                                   w_family=0.8, w_clan=0.5, w_hive=0.2, w_stranger=0.0)))
+
+register("metta-dilemma", "a social dilemma (docs/dilemma.md): scarce diamonds, no regeneration, cheap thefts, gifts "
+         "that pool hearts; teams of 4 sharing all reward, no bond sharing, 24 agents on 30x30",
+         EnvConfig(game=GameConfig(path=os.path.join(GAMES_DIR, "dilemma.yaml")),
+                   map=MapConfig(width=30, height=30, num_agents=24, wall_density=0.05, rooms=0),
+                   kinship=Teams(team_size=4, team_reward=1.0, bond_share=0.0)))
+
+
+def get_preset(name: str) -> EnvConfig:
     if not isinstance(name, str) or name not in PRESETS:
         close = difflib.get_close_matches(str(name), list(PRESETS), n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else ""

@@ -38,7 +38,7 @@ from gymnasium import spaces
 
 from metta.env import MettaEnv, make_env
 from metta.env.batch import EnvBatch
-from metta.sf_integration.config import env_kwargs_from_cfg
+from metta.sf_integration.config import env_config_from_cfg
 
 GRID_KEY = "obs"
 SELF_KEY = "self"
@@ -194,16 +194,17 @@ class MettaSFEnv(gym.Env):
 
 
 def make_sf_env(full_env_name: str, cfg=None, env_config=None, render_mode: str | None = None) -> MettaSFEnv:
-    """Sample Factory's env factory: the preset ``full_env_name`` with the project's flags from ``cfg``.
+    """Sample Factory's env factory: the run's env config (``cfg.env_config``, or the preset ``full_env_name``
+    changed by the project's flags from ``cfg``; metta.sf_integration.config).
 
     Sample Factory seeds each env's first reset with the env's id; ``--seed`` shifts that
     stream, so two runs with different seeds play different levels.
     """
     from metta.sf_integration.model import architecture
 
-    kwargs = env_kwargs_from_cfg(cfg) if cfg is not None else {}
+    config = env_config_from_cfg(cfg) if cfg is not None else full_env_name
     seed = getattr(cfg, "seed", None)
     count = int(getattr(cfg, "vector_envs", None) or 1)
-    envs = [make_env(full_env_name, seed=None if seed is None else seed + i, **kwargs) for i in range(count)]
+    envs = [make_env(config, seed=None if seed is None else seed + i, name=full_env_name) for i in range(count)]
     return MettaSFEnv(envs, batched=bool(getattr(cfg, "batched_sampling", False)), seed=seed,
                       layout=architecture(cfg).layout if cfg is not None else "cwh")

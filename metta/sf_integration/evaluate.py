@@ -59,11 +59,10 @@ def evaluate(env_name: str | None, experiment: str | None = None, policy: str | 
     if not fps > 0:
         raise ConfigError(f"--fps must be positive, got {fps!r}")
     trained = load_experiment(experiment, train_dir) if policy is None else None
-    env_kwargs = dict(trained.env_kwargs) if trained is not None else {}
+    # the experiment's own env, unless another preset is asked for (then that preset, as it is)
+    own = trained is not None and env_name in (None, trained.env_name)
     env_name = env_name or (trained.env_name if trained is not None else "metta-teams")
-    if max_steps is not None:
-        env_kwargs["max_steps"] = max_steps
-    env = make_env(env_name, seed=seed, **env_kwargs)
+    env = make_env(trained.env_config if own else env_name, seed=seed, max_steps=max_steps, name=env_name)
     actor = trained if trained is not None else policy_for(policy, env, train_dir, seed)
     name = experiment or policy
     out_dir = os.path.join(train_dir, name, "eval")

@@ -1,7 +1,7 @@
 """A trained policy, loaded from Sample Factory's ``train_dir`` to act in a ``MettaEnv``.
 
-``load_policy(experiment)`` reads ``train_dir/<experiment>/config.json`` (the env, the
-project's flags, the model's sizes) and the latest checkpoint of policy 0 (read with
+``load_policy(experiment)`` reads ``train_dir/<experiment>/config.json`` (the env's config, the
+model's sizes) and the latest checkpoint of policy 0 (read with
 ``torch.load(weights_only=True)``: checkpoints are untrusted files), and rebuilds the
 same actor-critic. ``TrainedPolicy.act`` steps all agents at once from the env's own
 observation dict, building the same ``self`` features as training
@@ -28,30 +28,32 @@ import torch
 from metta.errors import ConfigError
 from metta.evals.policies import Policy, register_trained_loader
 from metta.sf_integration.checkpoints import CheckpointError, latest_checkpoint, load_checkpoint, read_config
-from metta.sf_integration.config import env_kwargs_from_cfg
+from metta.env.config import EnvConfig
+from metta.sf_integration.config import env_config_from_cfg
 from metta.sf_integration.env import GRID_KEY, SELF_KEY, SelfFeatures, observation_space, to_layout
 
 
 class TrainedPolicy(Policy):
     """An actor-critic with its recurrent state for N agents (see the module docstring)."""
 
-    def __init__(self, model, cfg: dict, env_name: str, env_kwargs: dict, obs_shape: tuple, num_actions: int,
+    def __init__(self, model, cfg: dict, env_name: str, env_config: EnvConfig, obs_shape: tuple, num_actions: int,
                  device: torch.device, checkpoint: str, layout: str = "cwh"):
-        """``obs_shape``: the env's ``(channels, width, height)``; ``layout``: how the model reads the grid."""
+        """``env_config``: the env it trained on; ``obs_shape``: the env's ``(channels, width, height)``;
+        ``layout``: how the model reads the grid."""
         self.model, self.cfg, self.device = model, cfg, device
         self.layout = layout
         self.env_name = env_name
-        self.env_kwargs = env_kwargs
+        self.env_config = env_config
         self.checkpoint = checkpoint
         self.obs_shape, self.num_actions = obs_shape, num_actions
         self._rnn: torch.Tensor | None = None
         self._features: SelfFeatures | None = None
 
     def make_env(self, seed: int | None = None, **changes):
-        """The env the experiment trained on (``changes`` override its keywords, e.g. ``max_steps``)."""
+        """The env the experiment trained on (``changes``: make_env's keywords over its config, e.g. ``max_steps``)."""
         from metta import make_env
 
-        return make_env(self.env_name, seed=seed, **{**self.env_kwargs, **changes})
+        return make_env(self.env_config, seed=seed, name=self.env_name, **changes)
 
     def reset(self, num_agents: int) -> None:
         """Start an episode: zero every agent's recurrent state, last action and last reward."""
@@ -119,8 +121,8 @@ def load_policy(experiment: str, train_dir: str = "train_dir", device: str = "cp
     if weights is not None and weights != arch.name:
         raise CheckpointError(f"{path}: holds {weights} weights, but {exp_dir}/config.json says architecture "
                               f"{arch.name!r}: the checkpoint and the config are of different runs")
-    env_kwargs = env_kwargs_from_cfg(cfg)
-    env = make_env(cfg.env, **env_kwargs)
+    env_config = env_config_from_cfg(cfg, where=os.path.join(exp_dir, "config.json"))
+    env = make_env(env_config, name=cfg.env)
     try:
         obs_space, action_space = observation_space(env, arch.layout), env.action_space(env.possible_agents[0])
         obs_shape = env.obs_shape
@@ -135,7 +137,7 @@ def load_policy(experiment: str, train_dir: str = "train_dir", device: str = "cp
                               f"({str(err).splitlines()[0]})") from None
     model.model_to_device(torch_device)
     model.eval()
-    return TrainedPolicy(model, cfg, cfg.env, env_kwargs, obs_shape, int(action_space.n), torch_device, path,
+    return TrainedPolicy(model, cfg, cfg.env, env_config, obs_shape, int(action_space.n), torch_device, path,
                          layout=arch.layout)
 
 

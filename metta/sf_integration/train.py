@@ -5,7 +5,8 @@
 Every preset is a Sample Factory env of the same name (metta.sf_integration.env) and the
 model's encoder is the project's (metta.sf_integration.model). Every Sample Factory flag
 passes through unchanged; the project adds the env's flags (metta.sf_integration.config:
-``--game``, ``--override attack.cost=20``, ``--width``, ``--team_reward``...).
+``--game.path``, ``--game.overrides attack.cost=20``, ``--map.width``, ``--kinship.team_reward``...; the run's
+env config is ``env_config`` in its ``config.json``).
 
 Without flags a run trains into ``train_dir/<env name>`` (``--experiment`` to change it)
 with defaults sized for the machine: 2 CPU cores here, bigger batches and model when
@@ -41,7 +42,8 @@ from metta.runtime.lifetime import Interrupted, StopSignals, run_command
 from metta.env.presets import PRESETS, get_preset
 from metta.runtime.run_lock import RunLock
 from metta.sf_integration.checkpoints import latest_checkpoint, prepare_resume, read_config
-from metta.sf_integration.config import absolute_paths, add_metta_args, env_kwargs_from_cfg
+from metta.sf_integration.config import (ENV_CONFIG, absolute_paths, add_metta_args, dump_env_config,
+                                         env_config_from_cfg, resumed_env_config)
 from metta.sf_integration.patches import patch_runner
 from metta.sf_integration.supervisor import Supervisor, fault_reports, quiet_logging_errors
 
@@ -102,6 +104,7 @@ def parse_args(argv: list[str] | None = None, evaluation: bool = False):
     if "experiment" not in cfg.cli_args:
         cfg.experiment = cfg.env
     absolute_paths(cfg)
+    setattr(cfg, ENV_CONFIG, dump_env_config(env_config_from_cfg(cfg)))  # a resumed run's: see _locked
     exp_dir = experiment_dir(cfg=cfg, mkdir=False)
     if glob.has_magic(exp_dir):  # Sample Factory's learner globs its checkpoints under it: it would find none
         raise UsageError(f"the experiment directory {exp_dir} holds a glob character (*, ? or [): Sample Factory "
@@ -128,7 +131,7 @@ def check_env(cfg) -> list[str]:
     Returns the type of each action of the flat action space (for the policy's prior)."""
     from metta import make_env
 
-    env = make_env(cfg.env, **env_kwargs_from_cfg(cfg))
+    env = make_env(env_config_from_cfg(cfg), name=cfg.env)
     env.close()
     return [a.name for a in env.engine.actions]
 
@@ -174,7 +177,12 @@ def _locked(cfg, exp_dir: str, stops: StopSignals) -> int:
         # the env as Sample Factory will build it: a resumed run's config.json under this command line
         resumed = cfg.restart_behavior == "resume" and os.path.isfile(os.path.join(exp_dir, "config.json"))
         if resumed:  # the checkpoints hold the saved architecture's weights (conv for a config.json without one)
-            cfg.architecture = check_resume(cfg.cli_args, read_config(exp_dir))
+            saved = read_config(exp_dir)
+            cfg.architecture = check_resume(cfg.cli_args, saved)
+            # the saved env, changed by this command line's env flags; as a command-line value it wins over the
+            # saved config.json's when Sample Factory loads that (cfg.arguments.load_from_checkpoint)
+            cfg.cli_args[ENV_CONFIG] = dump_env_config(resumed_env_config(saved, cfg))
+            setattr(cfg, ENV_CONFIG, cfg.cli_args[ENV_CONFIG])
         env_cfg = AttrDict(load_from_checkpoint(cfg) if resumed else vars(cfg))
         check_flags(env_cfg)
         action_types = check_env(env_cfg)  # before Sample Factory writes anything

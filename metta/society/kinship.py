@@ -8,8 +8,9 @@ applied to the agents' own rewards r of every step:
 
 Each structure is a small class here holding only its own parameters and the shared
 ones (``bond_share``, ``kinship_noise``, ``kin_threshold``): ``Selfish``, ``Teams``,
-``RandomKinship``, ``Clans``. ``Kinship.from_dict`` picks one by its ``structure`` name;
-a new structure is one more subclass (and a preset, if it deserves one).
+``RandomKinship``, ``Clans``: typed configs (pydantic, metta.config.ConfigModel) told apart by their
+``structure`` field. ``Kinship.from_dict`` picks one by that name; a new structure is one more
+subclass (and a preset, if it deserves one): the env's config (metta.env.config) takes every subclass.
 
 Structures and how T follows from K:
 
@@ -44,47 +45,54 @@ so ``env.sharing`` changes when a bond forms.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
-from typing import Any, ClassVar
+from typing import Any, Literal
 
 import numpy as np
+from pydantic import Field, model_validator
 
+from metta.config import ConfigModel
 from metta.errors import ConfigError
 
 
-@dataclass(frozen=True)
-class Kinship:
-    """What every structure has; a structure is a subclass named in its class statement,
-    ``class Teams(Kinship, structure="teams")``, with only its own fields."""
+class Kinship(ConfigModel):
+    """What every structure has; a structure is a subclass with a ``structure: Literal["name"]`` field and only its
+    own fields. Subclassing registers it (``STRUCTURES``), and the env's config takes it by its name."""
 
-    structure: ClassVar[str] = ""
-    # bonds: the share of each other's reward two bonded agents pool
-    bond_share: float = 0.5
-    # observation: RUSP-style noise on the kinship an agent sees (max sigma, per-episode draw)
-    kinship_noise: float = 0.0
-    # metrics
-    kin_threshold: float = 0.5
-
-    def __init_subclass__(cls, structure: str, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        cls.structure = structure
-        STRUCTURES[structure] = cls
+    structure: str = Field("", description="the kinship structure: selfish, teams, random or clans")
+    bond_share: float = Field(0.5, description="the share of each other's reward two bonded agents pool")
+    kinship_noise: float = Field(0.0, description="RUSP-style noise on the kinship an agent sees: the most sigma, "
+                                                  "drawn per episode (0: agents see kinship exactly)")
+    kin_threshold: float = Field(0.5, description="kinship at or above which the social metrics count a pair as kin")
 
     @classmethod
-    def from_dict(cls, params: dict[str, Any], preset: dict[str, Any] | None = None) -> "Kinship":
-        """The structure ``params`` ask for (``structure``, default selfish, and its fields), over a
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        name = cls.model_fields["structure"].default
+        if name:
+            STRUCTURES[name] = cls
+
+    @model_validator(mode="after")
+    def _checked(self):
+        self.check()
+        return self
+
+    @classmethod
+    def from_dict(cls, params: dict[str, Any], preset: "Kinship | dict[str, Any] | None" = None) -> "Kinship":
+        """The structure ``params`` ask for (``structure``, default the preset's or selfish, and its fields), over a
         preset's parameters ``preset``: all of them if the structure is the preset's, else only the
         parameters every structure has."""
+        if isinstance(preset, Kinship):
+            preset = preset.model_dump()
         preset = preset or {}
         name = params.get("structure", preset.get("structure", "selfish"))
         chosen = STRUCTURES.get(name) if isinstance(name, str) else None
         if chosen is None:
             raise ConfigError(f"kinship structure must be one of {', '.join(STRUCTURES)}, got {name!r}")
         if preset.get("structure", "selfish") != name:
-            preset = {k: v for k, v in preset.items() if k in _SHARED}
+            preset = {k: v for k, v in preset.items() if k in SHARED}
         merged = chosen.merge(preset, params)
         merged.pop("structure", None)
-        known = {f.name for f in fields(chosen)}
+        known = set(chosen.model_fields) - {"structure"}
         unknown = set(merged) - known
         if unknown:
             raise ConfigError(f"unknown kinship parameter(s) {', '.join(sorted(unknown))} for structure {name!r}; "
@@ -96,10 +104,15 @@ class Kinship:
         """A preset's parameters changed by the requested ones."""
         return {**preset, **params}
 
-    def validate(self, num_agents: int) -> "Kinship":
+    def check(self) -> None:
+        """Check what needs no agent count (the config does this as it is built)."""
         _unit("kin_threshold", self.kin_threshold)
         _unit("kinship_noise", self.kinship_noise)
         _unit("bond_share", self.bond_share)
+
+    def validate(self, num_agents: int) -> "Kinship":
+        """Check the structure for ``num_agents`` agents; return it."""
+        self.check()
         return self
 
     def sample(self, num_agents: int, rng: np.random.Generator) -> np.ndarray:
@@ -112,11 +125,12 @@ class Kinship:
 
 
 STRUCTURES: dict[str, type[Kinship]] = {}  # filled by the subclasses below, in this order
-_SHARED = {f.name for f in fields(Kinship)}
+SHARED = {"bond_share", "kinship_noise", "kin_threshold"}  # the fields every structure has
 
 
-@dataclass(frozen=True)
-class Selfish(Kinship, structure="selfish"):
+class Selfish(Kinship):
+    structure: Literal["selfish"] = Field("selfish", description="every agent for itself: K = I, T = I")
+
     def sample(self, num_agents: int, rng: np.random.Generator) -> np.ndarray:
         return np.eye(num_agents)
 
@@ -124,34 +138,39 @@ class Selfish(Kinship, structure="selfish"):
         return np.eye(len(kinship))
 
 
-@dataclass(frozen=True)
-class Teams(Kinship, structure="teams"):
-    team_size: int | None = None
-    num_teams: int | None = None
-    team_reward: float = 0.8
+class Teams(Kinship):
+    structure: Literal["teams"] = Field("teams", description="agents shuffled into teams sharing team_reward")
+    team_size: int | None = Field(None, description="agents per team (or give num_teams)")
+    num_teams: int | None = Field(None, description="how many teams, of sizes differing by at most one "
+                                                    "(replaces a preset's team_size)")
+    team_reward: float = Field(0.8, description="alpha: the share of its reward an agent pools with its team, in "
+                                                "[0, 1]")
 
     @classmethod
     def merge(cls, preset: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
         merged = super().merge(preset, params)
-        if "num_teams" in merged and "team_size" not in params:
+        if merged.get("num_teams") is not None and "team_size" not in params:
             merged.pop("team_size", None)  # a preset's team_size yields to a requested number of teams
         return merged
 
-    def validate(self, num_agents: int) -> "Teams":
-        super().validate(num_agents)
+    def check(self) -> None:
+        super().check()
         if self.team_size is not None and self.num_teams is not None:
             raise ConfigError("teams: give team_size or num_teams, not both")
-        if self.team_size is None and self.num_teams is None:
-            raise ConfigError("teams: team_size (or num_teams) is required")
         if self.team_size is not None:
             _int("team_size", self.team_size, 1)
-            if self.team_size > num_agents:
-                raise ConfigError(f"teams: team_size {self.team_size} exceeds the {num_agents} agents")
         if self.num_teams is not None:
             _int("num_teams", self.num_teams, 1)
-            if self.num_teams > num_agents:
-                raise ConfigError(f"teams: num_teams {self.num_teams} is more teams than the {num_agents} agents")
         _unit("team_reward", self.team_reward)
+
+    def validate(self, num_agents: int) -> "Teams":
+        self.check()
+        if self.team_size is None and self.num_teams is None:
+            raise ConfigError("teams: team_size (or num_teams) is required")
+        if self.team_size is not None and self.team_size > num_agents:
+            raise ConfigError(f"teams: team_size {self.team_size} exceeds the {num_agents} agents")
+        if self.num_teams is not None and self.num_teams > num_agents:
+            raise ConfigError(f"teams: num_teams {self.num_teams} is more teams than the {num_agents} agents")
         return self
 
     def sample(self, num_agents: int, rng: np.random.Generator) -> np.ndarray:
@@ -172,18 +191,18 @@ class Teams(Kinship, structure="teams"):
         return (1.0 - self.team_reward) * np.eye(n) + self.team_reward * m
 
 
-@dataclass(frozen=True)
-class RandomKinship(Kinship, structure="random"):
-    a: float = 1.0
-    b: float = 1.0
+class RandomKinship(Kinship):
+    structure: Literal["random"] = Field("random", description="pairwise kinship K[i, j] ~ Beta(a, b), "
+                                         "RUSP-style row-normalised sharing")
+    a: float = Field(1.0, description="Beta(a, b): its first parameter, > 0")
+    b: float = Field(1.0, description="Beta(a, b): its second parameter, > 0")
 
-    def validate(self, num_agents: int) -> "RandomKinship":
-        super().validate(num_agents)
+    def check(self) -> None:
+        super().check()
         for name in ("a", "b"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0 or not math.isfinite(v):
                 raise ConfigError(f"random kinship: Beta parameter {name} must be > 0, got {v!r}")
-        return self
 
     def sample(self, num_agents: int, rng: np.random.Generator) -> np.ndarray:
         n = num_agents
@@ -194,18 +213,19 @@ class RandomKinship(Kinship, structure="random"):
         return k
 
 
-@dataclass(frozen=True)
-class Clans(Kinship, structure="clans"):
-    family_size: int = 2
-    families_per_clan: int = 2
-    clans_per_hive: int = 2
-    w_family: float = 0.8
-    w_clan: float = 0.5
-    w_hive: float = 0.2
-    w_stranger: float = 0.0
+class Clans(Kinship):
+    structure: Literal["clans"] = Field("clans", description="nested groups, hive > clan > family: kinship falls "
+                                                             "with the level at which two agents' groups split")
+    family_size: int = Field(2, description="agents per family")
+    families_per_clan: int = Field(2, description="families per clan")
+    clans_per_hive: int = Field(2, description="clans per hive")
+    w_family: float = Field(0.8, description="kinship within a family")
+    w_clan: float = Field(0.5, description="kinship within a clan, across families (<= w_family)")
+    w_hive: float = Field(0.2, description="kinship within a hive, across clans (<= w_clan)")
+    w_stranger: float = Field(0.0, description="kinship across hives (<= w_hive)")
 
-    def validate(self, num_agents: int) -> "Clans":
-        super().validate(num_agents)
+    def check(self) -> None:
+        super().check()
         for name in ("family_size", "families_per_clan", "clans_per_hive"):
             _int(name, getattr(self, name), 1)
         ws = [("w_family", self.w_family), ("w_clan", self.w_clan), ("w_hive", self.w_hive),
@@ -216,7 +236,6 @@ class Clans(Kinship, structure="clans"):
             if w1 < w2:
                 raise ConfigError(f"clans: kinship must fall with the level at which groups split: "
                                   f"{n1}={w1} < {n2}={w2}")
-        return self
 
     def sample(self, num_agents: int, rng: np.random.Generator) -> np.ndarray:
         n = num_agents
@@ -235,12 +254,6 @@ class Clans(Kinship, structure="clans"):
         clan = family // self.families_per_clan
         hive = clan // self.clans_per_hive
         return family, clan, hive
-
-
-def parameters() -> dict[str, Any]:
-    """Every structure's parameters and their defaults: ``structure``, each structure's own, then the shared ones."""
-    own = {f.name: f.default for cls in STRUCTURES.values() for f in fields(cls) if f.name not in _SHARED}
-    return {"structure": "selfish", **own, **{f.name: f.default for f in fields(Kinship)}}
 
 
 def bond_sharing(bonds: np.ndarray, share: float) -> np.ndarray:

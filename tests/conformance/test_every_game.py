@@ -11,10 +11,11 @@ import pytest
 from pettingzoo.test import parallel_api_test, parallel_seed_test
 
 from metta import make_env
-from metta.env import OBS_BACKENDS, PRESETS
+from metta.env import PRESETS
+from metta.env.backends import BACKENDS
 
 GAMES = sorted(str(p) for p in (Path(__file__).resolve().parents[2] / "games").glob("*.yaml"))
-BATCHED = [b for b in OBS_BACKENDS if b != "griddly"]
+BATCHED = [b for b in BACKENDS if b != "griddly"]  # every registered backend against the reference
 SMALL = dict(width=14, height=14, num_agents=6, wall_density=0.05)
 
 

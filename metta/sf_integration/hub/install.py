@@ -61,7 +61,7 @@ def trained_game(config: dict) -> str:
     """The game file a run trained on: its ``--game``, else its preset's."""
     from metta.env.presets import get_preset
 
-    return config.get("game") or get_preset(config["env"]).game
+    return config.get("game") or get_preset(config["env"]).game.path
 
 
 def adapt_config(stage: str, train_dir: str, exp: str, config: dict, files: dict) -> list[str]:
@@ -81,6 +81,12 @@ def adapt_config(stage: str, train_dir: str, exp: str, config: dict, files: dict
             notes.append(f"  note       the model trained on rules that differ from this checkout's "
                          f"{config['env']} game: config.json now points at the shipped {GAME}")
     cli = config.get("cli_args") if isinstance(config.get("cli_args"), dict) else {}
+    from metta.sf_integration.config import ENV_CONFIG
+
+    env_config = config.get(ENV_CONFIG)
+    if isinstance(env_config, dict) and isinstance(env_config.get("game"), dict):
+        # the dumped env config names the publisher's game file: the shipped one, or this checkout's own
+        env_config["game"]["path"] = changes.get("game") or trained_game({**config, "game": None})
     for key, value in changes.items():
         config[key] = value
         if key in cli:
