@@ -53,7 +53,7 @@ def _walk(root: type[BaseModel], loc: tuple) -> tuple[str, type[BaseModel] | Non
     last part, and that part's own model."""
     names: list[str] = []
     cur: type[BaseModel] | None = root
-    holder = root
+    holder: type[BaseModel] | None = root
     parts = list(loc)
     i = 0
     while i < len(parts):
@@ -82,13 +82,14 @@ def config_error(err: ValidationError, root: type[BaseModel], context: dict | No
     """A ConfigError for a ValidationError of ``root``: each problem with its dotted key and what was expected."""
     prefix = (context or {}).get("where")
     messages = []
-    problems = list(err.errors())
+    problems: list[dict[str, Any]] = [dict(e) for e in err.errors()]
     while problems:
         e = problems.pop(0)
         key, holder, _ = _walk(root, e["loc"])
         cause = (e.get("ctx") or {}).get("error")
-        if getattr(cause, "problems", None):  # a nested model's own: under this one's key
-            problems[:0] = [{**p, "loc": (*e["loc"], *p["loc"])} for p in cause.problems]
+        nested = getattr(cause, "problems", None)
+        if nested:  # a nested model's own: under this one's key
+            problems[:0] = [{**p, "loc": (*e["loc"], *p["loc"])} for p in nested]
         elif isinstance(cause, ConfigError):  # the config's own check: its message already names the key
             messages.append(str(cause))
         elif e["type"] == "extra_forbidden":

@@ -13,6 +13,8 @@ class ConfigError(ValueError):
     The message names the file (when there is one), the key, and what was expected.
     """
 
+    problems: list | None = None  # a typed config's nested validation problems, for its parent (metta.config)
+
 
 class UsageError(ConfigError):
     """The command line asks for something that cannot run: an unknown preset, contradictory flags, an

@@ -19,7 +19,7 @@ applied to a config.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args
 
 import numpy as np
 from pydantic import Field, field_validator, model_validator
@@ -54,7 +54,9 @@ class GameConfig(ConfigModel):
     @field_validator("overrides", mode="before")
     @classmethod
     def _whole(cls, v: Any) -> Any:
-        if v is not None and not isinstance(v, Mapping):
+        if v is None:
+            return v
+        if not isinstance(v, Mapping):
             raise ConfigError(f"overrides must be a mapping of named value to integer, got {type(v).__name__}")
         return {k: int(x) if isinstance(x, float) and x.is_integer() else x for k, x in _plain(dict(v)).items()}
 
@@ -71,7 +73,7 @@ class MapConfig(ConfigModel):
                                                      "otherwise (default: the game's count)")
     chargers: int | None = Field(None, description="chargers on the map: objects={'charger': N} spelled otherwise")
     altars: int | None = Field(None, description="altars on the map: objects={'altar': N} spelled otherwise")
-    layout: Literal[LAYOUTS] = Field("rooms", description="rooms (border, rooms, random walls) or maze (a perfect "
+    layout: Literal["rooms", "maze"] = Field("rooms", description="rooms (border, rooms, random walls) or maze (a perfect "
                                                           "maze; ignores wall_density)")
     wall_density: float = Field(0.05, description="the share of free cells that become walls, in [0, 1)")
     rooms: int = Field(0, description="rectangular rooms with a door per side (layout rooms)")
@@ -110,7 +112,13 @@ class BodiesConfig(ConfigModel):
         return BodyMix(dict(self.mix), self.profiles) if self.mix else None
 
 
-KinshipConfig = Annotated[Union[tuple(STRUCTURES.values())], Field(discriminator="structure")]
+if TYPE_CHECKING:
+    KinshipConfig = Kinship
+else:  # every registered structure, told apart by its ``structure``
+    KinshipConfig = Annotated[Union[tuple(STRUCTURES.values())], Field(discriminator="structure")]
+
+
+assert get_args(MapConfig.model_fields["layout"].annotation) == LAYOUTS  # the generator's layouts, spelled out
 
 
 class EnvConfig(ConfigModel):

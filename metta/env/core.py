@@ -279,7 +279,7 @@ class MettaEnv(ParallelEnv):
         """Griddly's full game state (for tests and tools)."""
         return self.engine.state()
 
-    def agent_variables(self) -> list[dict]:
+    def agent_variables(self) -> list[dict | None]:
         """Per agent (in agent order): location, orientation and variables, read from Griddly's state."""
         avatar = self.game.avatar
         out: list[dict | None] = [None] * self.num_agents_total
@@ -323,7 +323,7 @@ def make_env(config: EnvConfig | str = "metta-teams", seed: int | None = None, g
         base = config
     else:
         raise ConfigError(f"make_env takes an EnvConfig or a preset's name, got {type(config).__name__}")
-    changes = {k: v for k, v in dict(game=game, overrides=overrides, level=level, max_steps=max_steps,
+    changes: dict[str, Any] = {k: v for k, v in dict(game=game, overrides=overrides, level=level, max_steps=max_steps,
                                      kinship=kinship, bodies=bodies, body_profiles=body_profiles,
                                      obs_backend=obs_backend).items() if v is not None}
     cfg = configure(base, **changes, **options) if changes or options else base

@@ -93,7 +93,7 @@ class _Reader:
         for k in section:
             if k not in KEYS:
                 self.fail(str(k), f"unknown key; expected one of {', '.join(KEYS)}")
-        out = {}
+        out: dict[str, Any] = {}
         if section.get("bodies") is not None:
             out["bodies"] = self.bodies(section["bodies"])
         if section.get("metrics") is not None:

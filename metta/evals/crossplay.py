@@ -42,7 +42,7 @@ import numpy as np
 from metta.errors import UsageError
 from metta.evals.policies import CompositePolicy, policy_for
 from metta.evals.stats import mean_interval, mh_rate_ratio
-from metta.society.metrics import actions_raising
+from metta.env.counters import actions_raising
 from metta.society.observation import quantize, render_kinship
 
 CONDITIONS = ("crossplay", "resident", "placebo")
@@ -59,7 +59,7 @@ class CrossplayEnv:
         self.focal, self.roles, self.perm = np.zeros(0, dtype=np.int64), ["background"] * n, np.arange(n)
         self._kin_channel = env.channel_names.index("kinship")
         self._counted = "attacks" in env.metrics.targeted
-        self._reach = env.engine.reach(actions_raising(env.game.doc, "attacks")) if self._counted else np.zeros(0)
+        self._reach = env.engine.reach(actions_raising(env.game, "attacks")) if self._counted else np.zeros(0)
 
     def __getattr__(self, name):  # everything else is the env's
         return getattr(self.env, name)

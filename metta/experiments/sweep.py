@@ -32,12 +32,12 @@ from __future__ import annotations
 import os
 import sys
 
-from metta.errors import ConfigError
+from metta.errors import UsageError
 from metta.experiments.sweep_plan import (IDENTITY, RESERVED, SWEEP_FILE, TrainingFlags, check_rerun,  # noqa: F401
                                           describe, parse_grid, read_sweep, run_description, run_name)
 from metta.experiments.sweep_runs import evaluate_runs, game_max_steps, launch, slurm_workdir, trained  # noqa: F401
 from metta.runtime.files import write_json
-from metta.runtime.lifetime import adopt_children
+from metta.runtime.lifetime import run_command
 
 from sample_factory.launcher.run import launcher_argparser  # noqa: E402
 from sample_factory.utils.utils import str2bool  # noqa: E402
@@ -95,12 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     train_flags = argv[argv.index("--") + 1:] if "--" in argv else None
     args = parse_cli(argv[:argv.index("--")] if "--" in argv else argv)
-    adopt_children()  # the runs the launcher starts die with the sweep (metta.runtime.lifetime)
-    try:
-        return sweep(args, train_flags)
-    except ConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    # the runs the launcher starts die with the sweep; error: and exit 2 for a command line that cannot run, 1 for
+    # bad data (metta.errors)
+    return run_command(lambda stops: sweep(args, train_flags))
 
 
 def sweep(args, train_flags: list[str] | None) -> int:
@@ -114,9 +111,9 @@ def sweep(args, train_flags: list[str] | None) -> int:
                                 ("--first_seed", args.first_seed), ("--env_steps", args.env_steps),
                                 ("training flags after --", train_flags)) if v is not None]
         if extra:
-            raise ConfigError(f"--report_only reports the sweep {SWEEP_FILE} records; drop {', '.join(extra)}")
+            raise UsageError(f"--report_only reports the sweep {SWEEP_FILE} records; drop {', '.join(extra)}")
         if recorded is None:
-            raise ConfigError(f"--report_only: no {os.path.join(sweep_dir, SWEEP_FILE)}; run the sweep first")
+            raise UsageError(f"--report_only: no {os.path.join(sweep_dir, SWEEP_FILE)}; run the sweep first")
         desc = recorded
     else:
         desc = describe(args.name, args.env or DEFAULT_ENV, args.grid, 1 if args.seeds is None else args.seeds,
@@ -124,10 +121,10 @@ def sweep(args, train_flags: list[str] | None) -> int:
         if recorded is not None:
             check_rerun(desc, recorded, sweep_dir)
         if args.backend == "ngc" and not (args.ngc_job_template and os.path.isfile(args.ngc_job_template)):
-            raise ConfigError(f"--backend ngc needs --ngc_job_template FILE (an ngc command line with {{{{ name }}}} "
+            raise UsageError(f"--backend ngc needs --ngc_job_template FILE (an ngc command line with {{{{ name }}}} "
                               f"and {{{{ experiment_cmd }}}}); got {args.ngc_job_template!r}")
         if args.backend == "slurm" and args.slurm_sbatch_template and not os.path.isfile(args.slurm_sbatch_template):
-            raise ConfigError(f"--slurm_sbatch_template {args.slurm_sbatch_template}: no such file")
+            raise UsageError(f"--slurm_sbatch_template {args.slurm_sbatch_template}: no such file")
         os.makedirs(sweep_dir, exist_ok=True)
         write_json(os.path.join(sweep_dir, SWEEP_FILE), desc)
         args.train_dir = train_dir

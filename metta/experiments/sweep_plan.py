@@ -10,7 +10,7 @@ import os
 import re
 import shlex
 
-from metta.errors import ConfigError
+from metta.errors import ConfigError, UsageError
 from metta.runtime.name_values import parse_name_values
 from metta.sf_integration import train as sf_train  # first: it imports gym quietly, before Sample Factory does
 from metta.sf_integration.config import add_metta_args
@@ -72,10 +72,10 @@ def parse_grid(items: list[str] | None) -> dict[str, list[str]]:
     keys = [str(i).partition("=")[0].strip() for i in items or ()]
     for key in grid:
         if keys.count(key) > 1:
-            raise ConfigError(f"--grid {key}: given {keys.count(key)} times; give all its values in one --grid "
+            raise UsageError(f"--grid {key}: given {keys.count(key)} times; give all its values in one --grid "
                               f"{key}=V1,V2,...")
         if key.startswith("-"):
-            raise ConfigError(f"--grid {key}: a key is a training flag's name without dashes, e.g. "
+            raise UsageError(f"--grid {key}: a key is a training flag's name without dashes, e.g. "
                               f"--grid kinship.team_reward=0,1")
     return grid
 
@@ -85,7 +85,7 @@ class TrainingFlags:
 
     def __init__(self, env: str):
         def error(message):
-            raise ConfigError(message)
+            raise UsageError(message)
 
         self.env = env
         self.parser, _ = parse_sf_args([f"--env={env}"])
@@ -102,7 +102,7 @@ class TrainingFlags:
         try:
             ns = self.blank.parse_args([f"--env={self.env}", *argv])
         except ConfigError as err:
-            raise ConfigError(f"{where}: {err} (python -m metta.sf_integration.train --help lists the flags)") from None
+            raise UsageError(f"{where}: {err} (python -m metta.sf_integration.train --help lists the flags)") from None
         return {k: v for k, v in vars(ns).items() if v is not None and k != "env"}
 
     def check(self, argv: list[str], where: str) -> None:
@@ -113,7 +113,7 @@ class TrainingFlags:
             sf_train.check_flags(cfg)
             sf_train.check_env(cfg)
         except ConfigError as err:
-            raise ConfigError(f"{where}: {err}") from None
+            raise UsageError(f"{where}: {err}") from None
 
 
 def describe(name: str, env: str, grid_flags: list[str] | None, seeds: int, first_seed: int, env_steps: int | None,
@@ -122,47 +122,47 @@ def describe(name: str, env: str, grid_flags: list[str] | None, seeds: int, firs
     from metta.env.presets import get_preset
 
     if not SAFE_NAME.fullmatch(name):
-        raise ConfigError(f"sweep NAME {name!r}: letters, digits and . _ + - only (it is a directory in --train_dir)")
+        raise UsageError(f"sweep NAME {name!r}: letters, digits and . _ + - only (it is a directory in --train_dir)")
     get_preset(env)
     if seeds < 1:
-        raise ConfigError(f"--seeds must be >= 1 (runs per grid point), got {seeds}")
+        raise UsageError(f"--seeds must be >= 1 (runs per grid point), got {seeds}")
     if env_steps is None or env_steps < 1:
-        raise ConfigError(f"--env_steps N, each run's budget in agent-steps (>= 1), is required; got {env_steps}")
+        raise UsageError(f"--env_steps N, each run's budget in agent-steps (>= 1), is required; got {env_steps}")
     grid = parse_grid(grid_flags)
     for token in [*train_flags, *(v for vs in grid.values() for v in vs)]:
         if shlex.quote(token) != token:
-            raise ConfigError(f"{token!r}: spaces, quotes and shell characters cannot pass through Sample Factory's "
+            raise UsageError(f"{token!r}: spaces, quotes and shell characters cannot pass through Sample Factory's "
                               f"launcher (it splits commands on spaces; slurm and ngc hand them to a shell)")
     flags = TrainingFlags(env)
     fixed = flags.given(train_flags, "training flags after --")
     for dest in fixed:
         if dest in RESERVED:
-            raise ConfigError(f"training flags after --: --{dest} is the sweep's to set; use {RESERVED[dest]}")
+            raise UsageError(f"training flags after --: --{dest} is the sweep's to set; use {RESERVED[dest]}")
     dests: dict[str, str] = {}  # flag dest -> the grid key that sets it
     for key, values in grid.items():
         if key in RESERVED:
-            raise ConfigError(f"--grid {key}: --{key} is the sweep's to set; use {RESERVED[key]}")
+            raise UsageError(f"--grid {key}: --{key} is the sweep's to set; use {RESERVED[key]}")
         typed = []
         for value in values:
             try:
                 given = flags.given([f"--{key}={value}"], f"--grid {key}={value}")
             except ConfigError as err:
                 if "unrecognized arguments" in str(err):
-                    raise ConfigError(f"--grid {key}: --{key} is not a flag of the training command "
+                    raise UsageError(f"--grid {key}: --{key} is not a flag of the training command "
                                       f"(python -m metta.sf_integration.train --help lists them)") from None
                 raise
             if len(given) != 1:
-                raise ConfigError(f"--grid {key}={value}: sets {len(given)} training flags, expected one")
+                raise UsageError(f"--grid {key}={value}: sets {len(given)} training flags, expected one")
             ((dest, v),) = given.items()
             if dest in RESERVED:
-                raise ConfigError(f"--grid {key}: --{key} is the sweep's to set; use {RESERVED[dest]}")
+                raise UsageError(f"--grid {key}: --{key} is the sweep's to set; use {RESERVED[dest]}")
             if dest in fixed:
-                raise ConfigError(f"--grid {key}: also given after -- ; give it in one place")
+                raise UsageError(f"--grid {key}: also given after -- ; give it in one place")
             if dests.setdefault(dest, key) != key:
-                raise ConfigError(f"--grid {key} and --grid {dests[dest]} set the same training flag ({dest}); "
+                raise UsageError(f"--grid {key} and --grid {dests[dest]} set the same training flag ({dest}); "
                                   f"give it once")
             if repr(v) in typed:
-                raise ConfigError(f"--grid {key}: value {value!r} repeats another one ({v!r}); each value once")
+                raise UsageError(f"--grid {key}: value {value!r} repeats another one ({v!r}); each value once")
             typed.append(repr(v))
     points = [dict(zip(grid, combo)) for combo in itertools.product(*grid.values())]  # first key outermost
     for point in points:
@@ -173,7 +173,7 @@ def describe(name: str, env: str, grid_flags: list[str] | None, seeds: int, firs
     names = [r["name"] for r in runs]
     if len(set(names)) < len(names):
         twice = sorted({n for n in names if names.count(n) > 1})
-        raise ConfigError(f"--grid: values that differ only in characters outside A-Z a-z 0-9 . + - give the same run "
+        raise UsageError(f"--grid: values that differ only in characters outside A-Z a-z 0-9 . + - give the same run "
                           f"name ({', '.join(twice)}); make them differ")
     desc = {"name": name, "env": env, "grid": grid, "seeds": seed_list, "env_steps": env_steps,
             "train_flags": list(train_flags), "runs": runs}
@@ -202,9 +202,9 @@ def check_rerun(desc: dict, recorded: dict, sweep_dir: str) -> None:
     path = os.path.join(sweep_dir, SWEEP_FILE)
     for key in IDENTITY:
         if json.dumps(recorded[key]) != json.dumps(desc[key]):  # order matters too: it names the runs
-            raise ConfigError(f"{path} records another sweep: its {key} is {json.dumps(recorded[key])}, this "
+            raise UsageError(f"{path} records another sweep: its {key} is {json.dumps(recorded[key])}, this "
                               f"command's {json.dumps(desc[key])}. A rerun repeats the sweep (only --env_steps may "
                               f"grow); give another NAME for another sweep")
     if desc["env_steps"] < recorded["env_steps"]:
-        raise ConfigError(f"{path}: --env_steps {desc['env_steps']} is below the sweep's {recorded['env_steps']}; "
+        raise UsageError(f"{path}: --env_steps {desc['env_steps']} is below the sweep's {recorded['env_steps']}; "
                           f"runs may have trained past it. A budget may only grow; give another NAME for another sweep")
