@@ -75,11 +75,17 @@ def test_the_economy_by_hand():
         R, T, S = carried, 2 * carried - swing, -f
         P = (T + S) / 2
         assert T > R > P > S and 2 * R > T + S
+
     # stealing one diamond from kin stops paying the sharer at alpha* (the doc's 0.95 and 0.71)
-    alpha = lambda d, f: (carried * d - swing) / (carried * d - 0.75 * swing + 0.25 * f)
+    def alpha(d, f):
+        return (carried * d - swing) / (carried * d - 0.75 * swing + 0.25 * f)
+
     assert (round(alpha(1, 0), 2), round(alpha(1, 0.7), 2), round(alpha(2, 0.7), 2)) == (0.95, 0.71, 0.85)
     w, k = (lambda a: 1 - 0.75 * a), (lambda a: 0.25 * a)
-    kin_theft = lambda a, f: w(a) * (carried - swing) - k(a) * (carried + f)
+
+    def kin_theft(a, f):
+        return w(a) * (carried - swing) - k(a) * (carried + f)
+
     assert [kin_theft(a, 0) for a in (0, 0.5, 1)] == pytest.approx([0.5, 0.2375, -0.025])
     assert [kin_theft(a, 0.7) for a in (0.5, 1)] == pytest.approx([0.15, -0.2])
 

@@ -107,7 +107,8 @@ def test_the_eval_suite_imports_nothing_of_the_trainer():
 
     code = ("import importlib, pkgutil, sys, metta.evals as e\n"
             "for m in pkgutil.iter_modules(e.__path__): importlib.import_module('metta.evals.' + m.name)\n"
-            "print(sorted(m for m in sys.modules if m.startswith(('metta.sf_integration', 'torch', 'sample_factory'))))")
+            "print(sorted(m for m in sys.modules"
+            " if m.startswith(('metta.sf_integration', 'torch', 'sample_factory'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120,
                          env={**os.environ, "PYTHONPATH": ROOT})
     assert out.returncode == 0, out.stderr[-2000:]

@@ -77,7 +77,8 @@ def test_replay_holds_the_episodes_actions_rewards_kinship_and_metrics(episode):
             assert sum(e[4] for e in mine) == m[f"{hit}_kin"] and sum(not e[4] for e in mine) == m[f"{hit}_strangers"]
     assert any(e[1] == "attacks" for e in replay["events"])  # random play on 24 agents attacks someone
     for t, _, i, j, kin in replay["events"]:
-        assert 1 <= t <= STEPS and 0 <= j < replay["num_agents"] and kin == (truth["kinship"][i, j] >= replay["kin_threshold"])
+        assert (1 <= t <= STEPS and 0 <= j < replay["num_agents"]
+                and kin == (truth["kinship"][i, j] >= replay["kin_threshold"]))
 
 
 def _write(path, text: bytes, compress=True):

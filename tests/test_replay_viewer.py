@@ -47,9 +47,9 @@ def episode(tmp_path_factory):
     path = str(out / "episode.replay.json.gz")
     recorder.write(path)
     page = write_page(path)
-    truth = dict(agents=agents, obs=policy.seen, actions=recorder.replay()["actions"], groups=recorder.replay()["groups"],
-                 objects=env.channel_names[:len(env.engine.object_names)], action_names=env.action_names,
-                 n=env.num_agents_total)
+    truth = dict(agents=agents, obs=policy.seen, actions=recorder.replay()["actions"],
+                 groups=recorder.replay()["groups"], objects=env.channel_names[:len(env.engine.object_names)],
+                 action_names=env.action_names, n=env.num_agents_total)
     env.close()
     return page, truth
 
@@ -148,7 +148,8 @@ def test_the_pages_world_is_the_envs_at_every_step(browser, episode):
     pages = browser.execute_script(
         "const w = mettaViewer.world, out = [];"
         "for (let t = 0; t <= w.R.steps; t++) {"
-        "  const agents = [...w.at(t).objects.values()].map(r => w.object(r)).filter(o => o.name === w.avatar && o.player >= 1);"
+        "  const agents = [...w.at(t).objects.values()].map(r => w.object(r))"
+        ".filter(o => o.name === w.avatar && o.player >= 1);"
         "  agents.sort((a, b) => a.player - b.player);"
         "  out.push(agents.map(a => [a.x, a.y, a.vars.energy, a.vars.inventory, a.vars.shield, a.vars.frozen]));"
         "} return out;")

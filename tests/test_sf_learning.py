@@ -64,8 +64,9 @@ def train_on(tmp_path, level: str, game: list[str], steps: int, experiment: str)
 
     (tmp_path / f"{experiment}.txt").write_text(level)
     cmd = [sys.executable, "-m", "metta.sf_integration.train", *game, f"--level={tmp_path / f'{experiment}.txt'}",
-           f"--train_dir={tmp_path}", f"--experiment={experiment}", "--num_workers=1", "--num_envs_per_worker=2", "--vector_envs=1",
-           "--rollout=16", "--batch_size=256", "--learning_rate=1e-3", f"--train_for_env_steps={steps}", "--seed=0"]
+           f"--train_dir={tmp_path}", f"--experiment={experiment}", "--num_workers=1", "--num_envs_per_worker=2",
+           "--vector_envs=1", "--rollout=16", "--batch_size=256", "--learning_rate=1e-3",
+           f"--train_for_env_steps={steps}", "--seed=0"]
     res = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=400,
                          env={**os.environ, "PYTHONPATH": ROOT})
     assert res.returncode == 0, res.stderr[-3000:]

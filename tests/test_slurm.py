@@ -93,8 +93,8 @@ def test_a_sweep_on_slurm_survives_a_cancelled_job_and_reports_the_runs_numbers(
     subprocess.run(["scancel", jobs[victim]["job_id"]], check=True, env={**os.environ, **slurm})
     wait_for(lambda: all(j != jobs[victim]["job_id"] for j, _, _ in squeue(slurm)), f"job of {victim} gone")
     assert exit_file.read_text().strip() == "143"
-    saved = [int(m) for m in re.findall(r"checkpoint_\d+_(\d+)\.pth",
-                                        " ".join(glob.glob(str(tmp_path / "onslurm" / victim / "checkpoint_p0" / "*"))))]
+    checkpoints = glob.glob(str(tmp_path / "onslurm" / victim / "checkpoint_p0" / "*"))
+    saved = [int(m) for m in re.findall(r"checkpoint_\d+_(\d+)\.pth", " ".join(checkpoints))]
     assert saved and max(saved) < BUDGET  # cancelled mid-run, its checkpoint saved on SIGTERM
 
     # the rerun waits for the other job, resubmits the cancelled run, which resumes, then evaluates and reports

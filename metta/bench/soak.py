@@ -99,8 +99,8 @@ def main(argv=None) -> int:
               f"{result['env_steps_per_s']:,.0f}/s: RSS {result['baseline_mb']:.1f} MB at {result['every']:,} steps, "
               f"{result['final_mb']:.1f} MB at the end (max {result['max_mb']:.1f}): "
               f"{result['growth_percent']:+.2f}%"
-              + (f"; second half {result['tail_slope_mb']:+.2f} MB per 100k steps" if result["tail_slope_mb"] is not None
-                 else ""))
+              + (f"; second half {result['tail_slope_mb']:+.2f} MB per 100k steps"
+                 if result["tail_slope_mb"] is not None else ""))
     return 0 if result["growth_percent"] is None or result["growth_percent"] <= args.max_growth else 1
 
 

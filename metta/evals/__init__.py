@@ -1,1 +1,2 @@
-"""The intelligence eval suite: named scenarios (fixed levels and success measures), scored with confidence intervals into an HTML report."""
+"""The intelligence eval suite: named scenarios (fixed levels and success measures), scored with confidence intervals
+into an HTML report."""

@@ -34,7 +34,8 @@ def main(argv=None) -> int:
     ap.add_argument("--tile_size", type=int, default=24, help="pixels per cell in the videos")
     ap.add_argument("--no_videos", action="store_true")
     args = ap.parse_args(argv)
-    return run_command(lambda stops: print(f"wrote {run(args)}"))  # a stop leaves no half-written file (metta.runtime.files)
+    # a stop leaves no half-written file (metta.runtime.files)
+    return run_command(lambda stops: print(f"wrote {run(args)}"))
 
 
 def run(args) -> str:

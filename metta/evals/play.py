@@ -24,8 +24,8 @@ def play_episode(env, policy, seed: int, scripted: dict | None = None, film=None
     ``policy`` (a metta.evals.policies.Policy) acts for every agent, given each step's
     observations and the rewards that came with them; ``scripted`` ({agent index: ScriptedAgent}) overrides some of
     them. ``film()`` is called after the reset and after every step (to add a frame to a video).
-    ``progress`` (a tqdm bar) advances one per step. ``record`` (a metta.viz.replay.Recorder) is handed the env after the
-    reset (``begin(env, seed)``) and every step's actions, rewards and infos (``step``).
+    ``progress`` (a tqdm bar) advances one per step. ``record`` (a metta.viz.replay.Recorder) is handed the env after
+    the reset (``begin(env, seed)``) and every step's actions, rewards and infos (``step``).
     """
     obs, _ = env.reset(seed=seed)
     policy.reset(len(env.possible_agents))

@@ -28,7 +28,8 @@ def plot_scores(results: dict, baseline: dict | None, path: str) -> None:
         rows = [run["scenarios"].get(n) for n in names]
         ys = [i + j * height for i, r in enumerate(rows) if r]
         rates = [r["rate"] for r in rows if r]
-        err = [[max(0.0, r["rate"] - r["ci95"][0]) for r in rows if r], [max(0.0, r["ci95"][1] - r["rate"]) for r in rows if r]]
+        err = [[max(0.0, r["rate"] - r["ci95"][0]) for r in rows if r],
+               [max(0.0, r["ci95"][1] - r["rate"]) for r in rows if r]]
         ax.barh(ys, rates, height=height, xerr=err, capsize=3, label=label)
     ax.set_yticks([i + height * (len(runs) - 1) / 2 for i in range(len(names))], names)
     ax.invert_yaxis()
@@ -77,11 +78,13 @@ def write_report(results: dict, out_dir: str, baseline: dict | None = None) -> s
     page = f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>Metta eval suite: {e(results['policy'])}</title>
 <style>body{{font-family:sans-serif;margin:2em}} table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:4px 8px;vertical-align:top}} figure{{display:inline-block;margin:0 1em 1em 0}}</style>
+td,th{{border:1px solid #ccc;padding:4px 8px;vertical-align:top}} \
+figure{{display:inline-block;margin:0 1em 1em 0}}</style>
 </head><body>
 <h1>Eval suite: {e(results['policy'])}</h1>
 <p>{results['episodes']} episode(s) per scenario, seeds {results['seed']}..{results['seed'] + results['episodes'] - 1}.
-Scores are success rates with 95% Wilson intervals{'; * marks p &lt; 0.05 in a two-sided Fisher exact test against the baseline' if baseline else ''}.</p>
+Scores are success rates with 95% Wilson intervals\
+{'; * marks p &lt; 0.05 in a two-sided Fisher exact test against the baseline' if baseline else ''}.</p>
 <table><tr>{''.join(f'<th>{h}</th>' for h in head)}</tr>
 {chr(10).join(rows)}
 </table>

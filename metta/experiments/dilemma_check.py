@@ -110,8 +110,11 @@ class Scripted:
         cache = self.step_fields if agents_block else self.fields
         if key not in cache:
             blocked = self.cell_agent if agents_block else {}
-            free = lambda c: (0 <= c[0] < self.w and 0 <= c[1] < self.h and c not in blocked
-                              and (c not in self.objects or self.objects[c]["Name"] not in BLOCKING))
+
+            def free(c):
+                return (0 <= c[0] < self.w and 0 <= c[1] < self.h and c not in blocked
+                        and (c not in self.objects or self.objects[c]["Name"] not in BLOCKING))
+
             dist = {c: 0 for t in targets for d in ROTATE_TO if free(c := (t[0] + d[0], t[1] + d[1]))}
             queue = deque(dist)
             while queue:
@@ -215,7 +218,10 @@ def play(env, population: str, seed: int, episode: int) -> dict:
             break
     raw = np.array([m["raw_reward"] for m in episode_metrics])
     shared = {a: (Teams(team_size=4, team_reward=a).sharing(env.kinship) @ raw).tolist() for a in ALPHAS}
-    pick = lambda key: [m[key] for m in episode_metrics]
+
+    def pick(key):
+        return [m[key] for m in episode_metrics]
+
     return dict(focal=focal, raw=raw.tolist(), shared=shared, hearts=pick("hearts"),
                 attacks_kin=pick("attacks_on_kin"), attacks_strangers=pick("attacks_on_strangers"),
                 frozen=pick("frozen_steps"), kin_chances=pick("attack_chances_kin"),
@@ -232,14 +238,19 @@ def summarise(runs: dict) -> dict:
     def focal(key="raw", alpha=None):
         return lambda ep: (ep[key] if alpha is None else ep[key][alpha])[ep["focal"]]
 
-    capita = lambda key: (lambda ep: float(np.mean(ep[key])))
+    def capita(key):
+        return lambda ep: float(np.mean(ep[key]))
+
     table = {}
     for pop in runs:
         table[pop] = {key: t_interval(over(pop, capita(key))) for key in COLUMNS if key != "focal_raw"}
         table[pop]["focal_raw"] = t_interval(over(pop, focal()))
     R, T = np.array(over("peaceful", focal())), np.array(over("lone_thief_blind", focal()))
     S, P = np.array(over("lone_peaceful", focal())), np.array(over("thieves_blind", focal()))
-    drop = lambda key: np.array(over("peaceful", capita(key))) - np.array(over("thieves_blind", capita(key)))
+
+    def drop(key):
+        return np.array(over("peaceful", capita(key))) - np.array(over("thieves_blind", capita(key)))
+
     checks = {"(a) T - R: lone thief's raw minus the same agent's, peaceful": T - R,
               "(b) hearts per capita: peaceful - thieves (kin-blind)": drop("hearts"),
               "R - P (focal raw)": R - P, "R - P (raw per capita)": drop("raw"), "R - S": R - S,

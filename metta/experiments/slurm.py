@@ -48,14 +48,15 @@ exit "$$code"
 
 
 def _slurm(cmd: list[str]) -> subprocess.CompletedProcess:
-    # a job outlives the command that submitted it: it must not inherit the parent record that makes a metta
-    # child die with its parent (metta.runtime.lifetime), or it would exit at once once a --slurm_wait False sweep returns
+    # a job outlives the command that submitted it: it must not inherit the parent record that makes a metta child
+    # die with its parent (metta.runtime.lifetime), or it would exit at once once a --slurm_wait False sweep returns
     env = {k: v for k, v in os.environ.items() if k != PARENT_ENV}
     try:
         return subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env)
     except FileNotFoundError:
         raise ConfigError(f"{cmd[0]}: not found; --backend slurm needs Slurm's client commands (sbatch, squeue) on "
-                          f"PATH and a cluster (bash devops/slurm_cluster.sh start makes one on this machine)") from None
+                          f"PATH and a cluster "
+                          f"(bash devops/slurm_cluster.sh start makes one on this machine)") from None
 
 
 def default_template(path: str) -> str:

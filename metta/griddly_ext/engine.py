@@ -230,7 +230,8 @@ class GriddlyEngine:
         """Channels of a player's window: objects, then orientations and variables if the observer includes them."""
         v = self.player_view
         return (len(self.object_names) + (self.num_players + 1 if v.get("IncludePlayerId") else 0)
-                + (4 if v.get("IncludeRotation") else 0) + (len(self.variable_names) if v.get("IncludeVariables") else 0))
+                + (4 if v.get("IncludeRotation") else 0)
+                + (len(self.variable_names) if v.get("IncludeVariables") else 0))
 
     def window_channels(self) -> tuple[int, ...]:
         """The global view's channels that make up a player's window, in the window's order."""

@@ -131,7 +131,8 @@ def _walk_commands(node: Any, writes: dict, feeds: dict, delays: set) -> None:
                 target = variable_name(value[0] if isinstance(value, list) and value else value)
                 if target is not None:
                     writes.setdefault(target, set()).add(key)
-            if key in AMOUNTS and isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value):
+            if (key in AMOUNTS and isinstance(value, list) and len(value) == 2
+                    and all(isinstance(v, str) for v in value)):
                 target, amount = variable_name(value[0]), variable_name(value[1])
                 if target is not None and amount is not None:
                     feeds.setdefault(amount, set()).add(target)

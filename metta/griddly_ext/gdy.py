@@ -98,7 +98,8 @@ class GameDoc:
             if name not in known:
                 close = difflib.get_close_matches(name, list(known), n=3)
                 hint = f"; did you mean {', '.join(close)}?" if close else f"; known names: {', '.join(sorted(known))}"
-                raise ConfigError(f"{self.path}: unknown override {key!r}: no named value {name!r} in Environment.Variables{hint}")
+                raise ConfigError(f"{self.path}: unknown override {key!r}: no named value {name!r} "
+                                  f"in Environment.Variables{hint}")
             if isinstance(value, bool) or not isinstance(value, int):
                 if isinstance(value, float) and value.is_integer():
                     value = int(value)

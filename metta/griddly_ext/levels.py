@@ -102,7 +102,8 @@ class MapOptions:
             elif isinstance(v, bool) or not isinstance(v, (int, np.integer)):
                 raise ConfigError(f"map option {f.name} must be an integer, got {v!r}")
         if self.width < 3 or self.height < 3:
-            raise ConfigError(f"map option width/height must be at least 3 (border walls), got {self.width}x{self.height}")
+            raise ConfigError(f"map option width/height must be at least 3 (border walls), "
+                              f"got {self.width}x{self.height}")
         if self.width > MAX_SIDE or self.height > MAX_SIDE:
             raise ConfigError(f"map option width/height must be at most {MAX_SIDE}, got {self.width}x{self.height}")
         if not 1 <= self.num_agents <= MAX_AGENTS:
@@ -270,13 +271,15 @@ def parse_level(level: str, chars: dict[str, str], agent_char: str) -> tuple[int
     rows = [r.split() for r in level.strip("\n").splitlines() if r.strip()]
     widths = {len(r) for r in rows}
     if len(widths) != 1:
-        raise ConfigError(f"level rows have different lengths {sorted(widths)}: every row needs the same number of cells")
+        raise ConfigError(f"level rows have different lengths {sorted(widths)}: "
+                          f"every row needs the same number of cells")
     ids = []
     for y, row in enumerate(rows):
         for x, tok in enumerate(row):
             if tok.startswith(agent_char) and len(tok) > 1:
                 if not tok[1:].isdigit() or int(tok[1:]) < 1:
-                    raise ConfigError(f"level cell ({x},{y}) {tok!r}: agents are written {agent_char}1, {agent_char}2, ...")
+                    raise ConfigError(f"level cell ({x},{y}) {tok!r}: "
+                                      f"agents are written {agent_char}1, {agent_char}2, ...")
                 ids.append(int(tok[1:]))
             elif tok not in known:
                 raise ConfigError(f"level cell ({x},{y}) {tok!r} is not a map character of this game "

@@ -12,9 +12,9 @@ code has to run, so a worker stuck in C code holding the GIL dies too. The kerne
 workers from a thread pool that ends at once: such a child first asks for a real-time signal of its own, whose
 handler tells its parent's death (it kills the process) from its thread's, and moves to SIGKILL once it hangs on
 the parent's main thread.
-Without ``prctl`` a thread polls ``getppid()`` every second instead. A child whose parent died before it got that far (it is already
-someone else's child when it looks) exits at once. Processes with no recorded parent (a shell's, a notebook's) are
-left alone: a run started under ``nohup`` keeps running.
+Without ``prctl`` a thread polls ``getppid()`` every second instead. A child whose parent died before it got that far
+(it is already someone else's child when it looks) exits at once. Processes with no recorded parent (a shell's, a
+notebook's) are left alone: a run started under ``nohup`` keeps running.
 
 ``StopSignals`` turns SIGINT, SIGTERM and SIGHUP into a clean stop: an ``Interrupted`` exception (exit status
 128 + signal) by default, or, while a run has ``deferred`` them, a request to that run to save and stop, the

@@ -106,10 +106,11 @@ class RunLock:
             if _alive_here(previous):
                 raise RunLockHeld(self._held_message(previous))
             if previous:
-                self.warn(f"{self.path}: stale lock of a run that is no longer running ({_describe(previous, command=False)}); "
-                          f"taking it over")
+                self.warn(f"{self.path}: stale lock of a run that is no longer running "
+                          f"({_describe(previous, command=False)}); taking it over")
             record = {"pid": os.getpid(), "start_time": start_time(os.getpid()), "host": socket.gethostname(),
-                      "started_at": time.strftime("%Y-%m-%d %H:%M:%S"), "command": " ".join(getattr(sys, "orig_argv", sys.argv)),
+                      "started_at": time.strftime("%Y-%m-%d %H:%M:%S"),
+                      "command": " ".join(getattr(sys, "orig_argv", sys.argv)),
                       "experiment": os.path.abspath(self.exp_dir)}
             os.ftruncate(fd, 0)
             os.lseek(fd, 0, os.SEEK_SET)

@@ -144,7 +144,8 @@ def prepare_resume(exp_dir: str, kind: str = "checkpoint", warn=print) -> dict[i
     return resume
 
 
-def scalars(exp_dir: str, prefixes: tuple[str, ...] = ("",), last_only: bool = False) -> dict[str, list[tuple[int, float]]]:
+def scalars(exp_dir: str, prefixes: tuple[str, ...] = ("",),
+            last_only: bool = False) -> dict[str, list[tuple[int, float]]]:
     """The run's TensorBoard scalars whose tag starts with one of ``prefixes``: ``{tag: [(env step, value), ...]}``.
 
     Policies other than 0 are prefixed ``p<policy>/``. ``last_only`` keeps only each tag's last point."""

@@ -53,7 +53,8 @@ def bar(env) -> dict:
 
 def play(env, seeds, policy, desc: str) -> dict:
     """The headline and economy counters per agent per episode (the env's own episode metrics), and the most
-    frequent action and its share of all actions, of ``policy`` (a metta.evals.policies.Policy) on episodes seeded ``seeds``."""
+    frequent action and its share of all actions, of ``policy`` (a metta.evals.policies.Policy) on episodes seeded
+    ``seeds``."""
     from metta.evals.play import play_episode
 
     metrics, actions = [], 0
@@ -171,8 +172,8 @@ def report(result: dict) -> str:
     h, e, _ = bars
     lines = [f"{result['env']}: {result['seconds'] / 60:g} min of training per seed"
              f"{' with ' + ' '.join(result['train_flags']) if result['train_flags'] else ''}; "
-             f"{result['episodes']} evaluation episodes of {result['eval_max_steps']} steps x {result['agents']} agents "
-             f"(seeds 0..{result['episodes'] - 1}); per agent per episode", "",
+             f"{result['episodes']} evaluation episodes of {result['eval_max_steps']} steps x "
+             f"{result['agents']} agents (seeds 0..{result['episodes'] - 1}); per agent per episode", "",
              f"{'policy':16} {'seed':>4} {h[:7]:>7} {e[:8]:>8} {'entropy end':>11} {'entropy min':>11}  "
              f"{'agent-steps/s':>13}  top action (share)"]
 
@@ -191,7 +192,8 @@ def report(result: dict) -> str:
     lines += ["", f"trained, over {len(runs)} seed(s): {h} min {s[h + '_min']:.3f} mean {s[h + '_mean']:.3f}, "
                   f"{e} min {s[e + '_min']:.3f} mean {s[e + '_mean']:.3f}, "
                   f"{h} / prior's min "
-                  + (f"{s['prior_ratio_min']:.1f}x" if s["prior_ratio_min"] is not None else "inf (the prior earned none)")]
+                  + (f"{s['prior_ratio_min']:.1f}x" if s["prior_ratio_min"] is not None
+                     else "inf (the prior earned none)")]
     checks = [(h, f"{h} >= {bars[h]:g}"), (e, f"{e} >= {bars[e]:g}"),
               ("prior_ratio", f"{h} >= {bars['prior_ratio']:g}x the prior's")]
     passed = [f"{text}: {sum(r['passes'][k] for r in runs)}/{len(runs)}" for k, text in checks]

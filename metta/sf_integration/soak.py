@@ -8,10 +8,10 @@ are added to it) for ``--minutes`` and reads the resident set size of each of th
 ``--every`` seconds: the runner (the main process), the learner, the inference worker, each rollout worker and
 multiprocessing's resource tracker. Roles come from the pid lines Sample Factory logs as each worker starts.
 Per process: the RSS at the first reading ``--warmup`` seconds after every worker has started (the baseline: the
-model, the buffers and the envs are built by then), at the end and at most, the growth in percent, and the slope of the second half of the
-readings in MB per minute (a leak keeps one). Without ``--train_dir`` the run trains a fresh experiment in a
-temporary directory, removed afterwards; its log is kept beside the report when ``--train_dir`` is given. The env
-alone over a million steps: ``python -m metta.bench.soak``.
+model, the buffers and the envs are built by then), at the end and at most, the growth in percent, and the slope of
+the second half of the readings in MB per minute (a leak keeps one). Without ``--train_dir`` the run trains a fresh
+experiment in a temporary directory, removed afterwards; its log is kept beside the report when ``--train_dir`` is
+given. The env alone over a million steps: ``python -m metta.bench.soak``.
 """
 from __future__ import annotations
 
@@ -31,7 +31,8 @@ from tqdm import tqdm
 from metta.runtime.lifetime import Interrupted, StopSignals, adopt_children
 from metta.bench.soak import growth, rss_bytes
 
-ROLE_LINES = ((re.compile(r"LearnerWorker_p(\d+)\tpid (\d+)"), lambda m: "learner" + (f" p{m[1]}" if m[1] != "0" else "")),
+ROLE_LINES = ((re.compile(r"LearnerWorker_p(\d+)\tpid (\d+)"), lambda m: "learner"
+               + (f" p{m[1]}" if m[1] != "0" else "")),
               (re.compile(r"InferenceWorker_p(\d+)-w(\d+)\tpid (\d+)"), lambda m: f"inference worker {m[2]}"
                + (f" p{m[1]}" if m[1] != "0" else "")),
               (re.compile(r"ROLLOUT worker (\d+)\tpid (\d+)"), lambda m: f"rollout worker {m[1]}"))

@@ -83,8 +83,10 @@ def main(argv=None) -> int:
                 result = run_once(program, args.env, shlex.split(flags), args.seconds, train_dir, f"{name}_r{r}",
                                   cwds.get(name))
                 runs[name].append(result)
-                tqdm.write(f"{name} round {r}: " + (f"{result['fps_60s'] or 0:,.0f} agent-steps/s" if "error" not in result
-                           else f"failed ({result['error']}): " + " | ".join(result["log_tail"][-3:])), file=sys.stderr)
+                tqdm.write(f"{name} round {r}: "
+                           + (f"{result['fps_60s'] or 0:,.0f} agent-steps/s" if "error" not in result
+                              else f"failed ({result['error']}): " + " | ".join(result["log_tail"][-3:])),
+                           file=sys.stderr)
                 bar.update()
     first = args.variant[0][0]
     summary = {}

@@ -148,7 +148,8 @@ def profile(seconds: int, warmup: int, duration: int, rate: int, flags: list[str
     if not os.path.exists(py_spy):
         raise SystemExit("error: py-spy is not installed: pip install py-spy")
     if warmup + duration >= seconds:
-        raise SystemExit(f"error: --warmup ({warmup}) + --duration ({duration}) must be shorter than --seconds ({seconds})")
+        raise SystemExit(f"error: --warmup ({warmup}) + --duration ({duration}) "
+                         f"must be shorter than --seconds ({seconds})")
     train_dir = tempfile.mkdtemp(prefix="metta_train_profile_")
     raw = raw_path or os.path.join(train_dir, "profile.raw")
     log_path = os.path.join(train_dir, "train.log")
@@ -162,8 +163,9 @@ def profile(seconds: int, warmup: int, duration: int, rate: int, flags: list[str
                 if proc.poll() is not None:
                     raise SystemExit(f"error: training stopped early (exit {proc.returncode}); see {log_path}")
                 before = cpu_times(descendants(proc.pid))
-                spy = subprocess.run([py_spy, "record", "--subprocesses", "--threads", "--nonblocking", "--format", "raw",
-                                      "-r", str(rate), "-d", str(duration), "-o", raw, "-p", str(proc.pid)],
+                spy = subprocess.run([py_spy, "record", "--subprocesses", "--threads", "--nonblocking",
+                                      "--format", "raw", "-r", str(rate), "-d", str(duration),
+                                      "-o", raw, "-p", str(proc.pid)],
                                      capture_output=True, text=True)
                 after = cpu_times(descendants(proc.pid))
                 if spy.returncode != 0:

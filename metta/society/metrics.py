@@ -5,8 +5,8 @@ diamonds harvested, energy converted, successful attacks and gifts, shield steps
 frozen steps). The counters are the game's own: every per-player variable that the
 rules only ever raise and that is not a target variable (the env reads them from the
 game, metta.env.counters, and hands their names here); so a counter a game file
-declares and raises is reported with no code change. Whom an attack, gift or bond was with comes from a second per-player
-variable the same rule sets (``attack_target``, ``gift_target``, ``bond_target``: the
+declares and raises is reported with no code change. Whom an attack, gift or bond was with comes from a second
+per-player variable the same rule sets (``attack_target``, ``gift_target``, ``bond_target``: the
 other agent's player id): for each agent whose counter rose this step, its target
 variable names the other agent. At most one read of Griddly's global variables per
 step, no action history; and none in a step where no attack, gift or bond could have
@@ -16,7 +16,8 @@ At the episode's end each agent's info carries these under ``"episode"`` (for
 ``games/metta.yaml``; another game's counters by their own names): ``hearts``,
 ``diamonds_harvested``, ``energy_converted``, ``attacks_on_kin``,
 ``attacks_on_strangers``, ``gifts_to_kin``, ``gifts_to_strangers``, ``frozen_steps``,
-``shield_steps``, ``bonds_formed`` (counted for both partners), and ``reward`` (the shared reward it received) and ``raw_reward``.
+``shield_steps``, ``bonds_formed`` (counted for both partners), and ``reward`` (the shared reward it received)
+and ``raw_reward``.
 
 Chances, for fair kin-directed rates. Raw counts mislead: among 24 agents in teams of 4, a
 random attacker hits strangers more often only because there are more of them. So for every
@@ -158,7 +159,8 @@ class SocialMetrics:
             m = {c: int(totals[c][i]) for c in self.counters if c not in self.targeted}
             for counter, (_, hit) in DIRECTED.items():
                 if counter in self.targeted:
-                    m[f"{hit}_kin"], m[f"{hit}_strangers"] = int(self.hits[counter][0, i]), int(self.hits[counter][1, i])
+                    m[f"{hit}_kin"] = int(self.hits[counter][0, i])
+                    m[f"{hit}_strangers"] = int(self.hits[counter][1, i])
             if "bonds" in self.targeted:
                 m.update(bonds_formed=int(self.bonds[i].sum()))
             for counter, (prefix, _) in DIRECTED.items():
@@ -178,7 +180,8 @@ class SocialMetrics:
         got = self.positive_steps > 0
         out = {"efficiency": float(self.raw_reward.sum()) / t,
                "equality": gini_equality(self.raw_reward),
-               "sustainability": float(np.mean(self.positive_time[got] / self.positive_steps[got])) if got.any() else None}
+               "sustainability": (float(np.mean(self.positive_time[got] / self.positive_steps[got])) if got.any()
+                                  else None)}
         if frozen_steps is not None:
             out["peace"] = (n * t - float(np.sum(frozen_steps))) / (n * t)
         for counter, (prefix, _) in DIRECTED.items():

@@ -1,7 +1,8 @@
 """The project's side of the peer benchmark: ``python -m metta.bench.peers.project_bench [--json]``.
 
-Times ``metta.make_env(--env)`` (the default, numba, observation backend) with ``metta.bench.peers.mettagrid_bench.bench_parallel_env``, the loop that times mettagrid's PettingZoo env: uniformly random
-actions drawn before timing, one core, median of ``--repeats`` runs of ``--steps`` steps after a warm-up; and
+Times ``metta.make_env(--env)`` (the default, numba, observation backend) with
+``metta.bench.peers.mettagrid_bench.bench_parallel_env``, the loop that times mettagrid's PettingZoo env: uniformly
+random actions drawn before timing, one core, median of ``--repeats`` runs of ``--steps`` steps after a warm-up; and
 says what the env holds (object counts on its first level, the observation), so that ``devops/peer_bench.sh``
 can set it beside mettagrid's arena. ``project_round`` is the function to call from elsewhere.
 """

@@ -104,7 +104,8 @@ class Checker:
                 delay = ia.get("Delay", 0)
                 if isinstance(delay, bool) or not isinstance(delay, int) or delay < 0:
                     self.err(f"{key}.InitialActions[{j}].Delay",
-                             f"expected a non-negative integer literal (Griddly does not resolve names here), got {delay!r}")
+                             f"expected a non-negative integer literal (Griddly does not resolve names here), "
+                             f"got {delay!r}")
         avatar = (self.doc["Environment"].get("Player") or {}).get("AvatarObject")
         if avatar in names and "MapCharacter" not in objects[names[avatar]]:
             self.err(f"Objects[{names[avatar]}] ({avatar}).MapCharacter",
@@ -134,7 +135,8 @@ class Checker:
                     self.err(f"{key}.InputMapping.Inputs", f"input ids must be integers >= 1, got {inp_key!r}")
                 if inp is not None and not isinstance(inp, dict):  # the schema leaves an input's type open
                     self.err(f"{key}.InputMapping.Inputs.{inp_key}",
-                             f"expected a mapping (VectorToDest, OrientationVector, Description, MetaData), got {inp!r}")
+                             f"expected a mapping (VectorToDest, OrientationVector, Description, MetaData), "
+                             f"got {inp!r}")
                     continue
                 for vec in ("VectorToDest", "OrientationVector"):
                     v = (inp or {}).get(vec)

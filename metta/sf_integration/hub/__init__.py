@@ -13,8 +13,8 @@ A saved model is a Hub model repository (or a local directory) holding
     manifest.json                            the sha256 and size of every file above but the model card
 
 REPO and NAME are ``org/name`` on the Hub; a bare ``name`` means ``$METTA_HUB_ORG/name``, ``metta-ai/name``
-when that is unset (``DEFAULT_ORG``); a path (starting with ``/``, ``.`` or ``~``, or an existing directory) means a local
-directory in the same layout. The Hub is reached through ``huggingface_hub``'s own upload and download code,
+when that is unset (``DEFAULT_ORG``); a path (starting with ``/``, ``.`` or ``~``, or an existing directory) means a
+local directory in the same layout. The Hub is reached through ``huggingface_hub``'s own upload and download code,
 so ``HF_ENDPOINT``, ``HF_HOME`` (the download cache), ``HF_HUB_OFFLINE`` (use the cache only) and ``HF_TOKEN``
 (or ``huggingface-cli login``) apply as everywhere else.
 

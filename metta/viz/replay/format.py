@@ -123,7 +123,8 @@ def check(data, path: str) -> None:
     n, t = data["num_agents"], data["steps"]
     lengths = {"agents": (data["agents"], n), "groups": (data["groups"], n), "kinship": (data["kinship"], n),
                "bodies/ids": (data["bodies"]["ids"], n), "deltas": (data["deltas"], t),
-               "actions": (data["actions"], t), "rewards": (data["rewards"], t), "raw_rewards": (data["raw_rewards"], t)}
+               "actions": (data["actions"], t), "rewards": (data["rewards"], t),
+               "raw_rewards": (data["raw_rewards"], t)}
     for key, (value, want) in lengths.items():
         if len(value) != want:
             raise ConfigError(f"{path}: corrupt replay: {key} has {len(value)} entries, expected {want}")
