@@ -23,7 +23,7 @@ RIGHT, DOWN = ("rotate", 3), ("rotate", 4)
 @pytest.fixture(autouse=True)
 def _probed_once(monkeypatch, request):
     if request.node.originalname != "test_the_game_validates_runs_in_griddly_and_places_its_counts":
-        monkeypatch.setattr("metta.env.probe_game", lambda doc: None)
+        monkeypatch.setattr("metta.env.core.probe_game", lambda doc: None)
 
 
 def doc_table() -> dict[str, tuple[int, int]]:

@@ -49,7 +49,8 @@ def test_batched_contract_matches_the_plain_env_and_auto_resets():
     assert "reward" not in social  # Sample Factory reports the episode reward itself
     ref_obs, _ = ref.reset()
     assert np.array_equal(obs["obs"], np.stack([ref_obs[a] for a in ref.possible_agents]))
-    assert (obs["self"][:, 21] == 1).all() and not obs["self"][:, 22:].any()  # new episode: last action "wait", no reward
+    # new episode: last action "wait", no reward
+    assert (obs["self"][:, 21] == 1).all() and not obs["self"][:, 22:].any()
 
 
 def test_self_features_are_own_state_last_action_and_last_reward():

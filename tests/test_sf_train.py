@@ -12,7 +12,8 @@ from conftest import ROOT
 
 TINY = ["--env=metta-teams", "--width=10", "--height=10", "--num_agents=4", "--team_size=2", "--generators=4",
         "--chargers=2", "--altars=2", "--max_steps=40", "--override", "attack.cost=5",
-        "--num_workers=1", "--num_envs_per_worker=2", "--vector_envs=1", "--rollout=8", "--batch_size=64", "--stats_avg=4",
+        "--num_workers=1", "--num_envs_per_worker=2", "--vector_envs=1", "--rollout=8", "--batch_size=64",
+        "--stats_avg=4",
         "--experiment_summaries_interval=1", "--seed=0", "--decorrelate_envs_on_one_worker=False"]
 SOCIAL = ("hearts", "diamonds_harvested", "energy_converted", "attacks_on_kin", "attacks_on_strangers",
           "gifts_to_kin", "gifts_to_strangers", "frozen_steps", "shield_steps",

@@ -85,7 +85,8 @@ def contenders(env_name: str, backends, batch_sizes, seed: int, **options) -> di
 
     ref = make_env(env_name, seed=seed, **options)
     level, players, max_steps = ref.level, ref.num_agents_total, ref.max_steps
-    out = {SEED: SeedStack(ref.game, players, level, max_steps), FLOOR: EngineFloor(ref.game, players, level, max_steps)}
+    out = {SEED: SeedStack(ref.game, players, level, max_steps),
+           FLOOR: EngineFloor(ref.game, players, level, max_steps)}
     out = {name: _Baseline(b, players) for name, b in out.items()}
     ref.close()
     for backend in backends:

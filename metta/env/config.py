@@ -73,8 +73,8 @@ class MapConfig(ConfigModel):
                                                      "otherwise (default: the game's count)")
     chargers: int | None = Field(None, description="chargers on the map: objects={'charger': N} spelled otherwise")
     altars: int | None = Field(None, description="altars on the map: objects={'altar': N} spelled otherwise")
-    layout: Literal["rooms", "maze"] = Field("rooms", description="rooms (border, rooms, random walls) or maze (a perfect "
-                                                          "maze; ignores wall_density)")
+    layout: Literal["rooms", "maze"] = Field("rooms", description="rooms (border, rooms, random walls) or maze (a "
+                                                                  "perfect maze; ignores wall_density)")
     wall_density: float = Field(0.05, description="the share of free cells that become walls, in [0, 1)")
     rooms: int = Field(0, description="rectangular rooms with a door per side (layout rooms)")
     room_size: int = Field(8, description="the side of a room, at least 3")

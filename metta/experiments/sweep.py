@@ -10,7 +10,8 @@ Each run is one training command, ``python -m metta.sf_integration.train --env=E
 [training flags] --KEY=VALUE... --seed=K --experiment=RUN --train_dir=TRAIN_DIR/NAME``: every grid key is a flag of
 the training command (checked against its own parser before anything runs): the env's dotted keys
 (``kinship.team_reward``, ``map.width``; the older undotted spellings work too, metta.sf_integration.config),
-every run is named from its parameters (``kinship.team_reward_0.5_seed_1``) and lands in ``TRAIN_DIR/NAME/RUN`` with its ``config.json``. The sweep's description
+every run is named from its parameters (``kinship.team_reward_0.5_seed_1``) and lands in ``TRAIN_DIR/NAME/RUN``
+with its ``config.json``. The sweep's description
 (grid, seeds, budget, flags, each run's command) is ``TRAIN_DIR/NAME/sweep.json``.
 
 The budget ``--env_steps`` is in agent-steps (Sample Factory's env steps count every agent's). A run is finished when
@@ -24,8 +25,8 @@ runs ``--max_parallel`` runs at a time on this machine, then evaluates every run
 episodes seeded 0..E-1, ``TRAIN_DIR/NAME/RUN/eval/stats.json``) and writes the report (metta.experiments.sweep_report).
 ``slurm`` submits each run as a Slurm job, waits for them (``--slurm_wait False``: returns; a rerun collects) and
 then evaluates and reports (metta.experiments.slurm); ``ngc`` queues the runs on NGC (``--ngc_*`` flags), and once
-they are done ``--report_only`` evaluates and reports. Exit status: 0, 1 when a run did not finish, 2 for bad input (nothing
-written).
+they are done ``--report_only`` evaluates and reports. Exit status (metta.errors): 0, 1 when a run did not finish or
+the data is bad, 2 for a command line that cannot run (nothing written).
 """
 from __future__ import annotations
 
@@ -122,7 +123,7 @@ def sweep(args, train_flags: list[str] | None) -> int:
             check_rerun(desc, recorded, sweep_dir)
         if args.backend == "ngc" and not (args.ngc_job_template and os.path.isfile(args.ngc_job_template)):
             raise UsageError(f"--backend ngc needs --ngc_job_template FILE (an ngc command line with {{{{ name }}}} "
-                              f"and {{{{ experiment_cmd }}}}); got {args.ngc_job_template!r}")
+                             f"and {{{{ experiment_cmd }}}}); got {args.ngc_job_template!r}")
         if args.backend == "slurm" and args.slurm_sbatch_template and not os.path.isfile(args.slurm_sbatch_template):
             raise UsageError(f"--slurm_sbatch_template {args.slurm_sbatch_template}: no such file")
         os.makedirs(sweep_dir, exist_ok=True)

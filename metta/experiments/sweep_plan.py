@@ -67,16 +67,19 @@ def parse_grid(items: list[str] | None) -> dict[str, list[str]]:
             raise ValueError
         return out
 
-    grid = parse_name_values(items, values, "--grid", "KEY=V1,V2,... with no empty value",
-                             "kinship.team_reward=0,0.5,1")
+    try:
+        grid = parse_name_values(items, values, "--grid", "KEY=V1,V2,... with no empty value",
+                                 "kinship.team_reward=0,0.5,1")
+    except ConfigError as err:  # the command line's
+        raise UsageError(str(err)) from None
     keys = [str(i).partition("=")[0].strip() for i in items or ()]
     for key in grid:
         if keys.count(key) > 1:
             raise UsageError(f"--grid {key}: given {keys.count(key)} times; give all its values in one --grid "
-                              f"{key}=V1,V2,...")
+                             f"{key}=V1,V2,...")
         if key.startswith("-"):
             raise UsageError(f"--grid {key}: a key is a training flag's name without dashes, e.g. "
-                              f"--grid kinship.team_reward=0,1")
+                             f"--grid kinship.team_reward=0,1")
     return grid
 
 
@@ -132,7 +135,7 @@ def describe(name: str, env: str, grid_flags: list[str] | None, seeds: int, firs
     for token in [*train_flags, *(v for vs in grid.values() for v in vs)]:
         if shlex.quote(token) != token:
             raise UsageError(f"{token!r}: spaces, quotes and shell characters cannot pass through Sample Factory's "
-                              f"launcher (it splits commands on spaces; slurm and ngc hand them to a shell)")
+                             f"launcher (it splits commands on spaces; slurm and ngc hand them to a shell)")
     flags = TrainingFlags(env)
     fixed = flags.given(train_flags, "training flags after --")
     for dest in fixed:
@@ -149,7 +152,7 @@ def describe(name: str, env: str, grid_flags: list[str] | None, seeds: int, firs
             except ConfigError as err:
                 if "unrecognized arguments" in str(err):
                     raise UsageError(f"--grid {key}: --{key} is not a flag of the training command "
-                                      f"(python -m metta.sf_integration.train --help lists them)") from None
+                                     f"(python -m metta.sf_integration.train --help lists them)") from None
                 raise
             if len(given) != 1:
                 raise UsageError(f"--grid {key}={value}: sets {len(given)} training flags, expected one")
@@ -160,7 +163,7 @@ def describe(name: str, env: str, grid_flags: list[str] | None, seeds: int, firs
                 raise UsageError(f"--grid {key}: also given after -- ; give it in one place")
             if dests.setdefault(dest, key) != key:
                 raise UsageError(f"--grid {key} and --grid {dests[dest]} set the same training flag ({dest}); "
-                                  f"give it once")
+                                 f"give it once")
             if repr(v) in typed:
                 raise UsageError(f"--grid {key}: value {value!r} repeats another one ({v!r}); each value once")
             typed.append(repr(v))
@@ -174,7 +177,7 @@ def describe(name: str, env: str, grid_flags: list[str] | None, seeds: int, firs
     if len(set(names)) < len(names):
         twice = sorted({n for n in names if names.count(n) > 1})
         raise UsageError(f"--grid: values that differ only in characters outside A-Z a-z 0-9 . + - give the same run "
-                          f"name ({', '.join(twice)}); make them differ")
+                         f"name ({', '.join(twice)}); make them differ")
     desc = {"name": name, "env": env, "grid": grid, "seeds": seed_list, "env_steps": env_steps,
             "train_flags": list(train_flags), "runs": runs}
     commands = {n: cmd for cmd, n, *_ in run_description(desc, runs).generate_experiments(train_dir, makedirs=False)}
@@ -203,8 +206,8 @@ def check_rerun(desc: dict, recorded: dict, sweep_dir: str) -> None:
     for key in IDENTITY:
         if json.dumps(recorded[key]) != json.dumps(desc[key]):  # order matters too: it names the runs
             raise UsageError(f"{path} records another sweep: its {key} is {json.dumps(recorded[key])}, this "
-                              f"command's {json.dumps(desc[key])}. A rerun repeats the sweep (only --env_steps may "
-                              f"grow); give another NAME for another sweep")
+                             f"command's {json.dumps(desc[key])}. A rerun repeats the sweep (only --env_steps may "
+                             f"grow); give another NAME for another sweep")
     if desc["env_steps"] < recorded["env_steps"]:
         raise UsageError(f"{path}: --env_steps {desc['env_steps']} is below the sweep's {recorded['env_steps']}; "
-                          f"runs may have trained past it. A budget may only grow; give another NAME for another sweep")
+                         f"runs may have trained past it. A budget may only grow; give another NAME for another sweep")

@@ -28,7 +28,7 @@ from contextlib import nullcontext
 
 from tqdm import tqdm
 
-from metta.errors import ConfigError
+from metta.errors import ConfigError, UsageError
 from metta.runtime.lifetime import run_command
 
 
@@ -49,7 +49,8 @@ def evaluate(env_name: str | None, experiment: str | None = None, policy: str | 
     from metta.viz.video import EnvCamera, VideoFiles
 
     if policy is None and experiment is None:
-        raise ConfigError(f"give --experiment=NAME (a directory in {train_dir}) or --policy (one of {', '.join(BUILTIN)})")
+        raise UsageError(f"give --experiment=NAME (a directory in {train_dir}) or --policy (one of "
+                         f"{', '.join(BUILTIN)})")
     if policy is not None and policy not in BUILTIN:
         raise ConfigError(f"unknown --policy {policy!r}: built-in policies are {', '.join(BUILTIN)}; "
                           f"a trained one is given with --experiment")

@@ -78,7 +78,8 @@ class TrainedPolicy(Policy):
             self.reset(len(agents))
         grid = np.stack([obs[a] for a in agents])
         if grid.shape[1:] != tuple(self.obs_shape):
-            raise ValueError(f"observations of shape {grid.shape[1:]} do not match the policy's {tuple(self.obs_shape)}")
+            raise ValueError(f"observations of shape {grid.shape[1:]} do not match the policy's "
+                             f"{tuple(self.obs_shape)}")
         if rewards is not None:
             self._features.last_reward[:] = [rewards.get(a, 0.0) for a in agents]
         with torch.inference_mode():

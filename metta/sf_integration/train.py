@@ -31,7 +31,6 @@ import multiprocessing
 import os
 import sys
 import tempfile
-import time
 
 import torch
 
@@ -108,8 +107,8 @@ def parse_args(argv: list[str] | None = None, evaluation: bool = False):
     exp_dir = experiment_dir(cfg=cfg, mkdir=False)
     if glob.has_magic(exp_dir):  # Sample Factory's learner globs its checkpoints under it: it would find none
         raise UsageError(f"the experiment directory {exp_dir} holds a glob character (*, ? or [): Sample Factory "
-                          f"looks for its checkpoints with a pattern under it and would never find them to resume; "
-                          f"choose a --train_dir and --experiment without them")
+                         f"looks for its checkpoints with a pattern under it and would never find them to resume; "
+                         f"choose a --train_dir and --experiment without them")
     return cfg
 
 
@@ -120,9 +119,9 @@ def check_flags(cfg) -> None:
         raise UsageError(f"--vector_envs must be an integer >= 1, got {cfg.vector_envs}")
     if cfg.batched_sampling and cfg.num_envs_per_worker > cfg.worker_num_splits:
         raise UsageError(f"--num_envs_per_worker={cfg.num_envs_per_worker} with --worker_num_splits="
-                          f"{cfg.worker_num_splits} stacks envs in one batched slot, where Sample Factory drops their "
-                          f"episode infos and so the social metrics: raise --vector_envs instead (envs stepped as "
-                          f"one), or use --batched_sampling=False")
+                         f"{cfg.worker_num_splits} stacks envs in one batched slot, where Sample Factory drops their "
+                         f"episode infos and so the social metrics: raise --vector_envs instead (envs stepped as "
+                         f"one), or use --batched_sampling=False")
 
 
 def check_env(cfg) -> list[str]:
