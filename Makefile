@@ -17,7 +17,10 @@ train: setup
 	$(PY) -m metta.sf_integration.train --env=$(ENV) --train_for_seconds=$(TRAIN_SECONDS)
 	$(PY) -m metta.sf_integration.evaluate --env=$(ENV) --experiment=$(ENV) --max_steps=$(VIDEO_STEPS)
 
+# lint, then type-check the env and its config, then every test
 test: setup
+	$(PY) -m ruff check metta tests
+	$(PY) -m mypy metta/env metta/config.py
 	$(PY) -m pytest -q
 
 bench: setup
