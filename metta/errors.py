@@ -1,8 +1,10 @@
 """The two error types users see, and what every command does with them.
 
 Every ``python -m metta...`` command prints ``error: <message>`` on stderr, never a traceback, and exits
-2 for a command line that cannot run (argparse's own status for a bad flag; ``UsageError``) and 1 for bad
-data or failed work (``ConfigError``: a game file, override, level, config, checkpoint; a run that failed).
+2 when the command line cannot run as given (``UsageError``, argparse's own status for a bad flag: an unknown
+preset, a malformed or out-of-range flag value, an override naming no value of the game, a file it names that
+is not there, contradictory flags, an experiment another run holds) and 1 for bad data or failed work
+(``ConfigError``: what is inside a game file, level, checkpoint or config.json; a run that failed).
 128 + N means stopped by signal N (metta.runtime.lifetime.run_command).
 """
 

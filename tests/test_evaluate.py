@@ -61,15 +61,15 @@ def test_stats_are_the_envs_metrics_for_the_same_seed(run):
     assert stats["video"]["frames"] == EPISODES * (STEPS + 1) and stats["video"]["codec"] in ("h264", "vp9")
 
 
-@pytest.mark.parametrize("args, words", [
-    (["--experiment=nope"], ["nope", "not found"]),
-    (["--experiment=empty"], ["empty", "no checkpoint"]),
-    (["--policy=clever"], ["clever", "random"]),
-    ([], ["--experiment"]),
+@pytest.mark.parametrize("args, words, code", [  # exit 2: the command line cannot run; 1: bad data (metta.errors)
+    (["--experiment=nope"], ["nope", "not found"], 1),
+    (["--experiment=empty"], ["empty", "no checkpoint"], 1),
+    (["--policy=clever"], ["clever", "random"], 2),
+    ([], ["--experiment"], 2),
 ])
-def test_bad_requests_are_clear_errors(tmp_path, capsys, args, words):
+def test_bad_requests_are_clear_errors(tmp_path, capsys, args, words, code):
     os.makedirs(tmp_path / "empty")
-    assert main(args + [f"--train_dir={tmp_path}"]) == 1
+    assert main(args + [f"--train_dir={tmp_path}"]) == code
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "Traceback" not in err
     for w in words:

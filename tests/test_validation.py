@@ -175,7 +175,7 @@ def test_validate_cli_missing_file_and_bad_override(tmp_path):
     proc = _validate_cli(str(tmp_path / "nope.yaml"))
     assert proc.returncode == 1 and "not found" in proc.stderr
     proc = _validate_cli(GAME, "--override", "attack_cost=lots")
-    assert proc.returncode == 1 and "attack_cost=lots" in proc.stderr
+    assert proc.returncode == 2 and "attack_cost=lots" in proc.stderr  # the command line's (metta.errors)
     proc = _validate_cli(GAME, "--override", "attack_cost=999")
     assert proc.returncode == 1 and "attack_cost" in proc.stderr and "255" in proc.stderr
 

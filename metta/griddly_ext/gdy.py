@@ -25,7 +25,7 @@ from yaml.events import AliasEvent, MappingStartEvent, SequenceStartEvent
 from yaml.nodes import ScalarNode, SequenceNode
 from yaml.resolver import Resolver
 
-from metta.errors import ConfigError
+from metta.errors import ConfigError, UsageError
 from metta.griddly_ext.game_index import GameIndex, variable_name
 from metta.griddly_ext.overlay import EXTENDS, resolve
 from metta.runtime.name_values import parse_name_values
@@ -93,18 +93,18 @@ class GameDoc:
         applied = dict(self.overrides)
         for key, value in overrides.items():
             if not isinstance(key, str) or not key:
-                raise ConfigError(f"{self.path}: override key {key!r} must be a non-empty string")
+                raise UsageError(f"{self.path}: override key {key!r} must be a non-empty string")
             name = key.replace(".", "_")
             if name not in known:
                 close = difflib.get_close_matches(name, list(known), n=3)
                 hint = f"; did you mean {', '.join(close)}?" if close else f"; known names: {', '.join(sorted(known))}"
-                raise ConfigError(f"{self.path}: unknown override {key!r}: no named value {name!r} "
-                                  f"in Environment.Variables{hint}")
+                raise UsageError(f"{self.path}: unknown override {key!r}: no named value {name!r} "
+                                 f"in Environment.Variables{hint}")
             if isinstance(value, bool) or not isinstance(value, int):
                 if isinstance(value, float) and value.is_integer():
                     value = int(value)
                 else:
-                    raise ConfigError(
+                    raise UsageError(
                         f"{self.path}: override {key!r} must be an integer, got {value!r} ({type(value).__name__})")
             known[name]["InitialValue"] = int(value)
             applied[name] = int(value)

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from metta.errors import ConfigError
+from metta.errors import UsageError
 
 
 def parse_name_values(items: Iterable[str] | None, convert: Callable[[str], object], flag: str,
                       expected: str, example: str) -> dict:
-    """``{name: convert(value)}`` of each ``NAME=VALUE`` in ``items``; ConfigError naming ``flag``, the bad item,
-    what was ``expected`` (e.g. ``NAME=INTEGER``) and an ``example`` otherwise."""
+    """``{name: convert(value)}`` of each ``NAME=VALUE`` in ``items``; otherwise UsageError (a command line's:
+    metta.errors) naming ``flag``, the bad item, what was ``expected`` (e.g. ``NAME=INTEGER``) and an ``example``."""
     out = {}
     for item in items or ():
         name, sep, value = str(item).partition("=")
@@ -18,5 +18,5 @@ def parse_name_values(items: Iterable[str] | None, convert: Callable[[str], obje
                 raise ValueError
             out[name.strip()] = convert(value)
         except ValueError:
-            raise ConfigError(f"{flag} {item!r}: expected {expected}, e.g. {flag} {example}") from None
+            raise UsageError(f"{flag} {item!r}: expected {expected}, e.g. {flag} {example}") from None
     return out

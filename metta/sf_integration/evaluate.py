@@ -52,8 +52,8 @@ def evaluate(env_name: str | None, experiment: str | None = None, policy: str | 
         raise UsageError(f"give --experiment=NAME (a directory in {train_dir}) or --policy (one of "
                          f"{', '.join(BUILTIN)})")
     if policy is not None and policy not in BUILTIN:
-        raise ConfigError(f"unknown --policy {policy!r}: built-in policies are {', '.join(BUILTIN)}; "
-                          f"a trained one is given with --experiment")
+        raise UsageError(f"unknown --policy {policy!r}: built-in policies are {', '.join(BUILTIN)}; "
+                         f"a trained one is given with --experiment")
     for name, value, low in (("episodes", episodes, 1), ("max_steps", max_steps, 1)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < low):
             raise ConfigError(f"--{name} must be an integer >= {low}, got {value!r}")

@@ -41,7 +41,7 @@ from metta.runtime.lifetime import Interrupted, StopSignals, run_command
 from metta.env.presets import PRESETS, get_preset
 from metta.runtime.run_lock import RunLock
 from metta.sf_integration.checkpoints import latest_checkpoint, prepare_resume, read_config
-from metta.sf_integration.config import (ENV_CONFIG, absolute_paths, add_metta_args, dump_env_config,
+from metta.sf_integration.config import (ENV_CONFIG, PATH_FLAGS, absolute_paths, add_metta_args, dump_env_config,
                                          env_config_from_cfg, resumed_env_config)
 from metta.sf_integration.patches import patch_runner
 from metta.sf_integration.supervisor import Supervisor, fault_reports, quiet_logging_errors
@@ -103,7 +103,16 @@ def parse_args(argv: list[str] | None = None, evaluation: bool = False):
     if "experiment" not in cfg.cli_args:
         cfg.experiment = cfg.env
     absolute_paths(cfg)
-    setattr(cfg, ENV_CONFIG, dump_env_config(env_config_from_cfg(cfg)))  # a resumed run's: see _locked
+    for flag in PATH_FLAGS:  # a file the command line names must be there (what is in it is data: exit 1)
+        if getattr(cfg, flag, None) and not os.path.isfile(getattr(cfg, flag)):
+            raise UsageError(f"--{flag} {getattr(cfg, flag)}: no such file")
+    try:
+        config = env_config_from_cfg(cfg)
+    except UsageError:
+        raise
+    except ConfigError as err:  # a flag's value: the command line's
+        raise UsageError(str(err)) from None
+    setattr(cfg, ENV_CONFIG, dump_env_config(config))  # a resumed run's: see _locked
     exp_dir = experiment_dir(cfg=cfg, mkdir=False)
     if glob.has_magic(exp_dir):  # Sample Factory's learner globs its checkpoints under it: it would find none
         raise UsageError(f"the experiment directory {exp_dir} holds a glob character (*, ? or [): Sample Factory "
