@@ -1,5 +1,6 @@
 """The env's typed config: presets, dump and load, errors that name the key, Sample Factory's flags, old config.json."""
 import json
+import os
 
 import numpy as np
 import pytest
@@ -24,10 +25,15 @@ def test_presets_are_configs_with_todays_values():
         "metta-clans": Clans(family_size=2, families_per_clan=2, clans_per_hive=2, w_family=0.8, w_clan=0.5,
                              w_hive=0.2, w_stranger=0.0),
     }
-    assert list(PRESETS) == list(expected)
+    assert list(PRESETS) == [*expected, "metta-dilemma"]
     for name, kinship in expected.items():
         assert PRESETS[name] == EnvConfig(game=GameConfig(path=DEFAULT_GAME), map=default_map, kinship=kinship,
                                           bodies=BodiesConfig(), obs_backend="numba", max_steps=None, level=None)
+    # docs/dilemma.md: its own game, 24 agents on 30x30, teams of 4 pooling all reward, no bond sharing
+    assert PRESETS["metta-dilemma"] == EnvConfig(
+        game=GameConfig(path=os.path.join(os.path.dirname(DEFAULT_GAME), "dilemma.yaml")),
+        map=MapConfig(width=30, height=30, num_agents=24, wall_density=0.05, rooms=0),
+        kinship=Teams(team_size=4, team_reward=1.0, bond_share=0.0))
 
 
 @pytest.mark.parametrize("config", [

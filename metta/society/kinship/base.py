@@ -1,0 +1,106 @@
+"""What every kinship structure has (the shared fields, the from_dict rule, the checks), the registry the
+structures fill as they are defined, and the bond-sharing rule (the package's docstring has the formulas)."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from metta.config import ConfigModel
+from metta.errors import ConfigError
+
+
+class Kinship(ConfigModel):
+    """What every structure has; a structure is a subclass with a ``structure: Literal["name"]`` field and only its
+    own fields. Subclassing registers it (``STRUCTURES``), and the env's config takes it by its name."""
+
+    structure: str = Field("", description="the kinship structure: selfish, teams, random or clans")
+    bond_share: float = Field(0.5, description="the share of each other's reward two bonded agents pool")
+    kinship_noise: float = Field(0.0, description="RUSP-style noise on the kinship an agent sees: the most sigma, "
+                                                  "drawn per episode (0: agents see kinship exactly)")
+    kin_threshold: float = Field(0.5, description="kinship at or above which the social metrics count a pair as kin")
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        name = cls.model_fields["structure"].default
+        if name:
+            STRUCTURES[name] = cls
+
+    @model_validator(mode="after")
+    def _checked(self):
+        self.check()
+        return self
+
+    @classmethod
+    def from_dict(cls, params: dict[str, Any], preset: "Kinship | dict[str, Any] | None" = None) -> "Kinship":
+        """The structure ``params`` ask for (``structure``, default the preset's or selfish, and its fields), over a
+        preset's parameters ``preset``: all of them if the structure is the preset's, else only the
+        parameters every structure has."""
+        if isinstance(preset, Kinship):
+            preset = preset.model_dump()
+        preset = preset or {}
+        name = params.get("structure", preset.get("structure", "selfish"))
+        chosen = STRUCTURES.get(name) if isinstance(name, str) else None
+        if chosen is None:
+            raise ConfigError(f"kinship structure must be one of {', '.join(STRUCTURES)}, got {name!r}")
+        if preset.get("structure", "selfish") != name:
+            preset = {k: v for k, v in preset.items() if k in SHARED}
+        merged = chosen.merge(preset, params)
+        merged.pop("structure", None)
+        known = set(chosen.model_fields) - {"structure"}
+        unknown = set(merged) - known
+        if unknown:
+            raise ConfigError(f"unknown kinship parameter(s) {', '.join(sorted(unknown))} for structure {name!r}; "
+                              f"known: {', '.join(sorted(known | {'structure'}))}")
+        return chosen(**merged)
+
+    @classmethod
+    def merge(cls, preset: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+        """A preset's parameters changed by the requested ones."""
+        return {**preset, **params}
+
+    def check(self) -> None:
+        """Check what needs no agent count (the config does this as it is built)."""
+        _unit("kin_threshold", self.kin_threshold)
+        _unit("kinship_noise", self.kinship_noise)
+        _unit("bond_share", self.bond_share)
+
+    def validate(self, num_agents: int) -> "Kinship":
+        """Check the structure for ``num_agents`` agents; return it."""
+        self.check()
+        return self
+
+    def sample(self, num_agents: int, rng: np.random.Generator) -> np.ndarray:
+        """A kinship matrix K for one episode."""
+        raise NotImplementedError
+
+    def sharing(self, kinship: np.ndarray) -> np.ndarray:
+        """The matrix T applied to raw rewards, r' = T @ r: K row-normalised unless a structure says otherwise."""
+        return kinship / kinship.sum(axis=1, keepdims=True)
+
+
+STRUCTURES: dict[str, type[Kinship]] = {}  # filled by the structures as they are defined (the package imports them)
+SHARED = {"bond_share", "kinship_noise", "kin_threshold"}  # the fields every structure has
+
+
+def bond_sharing(bonds: np.ndarray, share: float) -> np.ndarray:
+    """S for a symmetric 0/1 bond matrix (zero diagonal): see the module docstring."""
+    n = len(bonds)
+    group = bonds + np.eye(n)
+    m = group / group.sum(axis=1, keepdims=True)
+    s = (1.0 - share) * np.eye(n) + share * m
+    alone = bonds.sum(axis=1) == 0
+    s[alone] = np.eye(n)[alone]
+    return s
+
+
+def _int(name: str, v: Any, lo: int) -> None:
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
+        raise ConfigError(f"kinship parameter {name} must be an integer >= {lo}, got {v!r}")
+
+
+def _unit(name: str, v: Any) -> None:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 <= v <= 1.0:
+        raise ConfigError(f"kinship parameter {name} must be a number in [0, 1], got {v!r}")
