@@ -66,7 +66,7 @@ def test_the_command_refuses_a_bad_spec_and_a_missing_one(tmp_path):
 
 def test_dry_run_prints_the_sweep_and_crossplay_commands_at_the_scaled_budget(tmp_path):
     proc = command(SPEC, "--env_steps", 100_000_000, "--backend", "slurm", "--train_dir", tmp_path / "td",
-                   "--dry_run")
+                   "--slurm_partition", "cpu", "--dry_run")
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     sweep = lines[0].split()
@@ -74,6 +74,7 @@ def test_dry_run_prints_the_sweep_and_crossplay_commands_at_the_scaled_budget(tm
     flags = dict(zip(sweep[4::2], sweep[5::2]))
     assert flags["--env_steps"] == "100000000" and flags["--backend"] == "slurm" and flags["--seeds"] == "4"
     assert flags["--grid"] == "kinship.team_reward=0,0.5,1" and flags["--env"] == "metta-dilemma"
+    assert flags["--slurm_partition"] == "cpu"  # flags the command does not know go to the sweep
     crossplay = [line.split() for line in lines if line.startswith("python -m metta.evals.crossplay")]
     assert len(crossplay) == 4
     for cmd in crossplay:
@@ -89,6 +90,8 @@ def test_dry_run_prints_the_sweep_and_crossplay_commands_at_the_scaled_budget(tm
     assert not (tmp_path / "td").exists()  # nothing run, nothing written
     fewer = command(SPEC, "--seeds", 2, "--train_dir", tmp_path / "td", "--dry_run")
     assert fewer.returncode == 0 and "--seeds 2 --env_steps 5000000" in fewer.stdout
+    refused = command(SPEC, "--no_such_flag", "1", "--train_dir", tmp_path / "td", "--dry_run")
+    assert refused.returncode == 2 and "--no_such_flag" in refused.stderr
 
 
 TINY_MAP = {"width": 10, "height": 10, "num_agents": 4, "team_size": 2, "generators": 3, "chargers": 1, "altars": 1}

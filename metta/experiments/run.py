@@ -214,6 +214,9 @@ def experiment(args) -> int:
     argv = sweep_argv(spec, env_steps, seeds, args.backend, train_dir, args.sweep_flags)
     pairs = pair_runs(spec, seeds)
     if args.dry_run:
+        from metta.experiments.sweep import parse_cli as sweep_cli
+
+        sweep_cli(argv[:argv.index("--")] if "--" in argv else argv)  # a flag the sweep refuses fails here too
         print(f"{SWEEP} {shlex.join(argv)}")
         for pair in pairs:
             print(f"{CROSSPLAY} {shlex.join(crossplay_argv(spec, pair, sweep_dir))}")
