@@ -78,6 +78,8 @@ class MapConfig(ConfigModel):
     wall_density: float = Field(0.05, description="the share of free cells that become walls, in [0, 1)")
     rooms: int = Field(0, description="rectangular rooms with a door per side (layout rooms)")
     room_size: int = Field(8, description="the side of a room, at least 3")
+    arenas: int = Field(1, description="arenas the map is split into, walled apart, agents and objects dealt out "
+                                       "evenly, each laid out as a map of its own (1: one map)")
 
     @model_validator(mode="after")
     def _checked(self):

@@ -146,6 +146,27 @@ class MettaEnv(ParallelEnv):
         return self._act_spaces[agent]
 
     # ------------------------------------------------------------------ loop
+    @property
+    def steps_left(self) -> int:
+        """Steps until the episode is truncated: ``max_steps`` after a reset, 1 before its last step."""
+        return self.max_steps - self._steps
+
+    def retask(self, map_options: MapOptions, max_steps: int) -> None:
+        """From the next reset on, procedural levels from ``map_options`` (resolved for this game; the map's width
+        and height stay the env's) and episodes of ``max_steps``: a curriculum's change of episode, with the same
+        engine (metta.curriculum)."""
+        if self._fixed_level is not None:
+            raise ConfigError("an env with a fixed level draws no procedural levels: it cannot be retasked")
+        options = map_options.resolve(self._chars, self.game.avatar, default_counts(self.game.named_values()))
+        if (options.width, options.height, options.num_agents) != \
+                (self.map_options.width, self.map_options.height, self.map_options.num_agents):
+            raise ConfigError(f"a retasked env keeps its {self.map_options.width}x{self.map_options.height} map and "
+                              f"{self.map_options.num_agents} agents, got {options.width}x{options.height} with "
+                              f"{options.num_agents}")
+        if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
+            raise ConfigError(f"max_steps must be a positive integer, got {max_steps!r}")
+        self.map_options, self.max_steps = options, max_steps
+
     def _next_level(self) -> str:
         if self._fixed_level is not None:
             return self._fixed_level

@@ -45,8 +45,9 @@ LOADER_ENTRY_POINTS = "metta.policy_loaders"
 class Policy(abc.ABC):
     """Acts for every agent of an env, one step at a time (see the module docstring)."""
 
-    def reset(self, num_agents: int) -> None:
-        """Start an episode of ``num_agents`` agents (a policy with memory clears it here)."""
+    def reset(self, num_agents: int, max_steps: int | None = None) -> None:
+        """Start an episode of ``num_agents`` agents and ``max_steps`` steps (a policy with memory clears it
+        here)."""
 
     @abc.abstractmethod
     def act(self, obs: dict[str, np.ndarray], rewards: dict[str, float] | None = None,
@@ -84,7 +85,7 @@ class CompositePolicy(Policy):
         self.policies, self._roles, self.agents = dict(policies), roles, list(agents)
         self.assignment: dict[str, list[str]] = {}
 
-    def reset(self, num_agents: int) -> None:
+    def reset(self, num_agents: int, max_steps: int | None = None) -> None:
         roles = list(self._roles() if callable(self._roles) else self._roles)
         if len(roles) != num_agents or len(self.agents) != num_agents:
             raise ValueError(f"CompositePolicy: {len(roles)} roles and {len(self.agents)} agents for {num_agents}")
@@ -94,7 +95,7 @@ class CompositePolicy(Policy):
         self.role_of = dict(zip(self.agents, roles))
         self.assignment = {r: [a for a, x in self.role_of.items() if x == r] for r in self.policies}
         for role, policy in self.policies.items():
-            policy.reset(len(self.assignment[role]))
+            policy.reset(len(self.assignment[role]), max_steps)
 
     def act(self, obs, rewards=None, deterministic: bool = False) -> dict[str, int]:
         out = {}

@@ -11,6 +11,11 @@ map options' ``objects={"tree": 10}`` change them, and ``generators``, ``charger
 ``altars`` are kept as spellings of ``objects={"generator": ...}`` and so on. Objects are
 placed in the order of the game's ``Objects`` list, after the agents.
 
+Arenas: ``arenas=A`` splits the map into A arenas walled apart, a near-square grid of them (24 arenas: 4 rows
+of 6), each generated as a map of its own (its own border, layout and walls) on its share of the map; agents
+and every object are dealt out evenly (the first ``count % A`` arenas get one more), agents in order, so that
+consecutive agents (a kinship team) share an arena. Cells left over at the right and bottom are walls.
+
 Layouts: ``rooms`` (border walls, ``rooms`` rectangular rooms with a door per side, then
 random walls at ``wall_density``) and ``maze`` (a perfect maze: one path between any two
 corridor cells; agents and objects stand in corridor cells). Walls are the game's ``wall``
@@ -77,6 +82,7 @@ class MapOptions:
     wall_density: float = 0.05
     rooms: int = 0
     room_size: int = 8
+    arenas: int = 1
 
     def validate(self, counts: Mapping[str, int] | None = None) -> "MapOptions":
         """Check the options; with ``counts`` (every object's count, see ``resolve``) also that they fit."""
@@ -113,11 +119,35 @@ class MapOptions:
             raise ConfigError(f"map option rooms must be >= 0, got {self.rooms}")
         if self.rooms and self.room_size < 3:
             raise ConfigError(f"map option room_size must be at least 3, got {self.room_size}")
+        if self.arenas < 1 or self.arenas > self.num_agents:
+            raise ConfigError(f"map option arenas must be in 1..num_agents ({self.num_agents}): every arena holds an "
+                              f"agent, got {self.arenas}")
+        if self.arenas > 1:
+            rows, cols = arena_grid(self.arenas)
+            if self.width // cols < 3 or self.height // rows < 3:
+                raise ConfigError(f"map option arenas={self.arenas} ({rows} rows of {cols}) on a {self.width}x"
+                                  f"{self.height} map leaves arenas of {self.width // cols}x{self.height // rows}: "
+                                  f"each needs at least 3x3 (its border walls); use fewer arenas or a larger map")
         if self.layout == "maze" and self.rooms:
             raise ConfigError(f"map option rooms={self.rooms} applies to layout 'rooms'; a maze has none (rooms=0)")
         if counts is not None:
             self._check_fit(counts, walls=True)
         return self
+
+    def arena_options(self) -> list["MapOptions"]:
+        """Each arena's own options, in the order arenas are laid out (row by row): its size, agents and objects
+        (see the module docstring); ``[self]`` for a map of one arena."""
+        if self.arenas == 1:
+            return [self]
+        rows, cols = arena_grid(self.arenas)
+        counts = self.objects or {}
+
+        def dealt(total: int, k: int) -> int:
+            return total // self.arenas + (k < total % self.arenas)
+
+        return [replace(self, width=self.width // cols, height=self.height // rows, arenas=1,
+                        num_agents=dealt(self.num_agents, k), objects={n: dealt(c, k) for n, c in counts.items()})
+                for k in range(self.arenas)]
 
     def free_cells(self, walls: bool = True) -> int:
         """Cells objects can stand on before random walls and rooms: the inside of the border, or a maze's
@@ -129,6 +159,13 @@ class MapOptions:
         return (self.width - 2) * (self.height - 2)
 
     def _check_fit(self, counts: Mapping[str, int], walls: bool) -> None:
+        if self.arenas > 1:
+            for k, arena in enumerate(replace(self, objects=dict(counts)).arena_options()):
+                try:
+                    arena._check_fit(arena.objects or {}, walls)
+                except ConfigError as err:
+                    raise ConfigError(f"arena {k} of {self.arenas}: {err}") from None
+            return
         free = self.free_cells(walls)
         needed = self.num_agents + sum(counts.values())
         if needed > free:
@@ -169,8 +206,9 @@ class MapOptions:
             raise ConfigError(f"the avatar object {avatar!r} has no MapCharacter: procedural maps need one")
         counts = self.object_counts(placeable_objects(chars, avatar), defaults)
         walls = WALL in chars
-        if not walls and (self.rooms or self.layout == "maze"):
-            what = "a maze" if self.layout == "maze" else f"rooms={self.rooms}"
+        if not walls and (self.rooms or self.layout == "maze" or self.arenas > 1):
+            what = ("a maze" if self.layout == "maze" else f"rooms={self.rooms}" if self.rooms
+                    else f"arenas={self.arenas}")
             raise ConfigError(f"{what} needs walls: this game has no object named {WALL!r} with a MapCharacter")
         out = replace(self, objects=counts, **dict.fromkeys(SPELLINGS))
         out._check_fit(counts, walls)
@@ -224,11 +262,35 @@ def _rooms(grid: np.ndarray, options: MapOptions, wall: str, rng: np.random.Gene
                 grid[dy, dx] = "."
 
 
+def arena_grid(arenas: int) -> tuple[int, int]:
+    """Rows and columns of ``arenas`` arenas: the most square exact grid (6: 2 x 3, 24: 4 x 6, 7: 1 x 7)."""
+    rows = int(np.sqrt(arenas))
+    while arenas % rows:
+        rows -= 1
+    return rows, arenas // rows
+
+
 def generate_level(options: MapOptions, chars: Mapping[str, str], rng: np.random.Generator, avatar: str = "agent",
                    defaults: Mapping[str, int] | None = None) -> str:
     """A level string for ``options``; ``chars`` maps object names to map characters, ``avatar`` names the agents'
     object and ``defaults`` are the game's object counts (``default_counts``)."""
     options = options.resolve(chars, avatar, defaults)
+    if options.arenas == 1:
+        grid = _arena(options, chars, rng, avatar, first_agent=1)
+    else:
+        rows, cols = arena_grid(options.arenas)
+        grid = np.full((options.height, options.width), chars.get(WALL, "."), dtype=object)
+        first = 1
+        for k, arena in enumerate(options.arena_options()):
+            y, x = (k // cols) * arena.height, (k % cols) * arena.width
+            grid[y:y + arena.height, x:x + arena.width] = _arena(arena, chars, rng, avatar, first)
+            first += arena.num_agents
+    return "\n".join(" ".join(f"{t:<3}" for t in row).rstrip() for row in grid) + "\n"
+
+
+def _arena(options: MapOptions, chars: Mapping[str, str], rng: np.random.Generator, avatar: str,
+           first_agent: int) -> np.ndarray:
+    """One map of resolved ``options`` as a grid of tokens, its agents numbered from ``first_agent``."""
     counts = options.objects
     w, h = options.width, options.height
     wall = chars.get(WALL)
@@ -255,12 +317,12 @@ def generate_level(options: MapOptions, chars: Mapping[str, str], rng: np.random
             f"impossible map: {needed} objects do not fit in the {len(free)} free cells left by "
             f"rooms={options.rooms} on a {w}x{h} map: at most {len(free)} fit; use fewer rooms or a larger map")
     picks = free[rng.choice(len(free), size=needed, replace=False)]
-    tokens = [f"{chars[avatar]}{i + 1}" for i in range(options.num_agents)]
+    tokens = [f"{chars[avatar]}{first_agent + i}" for i in range(options.num_agents)]
     for name, count in counts.items():
         tokens += [chars[name]] * count
     for (y, x), tok in zip(picks, tokens):
         grid[y, x] = tok
-    return "\n".join(" ".join(f"{t:<3}" for t in row).rstrip() for row in grid) + "\n"
+    return grid
 
 
 def parse_level(level: str, chars: dict[str, str], agent_char: str) -> tuple[int, int, int]:

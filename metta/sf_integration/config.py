@@ -30,7 +30,7 @@ from metta.runtime.name_values import parse_name_values
 from metta.society.kinship import STRUCTURES, Kinship
 
 ENV_CONFIG = "env_config"  # the key of the dumped EnvConfig in config.json
-PATH_FLAGS = ("game", "level")
+PATH_FLAGS = ("game", "level")  # and curriculum, a name or a path (absolute_paths)
 DEFAULT_ACTION_PRIOR = 0.05
 # random kinship's Beta parameters `a` and `b`: their old undotted spellings
 _LEGACY = {"kinship.a": "beta_a", "kinship.b": "beta_b"}
@@ -121,9 +121,23 @@ def add_metta_args(parser: argparse.ArgumentParser) -> None:
                    help="the untrained policy's total probability for actions other than wait, move, rotate and use, "
                         "those four types being equally likely (0: every action equally likely); "
                         "see metta.sf_integration.model")
+    g.add_argument("--curriculum", default=None, metavar="NAME|PATH",
+                   help="each episode a task drawn from a curriculum (metta.curriculum): games/curricula/NAME.yaml, "
+                        "or a file; its tasks change this run's env (the preset and the flags above)")
+    g.add_argument("--observe_time", type=str2bool, default=None, metavar="BOOL",
+                   help="the self vector gains the share of the episode left and the steps left / 1000 (default: "
+                        "on with --curriculum, else off)")
     g.add_argument("--learner_threads", type=int, default=None, metavar="N",
                    help="torch threads of the learner process (Sample Factory gives every process one; "
                         "default: the machine's defaults in metta.sf_integration.train)")
+
+
+def str2bool(text: str) -> bool:
+    if str(text).lower() in ("true", "1", "yes", "on"):
+        return True
+    if str(text).lower() in ("false", "0", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected True or False, got {text!r}")
 
 
 def cfg_value(cfg: Any, key: str):
@@ -242,7 +256,11 @@ def dump_env_config(config: EnvConfig) -> dict:
 
 
 def absolute_paths(cfg: Any) -> None:
-    """Store ``--game`` and ``--level`` as absolute paths, so a run resumes from any directory."""
+    """Store ``--game``, ``--level`` and ``--curriculum`` as absolute paths, so a run resumes from any directory."""
+    from metta.curriculum.tasks import curriculum_path
+
     for key in PATH_FLAGS:
         if cfg_value(cfg, key):
             setattr(cfg, key, os.path.abspath(cfg_value(cfg, key)))
+    if cfg_value(cfg, "curriculum"):
+        cfg.curriculum = os.path.abspath(curriculum_path(cfg.curriculum))

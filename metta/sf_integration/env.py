@@ -19,7 +19,13 @@ The observation is a dict, because Sample Factory's models read dicts:
 - ``self``: what the agent knows of itself without looking around (``SelfFeatures``):
   every channel of the centre cell of its own window (its energy, inventory, shield,
   frozen countdown, body...), the one-hot of its last action and the reward it received
-  last step. These live here, not in the env, because they are a learning concern.
+  last step, and with ``--observe_time`` (on with a curriculum) the time its episode has left: the share of
+  ``max_steps`` left and the steps left / 1000. These live here, not in the env, because they are a learning
+  concern.
+
+With ``--curriculum`` (metta.curriculum) every env of a slot is a ``CurriculumEnv`` drawing its tasks from the
+slot's one ``Curriculum``; each episode's end reports every task's sampling probability and recent score as
+``curriculum/<task>/weight`` and ``curriculum/<task>/score``.
 
 Social metrics reach Sample Factory's episode stats, hence TensorBoard, as
 ``social/<metric>`` per policy: with batched sampling through the dict of per-agent
@@ -38,25 +44,29 @@ from gymnasium import spaces
 
 from metta.env import MettaEnv, make_env
 from metta.env.batch import EnvBatch
-from metta.sf_integration.config import env_config_from_cfg
+from metta.sf_integration.config import cfg_value, env_config_from_cfg
 
 GRID_KEY = "obs"
 SELF_KEY = "self"
 LAYOUTS = ("cwh", "hwc")
 STATS_PREFIX = "social"
 ACTIONS_PREFIX = "actions"
+CURRICULUM_PREFIX = "curriculum"
+TIME_SCALE = 1000  # the second time feature: steps left / TIME_SCALE
 # the social metrics that are not already Sample Factory's own episode reward
 _SKIP_METRICS = ("reward",)
 
 
 class SelfFeatures:
-    """The ``self`` vector of N agents: centre cell of each window, last action one-hot, last reward."""
+    """The ``self`` vector of N agents: centre cell of each window, last action one-hot, last reward, and with
+    ``time`` the share of the episode left and the steps left / TIME_SCALE."""
 
-    def __init__(self, num_agents: int, obs_shape: tuple[int, int, int], num_actions: int):
+    def __init__(self, num_agents: int, obs_shape: tuple[int, int, int], num_actions: int, time: bool = False):
         channels, width, height = obs_shape
         self.centre = (width // 2, height // 2)
         self.channels, self.num_actions = channels, num_actions
-        self.size = channels + num_actions + 1
+        self.time = time
+        self.size = channels + num_actions + 1 + 2 * time
         self.last_action = np.zeros(num_agents, dtype=np.int64)
         self.last_reward = np.zeros(num_agents, dtype=np.float32)
 
@@ -68,12 +78,20 @@ class SelfFeatures:
         self.last_action[:] = actions
         self.last_reward[:] = rewards
 
-    def __call__(self, obs: np.ndarray) -> np.ndarray:
+    def __call__(self, obs: np.ndarray, steps_left: np.ndarray | None = None,
+                 max_steps: np.ndarray | None = None) -> np.ndarray:
+        """``steps_left``, ``max_steps``: each agent's episode's, needed with ``time``."""
         n = len(obs)
         out = np.zeros((n, self.size), dtype=np.float32)
         out[:, :self.channels] = obs[:, :, self.centre[0], self.centre[1]]
         out[np.arange(n), self.channels + self.last_action] = 1.0
-        out[:, -1] = self.last_reward
+        reward = self.channels + self.num_actions
+        out[:, reward] = self.last_reward
+        if self.time:
+            if steps_left is None or max_steps is None:
+                raise ValueError("time features need each agent's steps left and episode length")
+            out[:, reward + 1] = np.asarray(steps_left, dtype=np.float64) / np.asarray(max_steps, dtype=np.float64)
+            out[:, reward + 2] = np.asarray(steps_left, dtype=np.float64) / TIME_SCALE
         return out
 
 
@@ -90,8 +108,8 @@ def to_layout(grid: np.ndarray, layout: str) -> np.ndarray:
     return grid if layout == "cwh" else grid.transpose(0, 3, 2, 1)
 
 
-def observation_space(env: MettaEnv, layout: str = "cwh") -> spaces.Dict:
-    n_self = SelfFeatures(1, env.obs_shape, env.engine.num_actions).size
+def observation_space(env: MettaEnv, layout: str = "cwh", time: bool = False) -> spaces.Dict:
+    n_self = SelfFeatures(1, env.obs_shape, env.engine.num_actions, time).size
     return spaces.Dict({GRID_KEY: spaces.Box(0, 255, grid_shape(env.obs_shape, layout), dtype=np.uint8),
                         SELF_KEY: spaces.Box(-np.inf, np.inf, (n_self,), dtype=np.float32)})
 
@@ -101,7 +119,8 @@ class MettaSFEnv(gym.Env):
 
     metadata = {"render_modes": []}
 
-    def __init__(self, envs: list[MettaEnv], batched: bool, seed: int | None = None, layout: str = "cwh"):
+    def __init__(self, envs: list[MettaEnv], batched: bool, seed: int | None = None, layout: str = "cwh",
+                 time: bool = False):
         self.batch = EnvBatch(envs)
         self.layout = layout
         self.envs = self.batch.envs
@@ -110,9 +129,10 @@ class MettaSFEnv(gym.Env):
         first = self.envs[0]
         self.num_agents = self.batch.num_agents
         self.is_multiagent = True
-        self.observation_space = observation_space(first, layout)
+        self.observation_space = observation_space(first, layout, time)
         self.action_space = first.action_space(first.possible_agents[0])
-        self.features = SelfFeatures(self.num_agents, first.obs_shape, self.action_space.n)
+        self.features = SelfFeatures(self.num_agents, first.obs_shape, self.action_space.n, time)
+        self.curriculum = getattr(first, "curriculum", None)  # the slot's one (metta.curriculum.env)
         self._slices = self.batch.slices
         self.action_types = list(dict.fromkeys(a.name for a in first.engine.actions))
         self._type_of = np.array([self.action_types.index(a.name) for a in first.engine.actions])
@@ -120,7 +140,12 @@ class MettaSFEnv(gym.Env):
         self._agent_index = np.arange(self.num_agents)
 
     def _obs(self, grid: np.ndarray):
-        feats = self.features(grid)
+        if self.features.time:
+            n = self.batch.agents_per_env
+            feats = self.features(grid, np.repeat([e.steps_left for e in self.envs], n),
+                                  np.repeat([e.max_steps for e in self.envs], n))
+        else:
+            feats = self.features(grid)
         grid = self.batch.grid if self.layout == "hwc" else grid
         if self.batched:
             return {GRID_KEY: grid, SELF_KEY: feats}
@@ -161,6 +186,7 @@ class MettaSFEnv(gym.Env):
         """Per-agent tensors; Sample Factory keeps the entries of the agents whose episode ended."""
         if not episodes:
             return {}
+        out: dict = {CURRICULUM_PREFIX: self.curriculum.stats()} if self.curriculum is not None else {}
         stats = {}
         for k in self._metric_names(episodes):
             values = torch.zeros(self.num_agents)
@@ -173,16 +199,18 @@ class MettaSFEnv(gym.Env):
             for i, share in shares.items():
                 values[self._slices[i]] = torch.from_numpy(share[:, t].astype(np.float32))
             taken[name] = values
-        return {STATS_PREFIX: stats, ACTIONS_PREFIX: taken}
+        return {**out, STATS_PREFIX: stats, ACTIONS_PREFIX: taken}
 
     def _agent_infos(self, episodes: dict[int, list[dict]], shares: dict[int, np.ndarray]) -> list[dict]:
         infos = [{} for _ in range(self.num_agents)]
         names = self._metric_names(episodes) if episodes else []
+        tasks = {f"{CURRICULUM_PREFIX}/{k}": v for k, v in self.curriculum.stats().items()} \
+            if self.curriculum is not None and episodes else {}
         for i, metrics in episodes.items():
             for j, m, share in zip(range(self._slices[i].start, self._slices[i].stop), metrics, shares[i]):
                 infos[j]["episode_extra_stats"] = {
                     **{f"{STATS_PREFIX}/{k}": float(m[k]) for k in names},
-                    **{f"{ACTIONS_PREFIX}/{t}": float(v) for t, v in zip(self.action_types, share)}}
+                    **{f"{ACTIONS_PREFIX}/{t}": float(v) for t, v in zip(self.action_types, share)}, **tasks}
         return infos
 
     def render(self):
@@ -198,13 +226,30 @@ def make_sf_env(full_env_name: str, cfg=None, env_config=None, render_mode: str 
     changed by the project's flags from ``cfg``; metta.sf_integration.config).
 
     Sample Factory seeds each env's first reset with the env's id; ``--seed`` shifts that
-    stream, so two runs with different seeds play different levels.
+    stream, so two runs with different seeds play different levels. With ``--curriculum`` the slot's curriculum
+    draws its tasks from a generator seeded by ``--seed`` and the slot's env id (``env_config.env_id``).
     """
     from metta.sf_integration.model import architecture
 
     config = env_config_from_cfg(cfg) if cfg is not None else full_env_name
     seed = getattr(cfg, "seed", None)
     count = int(getattr(cfg, "vector_envs", None) or 1)
-    envs = [make_env(config, seed=None if seed is None else seed + i, name=full_env_name) for i in range(count)]
+    path = getattr(cfg, "curriculum", None)
+    if path:
+        from metta.curriculum.env import Curriculum, CurriculumEnv
+        from metta.curriculum.tasks import load_curriculum
+
+        slot = getattr(env_config, "env_id", None) if env_config is not None else None
+        draws = None if seed is None or slot is None else [seed, slot]
+        curriculum = Curriculum(load_curriculum(path, config), config, seed=draws, where=path)
+        envs = [CurriculumEnv(curriculum, seed=None if seed is None else seed + i, name=full_env_name)
+                for i in range(count)]
+    else:
+        envs = [make_env(config, seed=None if seed is None else seed + i, name=full_env_name) for i in range(count)]
     return MettaSFEnv(envs, batched=bool(getattr(cfg, "batched_sampling", False)), seed=seed,
-                      layout=architecture(cfg).layout if cfg is not None else "cwh")
+                      layout=architecture(cfg).layout if cfg is not None else "cwh", time=observes_time(cfg))
+
+
+def observes_time(cfg) -> bool:
+    """Does the policy of ``cfg`` see the time left (``--observe_time``; a config.json from before it: no)?"""
+    return cfg is not None and bool(cfg_value(cfg, "observe_time"))

@@ -5,7 +5,8 @@ model's sizes) and the latest checkpoint of policy 0 (read with
 ``torch.load(weights_only=True)``: checkpoints are untrusted files), and rebuilds the
 same actor-critic. ``TrainedPolicy.act`` steps all agents at once from the env's own
 observation dict, building the same ``self`` features as training
-(metta.sf_integration.env.SelfFeatures) and carrying the recurrent state between calls. It
+(metta.sf_integration.env.SelfFeatures; with the time left when it trained with ``--observe_time``, counted from
+``reset(num_agents, max_steps)``) and carrying the recurrent state between calls. It
 implements metta.evals' ``Policy`` contract, and importing this module registers
 ``load_policy`` as the eval suite's loader of trained experiments (the package's
 ``metta.policy_loaders`` entry point points here, so ``python -m metta.evals`` finds it).
@@ -13,7 +14,7 @@ implements metta.evals' ``Policy`` contract, and importing this module registers
     policy = load_policy("metta-teams")
     env = policy.make_env(seed=0)
     obs, _ = env.reset(seed=0)
-    policy.reset(len(env.possible_agents))
+    policy.reset(len(env.possible_agents), env.max_steps)
     rewards = None
     while env.agents:
         obs, rewards, *_ = env.step(policy.act(obs, rewards=rewards))
@@ -30,24 +31,27 @@ from metta.evals.policies import Policy, register_trained_loader
 from metta.sf_integration.checkpoints import CheckpointError, latest_checkpoint, load_checkpoint, read_config
 from metta.env.config import EnvConfig
 from metta.sf_integration.config import env_config_from_cfg
-from metta.sf_integration.env import GRID_KEY, SELF_KEY, SelfFeatures, observation_space, to_layout
+from metta.sf_integration.env import GRID_KEY, SELF_KEY, SelfFeatures, observation_space, observes_time, to_layout
 
 
 class TrainedPolicy(Policy):
     """An actor-critic with its recurrent state for N agents (see the module docstring)."""
 
     def __init__(self, model, cfg: dict, env_name: str, env_config: EnvConfig, obs_shape: tuple, num_actions: int,
-                 device: torch.device, checkpoint: str, layout: str = "cwh"):
+                 device: torch.device, checkpoint: str, layout: str = "cwh", time: bool = False):
         """``env_config``: the env it trained on; ``obs_shape``: the env's ``(channels, width, height)``;
-        ``layout``: how the model reads the grid."""
+        ``layout``: how the model reads the grid; ``time``: it sees the time left (``--observe_time``)."""
         self.model, self.cfg, self.device = model, cfg, device
         self.layout = layout
         self.env_name = env_name
         self.env_config = env_config
         self.checkpoint = checkpoint
         self.obs_shape, self.num_actions = obs_shape, num_actions
+        self.time = time
         self._rnn: torch.Tensor | None = None
         self._features: SelfFeatures | None = None
+        self._max_steps: int | None = None
+        self._steps = 0
 
     def make_env(self, seed: int | None = None, **changes):
         """The env the experiment trained on (``changes``: make_env's keywords over its config, e.g. ``max_steps``)."""
@@ -55,12 +59,14 @@ class TrainedPolicy(Policy):
 
         return make_env(self.env_config, seed=seed, name=self.env_name, **changes)
 
-    def reset(self, num_agents: int) -> None:
-        """Start an episode: zero every agent's recurrent state, last action and last reward."""
+    def reset(self, num_agents: int, max_steps: int | None = None) -> None:
+        """Start an episode of ``max_steps`` (a policy that sees the time left needs it): zero every agent's
+        recurrent state, last action and last reward."""
         from sample_factory.model.model_utils import get_rnn_size
 
         self._rnn = torch.zeros(num_agents, get_rnn_size(self.cfg), device=self.device)
-        self._features = SelfFeatures(num_agents, self.obs_shape, self.num_actions)
+        self._features = SelfFeatures(num_agents, self.obs_shape, self.num_actions, self.time)
+        self._max_steps, self._steps = max_steps, 0
 
     def act(self, obs: dict[str, np.ndarray], rewards: dict[str, float] | None = None,
             deterministic: bool = False) -> dict[str, int]:
@@ -75,7 +81,10 @@ class TrainedPolicy(Policy):
 
         agents = list(obs)
         if self._rnn is None or len(self._rnn) != len(agents):
-            self.reset(len(agents))
+            self.reset(len(agents), self._max_steps)
+        if self.time and self._max_steps is None:
+            raise ValueError(f"{self.env_name}: this policy sees the time left in its episode: call "
+                             f"reset(num_agents, max_steps) first")
         grid = np.stack([obs[a] for a in agents])
         if grid.shape[1:] != tuple(self.obs_shape):
             raise ValueError(f"observations of shape {grid.shape[1:]} do not match the policy's "
@@ -83,13 +92,17 @@ class TrainedPolicy(Policy):
         if rewards is not None:
             self._features.last_reward[:] = [rewards.get(a, 0.0) for a in agents]
         with torch.inference_mode():
+            left = None if self._max_steps is None else np.full(len(agents), self._max_steps - self._steps)
+            feats = self._features(grid, left, np.full(len(agents), self._max_steps)) if self.time \
+                else self._features(grid)
             inputs = {GRID_KEY: torch.from_numpy(np.ascontiguousarray(to_layout(grid, self.layout))),
-                      SELF_KEY: torch.from_numpy(self._features(grid))}
+                      SELF_KEY: torch.from_numpy(feats)}
             out = self.model(prepare_and_normalize_obs(self.model, inputs), self._rnn)
             self._rnn = out["new_rnn_states"]
             actions = argmax_actions(self.model.last_action_distribution) if deterministic else out["actions"]
         actions = actions.reshape(len(agents)).cpu().numpy().astype(np.int64)
         self._features.last_action[:] = actions
+        self._steps += 1
         return dict(zip(agents, actions.tolist()))
 
 
@@ -125,7 +138,8 @@ def load_policy(experiment: str, train_dir: str = "train_dir", device: str = "cp
     env_config = env_config_from_cfg(cfg, where=os.path.join(exp_dir, "config.json"))
     env = make_env(env_config, name=cfg.env)
     try:
-        obs_space, action_space = observation_space(env, arch.layout), env.action_space(env.possible_agents[0])
+        obs_space = observation_space(env, arch.layout, observes_time(cfg))
+        action_space = env.action_space(env.possible_agents[0])
         obs_shape = env.obs_shape
     finally:
         env.close()
@@ -139,7 +153,7 @@ def load_policy(experiment: str, train_dir: str = "train_dir", device: str = "cp
     model.model_to_device(torch_device)
     model.eval()
     return TrainedPolicy(model, cfg, cfg.env, env_config, obs_shape, int(action_space.n), torch_device, path,
-                         layout=arch.layout)
+                         layout=arch.layout, time=observes_time(cfg))
 
 
 register_trained_loader(load_policy)

@@ -103,9 +103,11 @@ def parse_args(argv: list[str] | None = None, evaluation: bool = False):
     if "experiment" not in cfg.cli_args:
         cfg.experiment = cfg.env
     absolute_paths(cfg)
-    for flag in PATH_FLAGS:  # a file the command line names must be there (what is in it is data: exit 1)
+    for flag in (*PATH_FLAGS, "curriculum"):  # a file the command line names must be there (its contents: exit 1)
         if getattr(cfg, flag, None) and not os.path.isfile(getattr(cfg, flag)):
             raise UsageError(f"--{flag} {getattr(cfg, flag)}: no such file")
+    if cfg.observe_time is None:
+        cfg.observe_time = bool(cfg.curriculum)
     try:
         config = env_config_from_cfg(cfg)
     except UsageError:
@@ -139,8 +141,13 @@ def check_env(cfg) -> list[str]:
     Returns the type of each action of the flat action space (for the policy's prior)."""
     from metta import make_env
 
-    env = make_env(env_config_from_cfg(cfg), name=cfg.env)
+    config = env_config_from_cfg(cfg)
+    env = make_env(config, name=cfg.env)
     env.close()
+    if cfg.get("curriculum"):  # every task's extreme values, on this run's env
+        from metta.curriculum.tasks import load_curriculum
+
+        load_curriculum(cfg.curriculum, config)
     return [a.name for a in env.engine.actions]
 
 
