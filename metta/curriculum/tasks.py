@@ -12,11 +12,12 @@
 A value is a constant, a list (a bucket: one of them, uniformly) or ``{low, high}`` (uniformly between, whole
 numbers when both ends are). Each task draws its values afresh at every episode.
 
-Every task changes the run's own env (``--env`` and its flags; ``python -m metta.sf_integration.train
---env=metta-teams --curriculum=suite``). Read strictly (metta.config): an unknown key, a value of the wrong type, an unknown named value or map option,
-a map the game's objects do not fit, is a ConfigError naming the file and the dotted key. The agent count is the
-run's, fixed (Sample Factory needs it): tasks split it among arenas instead. Tasks never take a fixed level:
-the eval suite's levels stay out of training (tests/test_curriculum.py generates every task to check).
+Every task changes the run's own env (``--env`` and its flags: ``python -m metta.sf_integration.train
+--env=metta-teams --curriculum=suite``). Read strictly (metta.config): an unknown key, a value of the wrong type,
+an unknown named value or map option, a map the game's objects do not fit, is a ConfigError naming the file and
+the dotted key. The agent count is the run's, fixed (Sample Factory needs it): tasks split it among arenas
+instead. Tasks never take a fixed level: the eval suite's levels stay out of training (tests/test_curriculum.py
+generates every task to check).
 """
 from __future__ import annotations
 
