@@ -188,6 +188,19 @@ class CurriculumSpec(ConfigModel):
         default_factory=LearningProgress, description="how the next task is drawn")
     tasks: dict[str, Task] = Field(description="the tasks, by name")
 
+    @field_validator("tasks", mode="before")
+    @classmethod
+    def _each(cls, v: Any) -> Any:
+        if not isinstance(v, Mapping):
+            raise ConfigError(f"tasks must be a mapping of task name to task, got {v!r}")
+        out = {}
+        for name, task in v.items():
+            try:
+                out[name] = task if isinstance(task, Task) else Task.model_validate(task if task is not None else {})
+            except ConfigError as err:
+                raise ConfigError(f"tasks.{name}: {err}") from None
+        return out
+
     @model_validator(mode="after")
     def _some(self):
         if not self.tasks:
