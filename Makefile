@@ -5,8 +5,11 @@ ENV    ?= metta-teams
 # a short default budget on 2 CPU cores; rerunning resumes the same experiment
 TRAIN_SECONDS ?= 480
 VIDEO_STEPS   ?= 200
+# the curriculum's budget (docs/curriculum.md): train-suite trains on games/curricula/$(CURRICULUM).yaml
+CURRICULUM    ?= suite
+SUITE_SECONDS ?= 1800
 
-.PHONY: setup train test bench validate clean
+.PHONY: setup train train-suite test bench validate clean
 
 setup:
 	@bash devops/setup.sh
@@ -16,6 +19,13 @@ setup:
 train: setup
 	$(PY) -m metta.sf_integration.train --env=$(ENV) --train_for_seconds=$(TRAIN_SECONDS)
 	$(PY) -m metta.sf_integration.evaluate --env=$(ENV) --experiment=$(ENV) --max_steps=$(VIDEO_STEPS)
+
+# Train $(ENV) on a curriculum of game variants into train_dir/$(ENV)-$(CURRICULUM), then run the eval suite
+# against random actions (train_dir/$(ENV)-$(CURRICULUM)/evals/report.html)
+train-suite: setup
+	$(PY) -m metta.sf_integration.train --env=$(ENV) --experiment=$(ENV)-$(CURRICULUM) --curriculum=$(CURRICULUM) \
+		--train_for_seconds=$(SUITE_SECONDS)
+	$(PY) -m metta.evals --experiment=$(ENV)-$(CURRICULUM) --baseline=random --episodes 20
 
 # lint, then type-check the env and its config, then every test
 test: setup
