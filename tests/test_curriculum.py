@@ -362,6 +362,13 @@ def test_training_on_a_curriculum_logs_task_weights_and_its_policy_sees_the_time
     first = {t: acc.Scalars(t)[0].value for t in weights}
     assert abs(sum(first.values()) - 1) < 1e-3  # one summary's probabilities
 
+    from metta.curriculum.plot import main as plot, read_curriculum
+
+    series = read_curriculum(exp_dir)
+    assert series["weight"]["plain"][0][1] == pytest.approx(first["curriculum/plain/weight"])
+    assert plot(["cur", f"--train_dir={tmp_path}/train_dir"]) == 0
+    assert open(os.path.join(exp_dir, "curriculum.png"), "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+
     import metta.sf_integration.policy as policy_module
     from metta.evals.play import play_episode
     from metta.sf_integration.env import SelfFeatures
