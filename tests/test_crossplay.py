@@ -18,14 +18,15 @@ from metta.evals.policies import Policy  # noqa: E402
 
 
 class Recorder(Policy):
-    """A test double of the Policy contract: records the agents it is reset for and asked about; its action for an
-    agent is the agent's index plus ``base``, so the composite's output shows who answered."""
+    """A test double of the Policy contract: records the agent count and episode length it is reset with and the
+    agents it is asked about; its action for an agent is the agent's index plus ``base``, so the composite's output
+    shows who answered."""
 
     def __init__(self, base):
         self.base, self.resets, self.asked, self.rewards = base, [], [], []
 
-    def reset(self, num_agents):
-        self.resets.append(num_agents)
+    def reset(self, num_agents, max_steps=None):
+        self.resets.append((num_agents, max_steps))
 
     def act(self, obs, rewards=None, deterministic=False):
         self.asked.append(list(obs))
@@ -40,17 +41,19 @@ def test_composite_policy_routes_each_agent_to_its_roles_policy():
     episode = {"roles": ["focal", "bg", "focal", "bg", "bg", "focal"]}
     a, b = Recorder(100), Recorder(200)
     policy = CompositePolicy({"focal": a, "bg": b}, lambda: episode["roles"], agents)
-    policy.reset(6)
+    policy.reset(6, 300)
     obs = {name: np.array([i]) for i, name in enumerate(agents)}
     actions = policy.act(obs, rewards={name: float(i) for i, name in enumerate(agents)})
     assert list(actions) == agents  # env order
     assert actions == {"agent_0": 100, "agent_1": 201, "agent_2": 102, "agent_3": 203, "agent_4": 204, "agent_5": 105}
     assert a.asked == [["agent_0", "agent_2", "agent_5"]] and b.asked == [["agent_1", "agent_3", "agent_4"]]
-    assert a.rewards == [{"agent_0": 0.0, "agent_2": 2.0, "agent_5": 5.0}] and a.resets == [3] and b.resets == [3]
+    assert a.rewards == [{"agent_0": 0.0, "agent_2": 2.0, "agent_5": 5.0}]
+    assert a.resets == [(3, 300)] and b.resets == [(3, 300)]
     episode["roles"] = ["bg"] * 5 + ["focal"]  # the roles are asked again at every reset
     policy.reset(6)
     policy.act(obs)
-    assert a.resets[-1] == 1 and a.asked[-1] == ["agent_5"] and b.asked[-1] == agents[:5] and b.rewards[-1] is None
+    assert a.resets[-1] == (1, None) and a.asked[-1] == ["agent_5"]
+    assert b.asked[-1] == agents[:5] and b.rewards[-1] is None
     with pytest.raises(ValueError):
         CompositePolicy({"focal": a, "bg": a}, episode["roles"], agents)  # one instance for two roles
 

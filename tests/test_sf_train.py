@@ -178,9 +178,9 @@ def test_the_eval_suite_plays_a_trained_policy_as_training_would(run, monkeypatc
         def __init__(self, inner):
             self.inner, self.calls = inner, []
 
-        def reset(self, num_agents):
+        def reset(self, num_agents, max_steps=None):
             torch.manual_seed(0)
-            self.inner.reset(num_agents)
+            self.inner.reset(num_agents, max_steps)
 
         def act(self, obs, rewards=None, deterministic=False):
             actions = self.inner.act(obs, rewards=rewards, deterministic=deterministic)

@@ -69,7 +69,7 @@ def variant_key(config: EnvConfig) -> str:
 class CurriculumEnv:
     """See the module docstring."""
 
-    def __init__(self, curriculum: Curriculum, seed: int | None = None, name: str = "metta", keep: int = 8):
+    def __init__(self, curriculum: Curriculum, seed: int | None = None, name: str = "metta", keep: int = 12):
         self.curriculum, self.name, self.keep = curriculum, name, keep
         self._seed = seed
         self._variants: OrderedDict[str, MettaEnv] = OrderedDict()

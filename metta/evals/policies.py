@@ -1,6 +1,7 @@
 """The one contract every player of the project calls, and the policies that implement it.
 
-``Policy``: ``reset(num_agents)`` at each episode's start, then ``act(obs, rewards)`` once per
+``Policy``: ``reset(num_agents, max_steps)`` at each episode's start (max_steps: the episode's length, for a policy
+that observes the time left), then ``act(obs, rewards)`` once per
 step with the env's observation dict and the rewards the env returned with it (None at an
 episode's start); it returns an action per agent in ``obs``. A trained policy saw each
 agent's last reward in training and needs it to act the same, so every player passes it:
