@@ -24,8 +24,8 @@ train: setup
 # against random actions (train_dir/$(ENV)-$(CURRICULUM)/evals/report.html)
 train-suite: setup
 	$(PY) -m metta.sf_integration.train --env=$(ENV) --experiment=$(ENV)-$(CURRICULUM) --curriculum=$(CURRICULUM) \
-		--train_for_seconds=$(SUITE_SECONDS)
-	$(PY) -m metta.evals --experiment=$(ENV)-$(CURRICULUM) --baseline=random --episodes 20
+		--train_for_seconds=$(SUITE_SECONDS) --keep_checkpoints=40 --save_every_sec=120
+	$(PY) -m metta.evals --experiment=$(ENV)-$(CURRICULUM) --baseline=random --episodes 20 --curve=5
 
 # lint, then type-check the env and its config, then every test
 test: setup

@@ -210,3 +210,73 @@ def test_the_eval_suite_plays_a_trained_policy_as_training_would(run, monkeypatc
         t += 1
     assert t == len(recorder.calls) and t > 1
     env.close()
+
+
+def test_load_policy_loads_the_checkpoint_it_is_given_and_only_the_experiments(run):
+    import torch
+
+    from metta.sf_integration.checkpoints import CheckpointError, load_checkpoint
+    from metta.sf_integration.policy import load_policy
+
+    train_dir = os.path.join(run["tmp"], "train_dir")
+    (_, older), (_, latest) = checkpoints(run["exp_dir"])[-2:]
+    policy = load_policy("tiny", train_dir=train_dir, checkpoint=older)
+    assert policy.checkpoint == older
+    saved = load_checkpoint(older)["model"]
+    assert all(torch.equal(v, saved[k]) for k, v in policy.model.state_dict().items())
+    assert not all(torch.equal(v, load_checkpoint(latest)["model"][k]) for k, v in saved.items())  # it trained
+    with pytest.raises(CheckpointError, match="not a checkpoint file of"):
+        load_policy("tiny", train_dir=train_dir, checkpoint=run["first_latest"])  # a copy outside the experiment
+
+
+def test_evenly_spaced_checkpoints_by_hand():
+    from metta.evals.curve import evenly_spaced
+
+    assert evenly_spaced(10, 4) == [0, 3, 6, 9]
+    assert evenly_spaced(7, 3) == [0, 3, 6]
+    assert evenly_spaced(5, 1) == [4]
+    assert evenly_spaced(3, 5) == [0, 1, 2]
+    assert evenly_spaced(0, 3) == []
+
+
+def test_the_eval_suites_learning_curve_scores_each_kept_checkpoint(run, monkeypatch):
+    import json
+
+    from metta.evals import __main__ as cli
+    from metta.evals import policies
+    from metta.evals.curve import kept_checkpoints
+    from metta.sf_integration.checkpoints import load_checkpoint
+    from metta.sf_integration.policy import load_policy
+
+    train_dir = os.path.join(run["tmp"], "train_dir")
+    kept = kept_checkpoints(run["exp_dir"])
+    assert [p for _, p in kept] == [p for _, p in checkpoints(run["exp_dir"])]
+    assert [s for s, _ in kept] == [load_checkpoint(p)["env_steps"] for _, p in kept]  # the file's own count
+    loaded = []
+    monkeypatch.setattr(policies, "_trained_loader",
+                        lambda exp, train_dir, checkpoint=None: loaded.append(checkpoint)
+                        or load_policy(exp, train_dir=train_dir, checkpoint=checkpoint))
+    assert cli.main(["--experiment=tiny", f"--train_dir={train_dir}", "--scenarios=navigation", "--episodes=2",
+                     "--no_videos", f"--curve={len(kept)}"]) == 0
+    assert loaded == [None] + [p for _, p in kept[:-1]]  # the latest once, as the suite's own score
+    out = os.path.join(run["exp_dir"], "evals")
+    with open(os.path.join(out, "curve.json")) as f:
+        curve = json.load(f)
+    with open(os.path.join(out, "results.json")) as f:
+        latest = json.load(f)["scenarios"]["navigation"]
+    assert [(p["agent_steps"], p["checkpoint"]) for p in curve["points"]] == \
+        [(s, os.path.basename(p)) for s, p in kept]
+    assert curve["points"][-1]["scenarios"]["navigation"]["successes"] == latest["successes"]
+    assert all(p["scenarios"]["navigation"]["episodes"] == 2 for p in curve["points"])
+    with open(os.path.join(out, "curve.png"), "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    with open(os.path.join(out, "report.html")) as f:
+        page = f.read()
+    assert "Learning curve" in page and 'src="curve.png"' in page and f"{kept[0][0]:,d}" in page
+
+
+def test_a_curve_without_an_experiment_is_a_clear_error(capsys):
+    from metta.evals.__main__ import main
+
+    assert main(["--policy=random", "--curve=2"]) == 1
+    assert "--curve needs --experiment" in capsys.readouterr().err

@@ -8,7 +8,9 @@ writes ``train_dir/NAME/evals/``: ``results.json`` (every score and its interval
 ``report.html`` (the table, ``scores.png`` and ``videos/<scenario>.mp4``). NAME is the
 experiment, or the built-in policy's name. ``--baseline`` is another experiment or a
 built-in policy: its saved ``results.json`` when it has one, otherwise it is run now with
-the same seeds; the report then adds its scores and Fisher's exact p-values.
+the same seeds; the report then adds its scores and Fisher's exact p-values. ``--curve=N`` scores
+the experiment at N of its kept checkpoints as well (metta.evals.curve): ``curve.json``, ``curve.png``
+and a learning-curve section in the report.
 """
 from __future__ import annotations
 
@@ -33,6 +35,9 @@ def main(argv=None) -> int:
     ap.add_argument("--fps", type=float, default=8.0)
     ap.add_argument("--tile_size", type=int, default=24, help="pixels per cell in the videos")
     ap.add_argument("--no_videos", action="store_true")
+    ap.add_argument("--curve", type=int, default=0, metavar="N",
+                    help="also score N of the experiment's kept checkpoints, evenly spaced, the latest included: "
+                         "a per-scenario learning curve (default 0: the latest only)")
     args = ap.parse_args(argv)
     # a stop leaves no half-written file (metta.runtime.files)
     return run_command(lambda stops: print(f"wrote {run(args)}"))
@@ -53,6 +58,8 @@ def run(args) -> str:
                           f"a trained one is given with --experiment")
     if args.episodes < 1:
         raise ConfigError(f"--episodes must be >= 1, got {args.episodes}")
+    if args.curve < 0 or (args.curve and args.experiment is None):
+        raise ConfigError(f"--curve needs --experiment and N >= 0 (checkpoints to score), got --curve={args.curve}")
     scenarios = get_scenarios(args.scenarios.split(",") if args.scenarios else None)
     name = args.experiment or args.policy
     out_dir = os.path.join(args.train_dir, name, "evals")
@@ -73,13 +80,23 @@ def run(args) -> str:
                         fps=args.fps, tile_size=args.tile_size)
     os.makedirs(out_dir, exist_ok=True)
     write_json(os.path.join(out_dir, "results.json"), results)
-    report = write_report(results, out_dir, baseline)
+    curve = None
+    if args.curve:
+        from metta.evals.curve import learning_curve, plot_curve
+
+        curve = learning_curve(name, scenarios, args.episodes, args.seed, args.train_dir, args.curve, latest=results)
+        write_json(os.path.join(out_dir, "curve.json"), curve)
+        plot_curve(curve, os.path.join(out_dir, "curve.png"), baseline)
+    report = write_report(results, out_dir, baseline, curve)
     for sc, r in results["scenarios"].items():
         line = f"  {sc:22s} {r['rate']:.2f} [{r['ci95'][0]:.2f}, {r['ci95'][1]:.2f}]"
         if baseline and sc in baseline["scenarios"]:
             b = baseline["scenarios"][sc]
             line += f"   {args.baseline}: {b['rate']:.2f} [{b['ci95'][0]:.2f}, {b['ci95'][1]:.2f}]"
         print(line)
+    for point in (curve or {}).get("points", []):
+        print(f"  {point['agent_steps']:>12,d} agent-steps: " + "  ".join(
+            f"{sc} {r['rate']:.2f}" for sc, r in point["scenarios"].items()))
     return report
 
 

@@ -256,7 +256,8 @@ _trained_loader: Callable[..., Policy] | None = None
 
 
 def register_trained_loader(load: Callable[..., Policy]) -> None:
-    """Make ``load(experiment, train_dir=...)`` the way experiments in ``train_dir`` become policies."""
+    """Make ``load(experiment, train_dir=..., [checkpoint=...])`` the way experiments in ``train_dir`` become
+    policies (``checkpoint``: one file of the experiment instead of its latest)."""
     global _trained_loader
     _trained_loader = load
 
@@ -287,8 +288,9 @@ def policy_for(spec: str, env, train_dir: str = "train_dir", seed: int | None = 
     return load_experiment(spec, train_dir)
 
 
-def load_experiment(experiment: str, train_dir: str = "train_dir") -> Policy:
-    """A trained experiment's latest checkpoint as a policy; ConfigError when it or its checkpoint is missing."""
+def load_experiment(experiment: str, train_dir: str = "train_dir", checkpoint: str | None = None) -> Policy:
+    """A trained experiment's latest checkpoint (or the file ``checkpoint`` of it) as a policy; ConfigError when it
+    or its checkpoint is missing."""
     path = os.path.join(train_dir, experiment)
     if not experiment or not os.path.isdir(path):
         known = sorted(d for d in os.listdir(train_dir) if os.path.isdir(os.path.join(train_dir, d))) \
@@ -300,4 +302,6 @@ def load_experiment(experiment: str, train_dir: str = "train_dir") -> Policy:
     if not glob.glob(os.path.join(path, "checkpoint_p*", "*.pth")):
         raise ConfigError(f"experiment {experiment!r} has no checkpoint: nothing matches "
                           f"{os.path.join(path, 'checkpoint_p*', '*.pth')}; train it first")
-    return trained_loader()(experiment, train_dir=train_dir)
+    if checkpoint is None:
+        return trained_loader()(experiment, train_dir=train_dir)
+    return trained_loader()(experiment, train_dir=train_dir, checkpoint=checkpoint)

@@ -49,8 +49,23 @@ def comparison(results: dict, baseline: dict, name: str) -> dict | None:
     return {"baseline": b, "p_value": fisher_exact(r["successes"], r["episodes"], b["successes"], b["episodes"])}
 
 
-def write_report(results: dict, out_dir: str, baseline: dict | None = None) -> str:
-    """Write ``report.html`` and ``scores.png`` in ``out_dir``; return the report's path."""
+def curve_section(curve: dict | None) -> str:
+    """The report's learning curve: ``curve.png`` and each point's rates (metta.evals.curve)."""
+    if not curve or not curve["points"]:
+        return ""
+    e = html.escape
+    names = list(curve["points"][0]["scenarios"])
+    rows = "".join("<tr><td>" + f"{p['agent_steps']:,d}" + "</td>" + "".join(
+        f"<td>{_fmt(p['scenarios'][n])}</td>" for n in names) + "</tr>" for p in curve["points"])
+    return (f"<h2>Learning curve</h2><p>{len(curve['points'])} of the {curve['kept']} checkpoints the run kept, "
+            f"same scenarios, episodes and seeds.</p>"
+            f"<p><img src=\"curve.png\" alt=\"success rate per scenario against agent-steps\"></p>"
+            f"<table><tr><th>agent-steps</th>{''.join(f'<th>{e(n)}</th>' for n in names)}</tr>{rows}</table>")
+
+
+def write_report(results: dict, out_dir: str, baseline: dict | None = None, curve: dict | None = None) -> str:
+    """Write ``report.html`` and ``scores.png`` in ``out_dir`` (with ``curve``, a learning-curve section showing
+    ``curve.png``); return the report's path."""
     os.makedirs(out_dir, exist_ok=True)
     plot_scores(results, baseline, os.path.join(out_dir, "scores.png"))
     e = html.escape
@@ -89,6 +104,7 @@ Scores are success rates with 95% Wilson intervals\
 {chr(10).join(rows)}
 </table>
 <p><img src="scores.png" alt="success rates per scenario"></p>
+{curve_section(curve)}
 <h2>Videos</h2>
 {videos or '<p>none recorded</p>'}
 </body></html>

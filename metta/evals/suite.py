@@ -12,20 +12,23 @@ from metta.evals.stats import wilson_interval
 
 
 def run_suite(policy: str, scenarios: list[Scenario], episodes: int, seed: int = 0, train_dir: str = "train_dir",
-              video_dir: str | None = None, fps: float = 8.0, tile_size: int = 24, progress: bool = True) -> dict:
+              video_dir: str | None = None, fps: float = 8.0, tile_size: int = 24, progress: bool = True,
+              checkpoint: str | None = None) -> dict:
     """Score ``policy`` (``random``, ``oracle`` or an experiment in ``train_dir``) on ``scenarios``.
 
     Episode k of every scenario is seeded ``seed + k``. With ``video_dir``, each scenario's first
     episode is filmed to ``<video_dir>/<scenario>.mp4`` and recorded beside it as a replay,
-    ``<scenario>.replay.json.gz`` (metta.viz.replay). Returns the results (see ``metta.evals``).
+    ``<scenario>.replay.json.gz`` (metta.viz.replay). ``checkpoint``: one checkpoint file of the experiment instead
+    of its latest. Returns the results (see ``metta.evals``).
     """
     from metta.viz.replay import Recorder
     from metta.viz.video import EnvCamera, VideoFiles
 
-    trained = load_experiment(policy, train_dir) if policy not in BUILTIN else None
+    trained = load_experiment(policy, train_dir, checkpoint) if policy not in BUILTIN else None
     results = {"policy": policy, "episodes": episodes, "seed": seed, "scenarios": {}}
     total = sum(episodes * s.max_steps for s in scenarios)
-    with tqdm(total=total, desc=f"eval suite: {policy}", unit="step", disable=not progress, mininterval=0.5) as bar:
+    label = policy if checkpoint is None else f"{policy} @ {os.path.basename(checkpoint)}"
+    with tqdm(total=total, desc=f"eval suite: {label}", unit="step", disable=not progress, mininterval=0.5) as bar:
         for sc in scenarios:
             env = sc.make_env(seed)
             values = env.game.named_values()

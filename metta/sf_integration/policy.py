@@ -106,8 +106,10 @@ class TrainedPolicy(Policy):
         return dict(zip(agents, actions.tolist()))
 
 
-def load_policy(experiment: str, train_dir: str = "train_dir", device: str = "cpu") -> TrainedPolicy:
-    """Latest checkpoint of train_dir/experiment (Sample Factory layout), loaded with torch.load(weights_only=True).
+def load_policy(experiment: str, train_dir: str = "train_dir", device: str = "cpu",
+                checkpoint: str | None = None) -> TrainedPolicy:
+    """Latest checkpoint of train_dir/experiment (Sample Factory layout), loaded with torch.load(weights_only=True);
+    with ``checkpoint``, that file of the experiment's policy instead (an earlier one, for a learning curve).
 
     Raises metta.ConfigError naming the path when the experiment dir, its config.json or any
     checkpoint is missing, or the checkpoint is corrupted.
@@ -124,9 +126,13 @@ def load_policy(experiment: str, train_dir: str = "train_dir", device: str = "cp
                           f"python -m metta.sf_integration.train --experiment={experiment})")
     cfg = AttrDict(read_config(exp_dir))
     policy_id = int(cfg.get("policy_index", 0) or 0)
-    path = latest_checkpoint(exp_dir, policy_id)
+    folder = os.path.join(exp_dir, f"checkpoint_p{policy_id}")
+    path = latest_checkpoint(exp_dir, policy_id) if checkpoint is None else checkpoint
     if path is None:
-        raise CheckpointError(f"{os.path.join(exp_dir, f'checkpoint_p{policy_id}')}: no checkpoint")
+        raise CheckpointError(f"{folder}: no checkpoint")
+    if checkpoint is not None and (os.path.dirname(os.path.abspath(path)) != os.path.abspath(folder)
+                                   or not os.path.isfile(path)):
+        raise CheckpointError(f"{checkpoint}: not a checkpoint file of {folder}")
     torch_device = torch.device(device)
     ckpt = load_checkpoint(path, torch_device)
     arch = architecture(cfg)
