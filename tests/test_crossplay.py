@@ -25,7 +25,7 @@ class Recorder(Policy):
     def __init__(self, base):
         self.base, self.resets, self.asked, self.rewards = base, [], [], []
 
-    def reset(self, num_agents, max_steps=None):
+    def reset(self, num_agents, max_steps=None, seed=None):
         self.resets.append((num_agents, max_steps))
 
     def act(self, obs, rewards=None, deterministic=False):

@@ -28,7 +28,7 @@ def play_episode(env, policy, seed: int, scripted: dict | None = None, film=None
     the reset (``begin(env, seed)``) and every step's actions, rewards and infos (``step``).
     """
     obs, _ = env.reset(seed=seed)
-    policy.reset(len(env.possible_agents), env.max_steps)
+    policy.reset(len(env.possible_agents), env.max_steps, seed)  # a sampling policy: the same seed, the same draws
     for s in (scripted or {}).values():
         s.reset()
     if record is not None:

@@ -1,7 +1,8 @@
 """The one contract every player of the project calls, and the policies that implement it.
 
-``Policy``: ``reset(num_agents, max_steps)`` at each episode's start (max_steps: the episode's length, for a policy
-that observes the time left), then ``act(obs, rewards)`` once per
+``Policy``: ``reset(num_agents, max_steps, seed)`` at each episode's start (max_steps: the episode's length, for a
+policy that observes the time left; seed: the episode's seed, so that a policy that samples its actions draws the
+same samples whenever it plays the same episode), then ``act(obs, rewards)`` once per
 step with the env's observation dict and the rewards the env returned with it (None at an
 episode's start); it returns an action per agent in ``obs``. A trained policy saw each
 agent's last reward in training and needs it to act the same, so every player passes it:
@@ -46,9 +47,9 @@ LOADER_ENTRY_POINTS = "metta.policy_loaders"
 class Policy(abc.ABC):
     """Acts for every agent of an env, one step at a time (see the module docstring)."""
 
-    def reset(self, num_agents: int, max_steps: int | None = None) -> None:
+    def reset(self, num_agents: int, max_steps: int | None = None, seed: int | None = None) -> None:
         """Start an episode of ``num_agents`` agents and ``max_steps`` steps (a policy with memory clears it
-        here)."""
+        here); ``seed``, the episode's, seeds whatever the policy samples (None: not reproducible)."""
 
     @abc.abstractmethod
     def act(self, obs: dict[str, np.ndarray], rewards: dict[str, float] | None = None,
@@ -86,7 +87,7 @@ class CompositePolicy(Policy):
         self.policies, self._roles, self.agents = dict(policies), roles, list(agents)
         self.assignment: dict[str, list[str]] = {}
 
-    def reset(self, num_agents: int, max_steps: int | None = None) -> None:
+    def reset(self, num_agents: int, max_steps: int | None = None, seed: int | None = None) -> None:
         roles = list(self._roles() if callable(self._roles) else self._roles)
         if len(roles) != num_agents or len(self.agents) != num_agents:
             raise ValueError(f"CompositePolicy: {len(roles)} roles and {len(self.agents)} agents for {num_agents}")
@@ -96,7 +97,7 @@ class CompositePolicy(Policy):
         self.role_of = dict(zip(self.agents, roles))
         self.assignment = {r: [a for a, x in self.role_of.items() if x == r] for r in self.policies}
         for role, policy in self.policies.items():
-            policy.reset(len(self.assignment[role]), max_steps)
+            policy.reset(len(self.assignment[role]), max_steps, seed)
 
     def act(self, obs, rewards=None, deterministic: bool = False) -> dict[str, int]:
         out = {}

@@ -78,7 +78,6 @@ def evaluate_runs(desc: dict, sweep_dir: str, episodes: int, max_steps: int | No
                     and [e["seed"] for e in stats.get("episodes", [])] == list(range(episodes))):
                 tqdm.write(f"{r['name']}: evaluation up to date ({stats_path})")
                 continue
-        torch.manual_seed(0)  # the policy samples its actions: the same draws for every run, and on a re-evaluation
         evaluate(None, experiment=r["name"], train_dir=sweep_dir, episodes=episodes, max_steps=length, seed=0,
                  gif=False, progress=False, film=film, replays=replays)
 

@@ -114,13 +114,6 @@ def baselines(env, seeds, action_prior: float) -> dict:
             "untrained_prior": play(env, seeds, RandomPolicy(n, 0, prior), "untrained prior")}
 
 
-def evaluate_trained(policy, env, seeds) -> dict:
-    import torch
-
-    torch.manual_seed(0)
-    return play(env, seeds, policy, "trained policy")
-
-
 def verdict(run: dict, prior_hearts: float, bars: dict) -> dict:
     """Which parts of the bar (``bar(env)``) this run clears."""
     (h, e, _) = bars
@@ -243,7 +236,7 @@ def main(argv=None) -> int:
             env = policy.make_env(max_steps=args.eval_max_steps)
             (h, e), bars = counters(env), bar(env)
             base = baselines(env, eval_seeds, policy.cfg.get("action_prior") or 0)
-        run = {"seed": seed, "experiment": experiment, **evaluate_trained(policy, env, eval_seeds),
+        run = {"seed": seed, "experiment": experiment, **play(env, eval_seeds, policy, "trained policy"),
                **entropy(os.path.join(train_dir, experiment)), **perf}
         run["passes"] = verdict(run, base["untrained_prior"][h], bars)
         runs.append(run)

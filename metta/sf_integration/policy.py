@@ -6,7 +6,8 @@ model's sizes) and the latest checkpoint of policy 0 (read with
 same actor-critic. ``TrainedPolicy.act`` steps all agents at once from the env's own
 observation dict, building the same ``self`` features as training
 (metta.sf_integration.env.SelfFeatures; with the time left when it trained with ``--observe_time``, counted from
-``reset(num_agents, max_steps)``) and carrying the recurrent state between calls. It
+``reset(num_agents, max_steps, seed)``) and carrying the recurrent state between calls. It samples its actions
+from a generator of its own, seeded by ``reset``'s seed: one episode seed, one play, whatever ran before. It
 implements metta.evals' ``Policy`` contract, and importing this module registers
 ``load_policy`` as the eval suite's loader of trained experiments (the package's
 ``metta.policy_loaders`` entry point points here, so ``python -m metta.evals`` finds it).
@@ -14,7 +15,7 @@ implements metta.evals' ``Policy`` contract, and importing this module registers
     policy = load_policy("metta-teams")
     env = policy.make_env(seed=0)
     obs, _ = env.reset(seed=0)
-    policy.reset(len(env.possible_agents), env.max_steps)
+    policy.reset(len(env.possible_agents), env.max_steps, seed=0)
     rewards = None
     while env.agents:
         obs, rewards, *_ = env.step(policy.act(obs, rewards=rewards))
@@ -52,6 +53,7 @@ class TrainedPolicy(Policy):
         self._features: SelfFeatures | None = None
         self._max_steps: int | None = None
         self._steps = 0
+        self._sampler = torch.Generator(device=device)
 
     def make_env(self, seed: int | None = None, **changes):
         """The env the experiment trained on (``changes``: make_env's keywords over its config, e.g. ``max_steps``)."""
@@ -59,14 +61,19 @@ class TrainedPolicy(Policy):
 
         return make_env(self.env_config, seed=seed, name=self.env_name, **changes)
 
-    def reset(self, num_agents: int, max_steps: int | None = None) -> None:
+    def reset(self, num_agents: int, max_steps: int | None = None, seed: int | None = None) -> None:
         """Start an episode of ``max_steps`` (a policy that sees the time left needs it): zero every agent's
-        recurrent state, last action and last reward."""
+        recurrent state, last action and last reward, and seed the action sampler with ``seed`` (None: from the
+        operating system, not reproducible)."""
         from sample_factory.model.model_utils import get_rnn_size
 
         self._rnn = torch.zeros(num_agents, get_rnn_size(self.cfg), device=self.device)
         self._features = SelfFeatures(num_agents, self.obs_shape, self.num_actions, self.time)
         self._max_steps, self._steps = max_steps, 0
+        if seed is None:
+            self._sampler.seed()
+        else:
+            self._sampler.manual_seed(int(seed))
 
     def act(self, obs: dict[str, np.ndarray], rewards: dict[str, float] | None = None,
             deterministic: bool = False) -> dict[str, int]:
@@ -99,7 +106,10 @@ class TrainedPolicy(Policy):
                       SELF_KEY: torch.from_numpy(feats)}
             out = self.model(prepare_and_normalize_obs(self.model, inputs), self._rnn)
             self._rnn = out["new_rnn_states"]
-            actions = argmax_actions(self.model.last_action_distribution) if deterministic else out["actions"]
+            dist = self.model.last_action_distribution
+            # Sample Factory's own sample (out["actions"]) draws from torch's global generator: not this episode's
+            actions = (argmax_actions(dist) if deterministic
+                       else torch.multinomial(dist.probs, 1, generator=self._sampler))
         actions = actions.reshape(len(agents)).cpu().numpy().astype(np.int64)
         self._features.last_action[:] = actions
         self._steps += 1
