@@ -11,7 +11,10 @@ policy about 0.3, an untrained policy (its action prior alone) under 2.
 Economy pockets: each agent's cell has a generator on its left, a charger on its right
 and the altar above, and it starts with too little energy for a heart: it must harvest,
 turn, charge, turn and power the altar, again and again. No single action earns a heart
-here, so a policy that collapsed onto one (as a run once did, onto ``bond``) fails.
+here, so a policy that collapsed onto one (as a run once did, onto ``bond``) fails: it earns
+nothing, and it never makes the three turns every heart needs. The share of the most frequent
+action alone is no test of collapse here: the best plan (face left, harvest 5, face right,
+charge 5, face up, power the altar 7, twice: 12 hearts) spends 34 of its 40 steps on ``use``.
 
 All are scored with the env's own episode metrics over the same seeds.
 """
@@ -117,8 +120,12 @@ def test_trained_policy_plays_the_economy_without_collapsing_onto_one_action(tmp
     print(f"hearts per agent per episode: trained {learned:.2f}, random {random:.2f}, prior alone {prior:.2f}; "
           f"most frequent action {env.action_names[top]!r} at {share:.0%}")
     assert random < 0.5 and prior < 1.0, (random, prior)
-    assert share < 0.9, f"the policy collapsed onto {env.action_names[top]!r} ({share:.0%} of its actions)"
     assert learned > max(3.0, 3 * prior, 5 * random), (learned, prior, random)
+    # every heart needs a turn to the generator, to the charger and to the altar: per agent and episode, the policy
+    # makes each of them (a policy that collapsed onto one action makes none)
+    per_episode = taken / (len(SEEDS) * len(env.possible_agents))
+    for turn in ("rotate: face left", "rotate: face right", "rotate: face up"):
+        assert per_episode[env.action_names.index(turn)] >= 0.5, (turn, dict(zip(env.action_names, per_episode)))
 
 
 def torch_seed(seed):
