@@ -89,16 +89,11 @@ def baselines(env):
     return random, prior
 
 
-def trained_hearts(policy, env) -> tuple[float, np.ndarray]:
-    torch_seed(0)
-    return play(env, policy)
-
-
 def test_trained_policy_beats_random_on_the_altar_task(tmp_path):
     policy = train_on(tmp_path, pocket_level(), GAME, 60000, "pockets")
     env = policy.make_env()
     random, prior = baselines(env)
-    learned, _ = trained_hearts(policy, env)
+    learned, _ = play(env, policy)
     print(f"hearts per agent per episode: trained {learned:.2f}, random {random:.2f}, prior alone {prior:.2f}")
     assert random < 1.0 and prior < 2.0, (random, prior)
     assert learned > max(5.0, 3 * prior, 5 * random), (learned, prior, random)
@@ -114,7 +109,7 @@ def test_trained_policy_plays_the_economy_without_collapsing_onto_one_action(tmp
     policy = train_on(tmp_path, economy_level(), ECONOMY, 200000, "economy")
     env = policy.make_env()
     random, prior = baselines(env)
-    learned, taken = trained_hearts(policy, env)
+    learned, taken = play(env, policy)
     top = int(np.argmax(taken))
     share = taken[top] / taken.sum()
     print(f"hearts per agent per episode: trained {learned:.2f}, random {random:.2f}, prior alone {prior:.2f}; "
@@ -126,9 +121,3 @@ def test_trained_policy_plays_the_economy_without_collapsing_onto_one_action(tmp
     per_episode = taken / (len(SEEDS) * len(env.possible_agents))
     for turn in ("rotate: face left", "rotate: face right", "rotate: face up"):
         assert per_episode[env.action_names.index(turn)] >= 0.5, (turn, dict(zip(env.action_names, per_episode)))
-
-
-def torch_seed(seed):
-    import torch
-
-    torch.manual_seed(seed)

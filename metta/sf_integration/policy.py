@@ -104,10 +104,12 @@ class TrainedPolicy(Policy):
                 else self._features(grid)
             inputs = {GRID_KEY: torch.from_numpy(np.ascontiguousarray(to_layout(grid, self.layout))),
                       SELF_KEY: torch.from_numpy(feats)}
-            out = self.model(prepare_and_normalize_obs(self.model, inputs), self._rnn)
-            self._rnn = out["new_rnn_states"]
+            # Sample Factory's forward, without its sampling (which draws from torch's global generator): the
+            # policy samples once, from its own generator
+            x = self.model.forward_head(prepare_and_normalize_obs(self.model, inputs))
+            x, self._rnn = self.model.forward_core(x, self._rnn)
+            self.model.forward_tail(x, values_only=False, sample_actions=False)
             dist = self.model.last_action_distribution
-            # Sample Factory's own sample (out["actions"]) draws from torch's global generator: not this episode's
             actions = (argmax_actions(dist) if deterministic
                        else torch.multinomial(dist.probs, 1, generator=self._sampler))
         actions = actions.reshape(len(agents)).cpu().numpy().astype(np.int64)
