@@ -11,7 +11,7 @@ from metta.env.backends import BACKENDS, register_backend
 from metta.env.config import BodiesConfig, EnvConfig, GameConfig, MapConfig, configure
 from metta.env.presets import PRESETS
 from metta.griddly_ext.gdy import DEFAULT_GAME
-from metta.society.kinship import STRUCTURES, Clans, RandomKinship, Selfish, Teams
+from metta.society.kinship import STRUCTURES, Clans, MixedTeams, RandomKinship, Selfish, Teams
 
 SMALL = dict(width=12, height=12, num_agents=4)
 
@@ -25,7 +25,7 @@ def test_presets_are_configs_with_todays_values():
         "metta-clans": Clans(family_size=2, families_per_clan=2, clans_per_hive=2, w_family=0.8, w_clan=0.5,
                              w_hive=0.2, w_stranger=0.0),
     }
-    assert list(PRESETS) == [*expected, "metta-dilemma"]
+    assert list(PRESETS) == [*expected, "metta-dilemma", "metta-kin-dilemma"]
     for name, kinship in expected.items():
         assert PRESETS[name] == EnvConfig(game=GameConfig(path=DEFAULT_GAME), map=default_map, kinship=kinship,
                                           bodies=BodiesConfig(), obs_backend="numba", max_steps=None, level=None)
@@ -34,6 +34,11 @@ def test_presets_are_configs_with_todays_values():
         game=GameConfig(path=os.path.join(os.path.dirname(DEFAULT_GAME), "dilemma.yaml")),
         map=MapConfig(width=30, height=30, num_agents=24, wall_density=0.05, rooms=0),
         kinship=Teams(team_size=4, team_reward=1.0, bond_share=0.0))
+    # docs/dilemma.md, the kin dilemma: 12 agents on 17x17, no walls inside, 4 teams of 3, arms alpha 0 and 1
+    assert PRESETS["metta-kin-dilemma"] == EnvConfig(
+        game=GameConfig(path=os.path.join(os.path.dirname(DEFAULT_GAME), "kin_dilemma.yaml")),
+        map=MapConfig(width=17, height=17, num_agents=12, wall_density=0.0, rooms=0),
+        kinship=MixedTeams(num_teams=4, arms=[0.0, 1.0], bond_share=0.0))
 
 
 @pytest.mark.parametrize("config", [
@@ -69,7 +74,8 @@ def test_another_structure_keeps_the_shared_parameters_and_drops_the_presets_own
     ({"map": {"widht": 3}}, ["unknown key map.widht", "width"]),
     ({"colour": 1}, ["unknown key colour"]),
     ({"kinship": {"structure": "teams", "team_size": 2, "a": 1.0}}, ["unknown key kinship.a", "'teams'"]),
-    ({"kinship": {"structure": "tribes"}}, ["kinship.structure", "tribes", "selfish, teams, random, clans"]),
+    ({"kinship": {"structure": "tribes"}},
+     ["kinship.structure", "tribes", "selfish, teams, mixed_teams, random, clans"]),
     ({"map": {"width": "12"}}, ["map.width must be an integer, got '12'"]),
     ({"map": {"width": 2}}, ["width/height must be at least 3"]),
     ({"map": {"layout": "spiral"}}, ["map.layout", "'spiral'"]),
@@ -146,15 +152,26 @@ def test_every_structures_flags(structure):
 
     cls = STRUCTURES[structure]
     own = {"selfish": ("kinship.kin_threshold", "0.7"), "teams": ("kinship.num_teams", "3"),
-           "random": ("kinship.a", "2.5"), "clans": ("kinship.w_stranger", "0.1")}[structure]
+           "mixed_teams": ("kinship.num_teams", "4"), "random": ("kinship.a", "2.5"),
+           "clans": ("kinship.w_stranger", "0.1")}[structure]
     cfg = parse(f"--kinship.structure={structure}", f"--{own[0]}={own[1]}")
     config = env_config_from_cfg(cfg)
     assert type(config.kinship) is cls
     assert getattr(config.kinship, own[0].split(".")[1]) == type(getattr(config.kinship, own[0].split(".")[1]))(own[1])
-    other = {"selfish": "kinship.team_size", "teams": "kinship.a", "random": "kinship.family_size",
-             "clans": "kinship.team_reward"}[structure]
+    other = {"selfish": "kinship.team_size", "teams": "kinship.a", "mixed_teams": "kinship.team_reward",
+             "random": "kinship.family_size", "clans": "kinship.team_reward"}[structure]
     with config_error(f"--{other}", "not of this run's structure", repr(structure)):
         env_config_from_cfg(parse(f"--kinship.structure={structure}", f"--{other}=1"))
+
+
+def test_arms_are_a_comma_separated_flag(capsys):
+    from metta.sf_integration.config import env_config_from_cfg
+
+    cfg = parse("--kinship.structure=mixed_teams", "--kinship.num_teams=3", "--kinship.arms=0,0.5,1")
+    assert env_config_from_cfg(cfg).kinship == MixedTeams(num_teams=3, arms=[0.0, 0.5, 1.0])
+    with pytest.raises(SystemExit):
+        parse("--kinship.structure=mixed_teams", "--kinship.arms=0,x")
+    assert "comma-separated floats" in capsys.readouterr().err
 
 
 def test_the_beta_parameters_keep_their_old_spelling():

@@ -23,7 +23,10 @@ named value, 1 when the game has none), so a game can price rewards below one un
 Rewards are shared through the kinship layer (metta.society.kinship): the reward an
 agent receives is ``env.sharing @ raw`` where ``raw`` holds each agent's own reward of
 the step, reported as ``infos[agent]["raw_reward"]``. ``env.kinship`` is the episode's
-kinship matrix; ``env.sharing`` changes within an episode when agents bond.
+kinship matrix; ``env.sharing`` changes within an episode when agents bond. A structure whose teams draw their share
+per episode (``mixed_teams``) gives each agent its team's share alpha, ``env.team_rewards``, and one more channel,
+``team_reward``: round(255 alpha) over the whole window, the observer's own team's (None and no channel otherwise);
+``env.reset(seed, options={"swap_arms": True})`` replays an episode's draws with the arms swapped.
 """
 from __future__ import annotations
 
@@ -48,7 +51,9 @@ from metta.society.kinship import Kinship, Selfish, bond_sharing
 from metta.env.game_facts import GameFacts
 from metta.env.counters import actions_raising, counter_actions, game_counters, per_player_variables
 from metta.society.metrics import DIRECTED, SocialMetrics, derived_metric_names
-from metta.society.observation import CHANNELS as KIN_CHANNELS, observed_kinship, quantize, render_kinship
+from metta.society.observation import CHANNELS as KIN_CHANNELS, TEAM_CHANNEL, observed_kinship, quantize, render_kinship
+
+RESET_OPTIONS = frozenset({"swap_arms"})
 
 
 class MettaEnv(ParallelEnv):
@@ -98,6 +103,9 @@ class MettaEnv(ParallelEnv):
         self.society = (kinship or Selfish()).validate(num_agents)
         self.kinship = np.eye(num_agents)
         self.sharing = np.eye(num_agents)
+        self.team_rewards: np.ndarray | None = None  # each agent's team's share alpha (structures with arms)
+        self._team_q = np.zeros(num_agents, dtype=np.uint8)
+        extra = (TEAM_CHANNEL,) if self.society.has_arms else ()
         counters = game_counters(game)
         clashes = sorted(set(counters) & derived_metric_names())
         if clashes:  # its count and the derived metric would share one key of the episode's metrics
@@ -117,13 +125,15 @@ class MettaEnv(ParallelEnv):
                              for a in self.engine.actions]
         self.channel_names = (list(self.engine.object_names)
                               + ["orientation_up", "orientation_right", "orientation_down", "orientation_left"]
-                              + list(self.engine.variable_names) + list(KIN_CHANNELS))
+                              + list(self.engine.variable_names) + list(KIN_CHANNELS) + list(extra))
         c, w, h = self.engine.obs_shape
         self._griddly_channels = c
-        self.obs_shape = (c + len(KIN_CHANNELS), w, h)
+        self.obs_shape = (c + len(KIN_CHANNELS) + len(extra), w, h)
         self._obs_spaces = {a: spaces.Box(0, 255, self.obs_shape, dtype=np.uint8) for a in self.possible_agents}
         self._act_spaces = {a: spaces.Discrete(self.engine.num_actions) for a in self.possible_agents}
         self._windows = None if obs_backend == REFERENCE else self._window_renderer(obs_backend)
+        # the backends render the game's and the kinship channels; the team_reward channel is added after them
+        self._scratch = np.empty((num_agents, h, w, c + len(KIN_CHANNELS)), dtype=np.uint8) if extra else None
         self._agent_table = np.zeros((num_agents, num_agents + 1), dtype=np.uint8)  # column 0: no agent
         self._steps = 0
         self._needs_reset = True
@@ -182,12 +192,21 @@ class MettaEnv(ParallelEnv):
             self.engine.observe_into(batch[:, :c])
             self._poses = self.engine.poses()
             self._cells = self.engine.padded_cells(self._poses[0], self._poses[1])
-            render_kinship(batch[:, c:], *self._poses, self._kin_q, self._noise_q)
+            render_kinship(batch[:, c:c + len(KIN_CHANNELS)], *self._poses, self._kin_q, self._noise_q)
+            if self._scratch is not None:
+                batch[:, -1] = self._team_q[:, None, None]
             return batch
         view = self.engine.global_view()  # one global view, every window cut from it at once
         self._poses = self.engine.poses(view)
         self._cells = self.engine.padded_cells(self._poses[0], self._poses[1])
-        return self._windows.render(view, *self._poses, self._agent_table, self._noise_q, out).transpose(0, 3, 2, 1)
+        if self._scratch is None:
+            return self._windows.render(view, *self._poses, self._agent_table, self._noise_q, out).transpose(0, 3, 2, 1)
+        windows = self._windows.render(view, *self._poses, self._agent_table, self._noise_q, self._scratch)
+        if out is None:
+            out = np.empty(windows.shape[:3] + (windows.shape[3] + 1,), dtype=np.uint8)
+        out[..., :-1] = windows
+        out[..., -1] = self._team_q[:, None, None]
+        return out.transpose(0, 3, 2, 1)
 
     def _aimed_at_agents(self, flat: np.ndarray, cells: np.ndarray, facing: np.ndarray) -> bool:
         """Could an attack, gift or bond have landed this step? Only if one was aimed, from the agents' cells and
@@ -197,12 +216,21 @@ class MettaEnv(ParallelEnv):
         return self.engine.aims_at(flat, facing, cells, cells, self._cells, self._watched)
 
     def reset(self, seed: int | None = None, options: dict | None = None):
+        """Start an episode (a new level and kinship, from ``seed`` when given). ``options``: ``{"swap_arms":
+        True}`` draws exactly what the same seed draws, with the teams' arms swapped (structures with arms)."""
+        unknown = set(options or {}) - RESET_OPTIONS
+        if unknown:
+            raise ConfigError(f"reset options: unknown {', '.join(sorted(map(str, unknown)))}; known: "
+                              f"{', '.join(sorted(RESET_OPTIONS))}")
         if seed is not None:
             self._rng = np.random.default_rng(seed)
         self.level = self._next_level()
         self.engine.reset(self.level, int(self._rng.integers(2**31 - 1)))
-        self.kinship = self.society.sample(self.num_agents_total, self._rng)
-        self.sharing = self._kin_sharing = self.society.sharing(self.kinship)
+        draw = self.society.draw(self.num_agents_total, self._rng, swap_arms=bool((options or {}).get("swap_arms")))
+        self.kinship, self.team_rewards = draw.kinship, draw.team_rewards
+        self.sharing = self._kin_sharing = draw.sharing
+        if self.team_rewards is not None:
+            self._team_q = quantize(self.team_rewards)
         if self.bodies is not None:  # one engine step fits every agent with its body
             choice = self.bodies.assign(self.num_agents_total, self._rng)
             self.engine.step_hidden(SETUP_ACTION, choice + 1)
@@ -211,7 +239,7 @@ class MettaEnv(ParallelEnv):
         self.observed_kinship, self.kinship_noise_levels = seen, sigma
         self._kin_q, self._noise_q = quantize(seen), quantize(sigma)
         self._agent_table[:, 1:] = self._kin_q
-        self.metrics.reset(self.kinship, self.society.kin_threshold)
+        self.metrics.reset(self.kinship, self.society.kin_threshold, self.team_rewards)
         self.agents = list(self.possible_agents)
         self._steps = 0
         self._needs_reset = False

@@ -12,7 +12,7 @@ import os
 from metta.env.config import EnvConfig, GameConfig, MapConfig
 from metta.errors import UsageError
 from metta.griddly_ext.gdy import GAMES_DIR
-from metta.society.kinship import Clans, RandomKinship, Selfish, Teams
+from metta.society.kinship import Clans, MixedTeams, RandomKinship, Selfish, Teams
 
 # The default training map: 24 agents on 40x40; the objects on it are the game's own counts (map_count_<object>).
 _DEFAULT_MAP = MapConfig(width=40, height=40, num_agents=24, wall_density=0.05, rooms=0)
@@ -42,6 +42,13 @@ register("metta-dilemma", "a social dilemma (docs/dilemma.md): scarce diamonds, 
          EnvConfig(game=GameConfig(path=os.path.join(GAMES_DIR, "dilemma.yaml")),
                    map=MapConfig(width=30, height=30, num_agents=24, wall_density=0.05, rooms=0),
                    kinship=Teams(team_size=4, team_reward=1.0, bond_share=0.0)))
+
+register("metta-kin-dilemma", "the kin dilemma (docs/dilemma.md): a diamond is a heart, free thefts that freeze the "
+         "victim, a time-limited economy; 12 agents on 17x17 in 4 teams of 3, two sharing all reward and two none in "
+         "every episode (mixed_teams)",
+         EnvConfig(game=GameConfig(path=os.path.join(GAMES_DIR, "kin_dilemma.yaml")),
+                   map=MapConfig(width=17, height=17, num_agents=12, wall_density=0.0, rooms=0),
+                   kinship=MixedTeams(num_teams=4, arms=[0.0, 1.0], bond_share=0.0)))
 
 
 def get_preset(name: str) -> EnvConfig:

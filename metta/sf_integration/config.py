@@ -43,16 +43,28 @@ class EnvFlag:
 
     dest: str
     legacy: str
-    type: type
+    type: Any
     help: str
     choices: tuple | None = None
 
 
-def _flag_type(annotation: Any) -> tuple[type, tuple | None]:
+def _flag_type(annotation: Any) -> tuple[Any, tuple | None]:
     if typing.get_origin(annotation) is typing.Literal:
         return str, typing.get_args(annotation)
+    if typing.get_origin(annotation) is list:  # a list of numbers: comma-separated on the command line
+        return _number_list(typing.get_args(annotation)[0]), None
     args = [a for a in typing.get_args(annotation) if a is not type(None)] or [annotation]
     return args[0], None
+
+
+def _number_list(kind: type):
+    def parse(text: str) -> list:
+        try:
+            return [kind(x) for x in text.split(",")]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected comma-separated {kind.__name__}s, e.g. 0,1; got {text!r}")
+    parse.__name__ = f"comma-separated {kind.__name__}s"
+    return parse
 
 
 def _kinship_field(name: str):

@@ -33,7 +33,10 @@ tensors that Sample Factory reads from ``infos`` on steps where agents finish, o
 through each finishing agent's ``infos[i]["episode_extra_stats"]``. Beside them,
 ``actions/<type>`` is the share of an agent's steps in the episode spent on each action
 type (``noop``, ``move``, ``use``, ``attack``...): what the policy does, seen while it
-trains (a policy collapsing onto one action shows there before its entropy says why).
+trains (a policy collapsing onto one action shows there before its entropy says why). Under a kinship structure with
+arms (``mixed_teams``) every metric is also split by the agent's arm: ``social/alpha_<a>/<metric>`` is the mean over
+the agents of the episode whose team shared ``a`` (logged for every agent of that episode, so that Sample Factory's
+mean over agents is the mean over episodes).
 """
 from __future__ import annotations
 
@@ -44,6 +47,7 @@ from gymnasium import spaces
 
 from metta.env import MettaEnv, make_env
 from metta.env.batch import EnvBatch
+from metta.society.metrics import ARM
 from metta.sf_integration.config import cfg_value, env_config_from_cfg
 
 GRID_KEY = "obs"
@@ -182,16 +186,37 @@ class MettaSFEnv(gym.Env):
         rows = [m for metrics in episodes.values() for m in metrics]
         return [k for k in rows[0] if k not in _SKIP_METRICS and all(m[k] is not None for m in rows)]
 
+    @staticmethod
+    def _arm_means(episodes: dict[int, list[dict]], names: list[str]) -> dict[int, dict[str, float]]:
+        """Per finished env, ``alpha_<a>/<metric>``: each metric's mean over the agents of arm ``a`` (structures
+        with arms; empty otherwise). Only the arms and metrics every finished episode defines."""
+        out = {}
+        for i, metrics in episodes.items():
+            if ARM not in metrics[0]:
+                return {}
+            arms = sorted({m[ARM] for m in metrics})
+            out[i] = {f"alpha_{a:g}/{k}": float(np.mean([m[k] for m in metrics if m[ARM] == a]))
+                      for a in arms for k in names if k != ARM}
+        common = set.intersection(*(set(v) for v in out.values())) if out else set()
+        return {i: {k: v for k, v in values.items() if k in common} for i, values in out.items()}
+
     def _batched_infos(self, episodes: dict[int, list[dict]], shares: dict[int, np.ndarray]) -> dict:
         """Per-agent tensors; Sample Factory keeps the entries of the agents whose episode ended."""
         if not episodes:
             return {}
         out: dict = {CURRICULUM_PREFIX: self.curriculum.stats()} if self.curriculum is not None else {}
         stats = {}
-        for k in self._metric_names(episodes):
+        names = self._metric_names(episodes)
+        for k in names:
             values = torch.zeros(self.num_agents)
             for i, metrics in episodes.items():
                 values[self._slices[i]] = torch.tensor([m[k] for m in metrics], dtype=torch.float32)
+            stats[k] = values
+        arms = self._arm_means(episodes, names)
+        for k in next(iter(arms.values()), {}):
+            values = torch.zeros(self.num_agents)
+            for i, means in arms.items():
+                values[self._slices[i]] = means[k]
             stats[k] = values
         taken = {}
         for t, name in enumerate(self.action_types):
@@ -204,12 +229,14 @@ class MettaSFEnv(gym.Env):
     def _agent_infos(self, episodes: dict[int, list[dict]], shares: dict[int, np.ndarray]) -> list[dict]:
         infos = [{} for _ in range(self.num_agents)]
         names = self._metric_names(episodes) if episodes else []
+        arms = self._arm_means(episodes, names) if episodes else {}
         tasks = {f"{CURRICULUM_PREFIX}/{k}": v for k, v in self.curriculum.stats().items()} \
             if self.curriculum is not None and episodes else {}
         for i, metrics in episodes.items():
             for j, m, share in zip(range(self._slices[i].start, self._slices[i].stop), metrics, shares[i]):
                 infos[j]["episode_extra_stats"] = {
                     **{f"{STATS_PREFIX}/{k}": float(m[k]) for k in names},
+                    **{f"{STATS_PREFIX}/{k}": v for k, v in arms.get(i, {}).items()},
                     **{f"{ACTIONS_PREFIX}/{t}": float(v) for t, v in zip(self.action_types, share)}, **tasks}
         return infos
 

@@ -17,7 +17,8 @@ At the episode's end each agent's info carries these under ``"episode"`` (for
 ``diamonds_harvested``, ``energy_converted``, ``attacks_on_kin``,
 ``attacks_on_strangers``, ``gifts_to_kin``, ``gifts_to_strangers``, ``frozen_steps``,
 ``shield_steps``, ``bonds_formed`` (counted for both partners), and ``reward`` (the shared reward it received)
-and ``raw_reward``.
+and ``raw_reward``; under a structure with arms (``mixed_teams``) also ``team_reward``, its team's share alpha of
+the episode (its arm).
 
 Chances, for fair kin-directed rates. Raw counts mislead: among 24 agents in teams of 4, a
 random attacker hits strangers more often only because there are more of them. So for every
@@ -55,11 +56,12 @@ from numba import njit
 DIRECTED = {"attacks": ("attack", "attacks_on"), "gifts": ("gift", "gifts_to")}
 # counters of actions that have a target, and the per-player variable naming it: split into kin and strangers
 TARGETS = {"attacks": "attack_target", "gifts": "gift_target", "bonds": "bond_target"}
+ARM = "team_reward"  # each agent's team's share alpha, under a structure with arms (mixed_teams)
 
 
 def derived_metric_names() -> frozenset[str]:
     """Every name ``SocialMetrics.episode`` computes rather than reads from a game counter."""
-    names = {"reward", "raw_reward", "bonds_formed", "efficiency", "equality", "sustainability", "peace"}
+    names = {"reward", "raw_reward", "bonds_formed", "efficiency", "equality", "sustainability", "peace", ARM}
     for prefix, hit in DIRECTED.values():
         names |= {f"{hit}_kin", f"{hit}_strangers", f"{prefix}_chances_kin", f"{prefix}_chances_strangers",
                   f"{prefix}_rate_kin", f"{prefix}_rate_strangers", f"{prefix}_kin_stranger_ratio"}
@@ -103,8 +105,11 @@ class SocialMetrics:
         self.targeted = tuple(c for c, t in TARGETS.items() if c in self.counters and t in variables)
         self.reset(np.eye(num_agents), 0.5)
 
-    def reset(self, kinship: np.ndarray, kin_threshold: float) -> None:
+    def reset(self, kinship: np.ndarray, kin_threshold: float, team_rewards: np.ndarray | None = None) -> None:
+        """A new episode's kinship; ``team_rewards``: each agent's team's share alpha (its arm), reported with its
+        metrics as ``team_reward``."""
         self.kin = kinship >= kin_threshold
+        self.team_rewards = team_rewards
         self.hits = {c: np.zeros((2, self.n), dtype=np.int64) for c in DIRECTED}  # [kin, strangers]
         self.reward = np.zeros(self.n)
         self.raw_reward = np.zeros(self.n)
@@ -168,6 +173,8 @@ class SocialMetrics:
                     m[f"{prefix}_chances_kin"] = int(self.chances[counter][0, i])
                     m[f"{prefix}_chances_strangers"] = int(self.chances[counter][1, i])
             m.update(reward=float(self.reward[i]), raw_reward=float(self.raw_reward[i]))
+            if self.team_rewards is not None:
+                m[ARM] = float(self.team_rewards[i])
             out.append(m)
         shared = self.outcomes(totals.get("frozen_steps"))
         for m in out:

@@ -7,6 +7,8 @@ Two channels are appended to every agent's window:
   empty cell).
 - ``kinship_noise``: the observer's noise level of this episode, round(255 * sigma),
   over the whole window (RUSP: agents know how uncertain their kinship view is).
+- ``team_reward``, only under a structure with arms (``mixed_teams``): the observer's own team's share
+  alpha of this episode, round(255 * alpha), over the whole window.
 
 Noisy kinship (RUSP, Baker 2020): each episode every observer i draws
 sigma_i ~ U(0, kinship_noise) and sees k~_ij = clip(k_ij + sigma_i * e_ij, 0, 1),
@@ -22,6 +24,9 @@ from __future__ import annotations
 import numpy as np
 
 CHANNELS = ("kinship", "kinship_noise")
+# with a structure whose teams draw their share per episode (mixed_teams), one more channel after these:
+# round(255 * alpha) of the observer's own team, over the whole window (metta.env.core)
+TEAM_CHANNEL = "team_reward"
 
 
 def observed_kinship(kinship: np.ndarray, noise_max: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

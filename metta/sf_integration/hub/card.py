@@ -78,6 +78,22 @@ def training_figures(exp_dir: str) -> dict[str, tuple[int, float]]:
     return {tag: points[-1] for tag, points in scalars(exp_dir, TB_PREFIXES, last_only=True).items()}
 
 
+def kinship_figures(cfg: dict) -> list[tuple[str, str]]:
+    """The run's kinship structure (config.json's env_config), and what a policy of a structure with arms observes
+    of it: a policy loads with the same structure, so with the same input."""
+    from metta.society.kinship import STRUCTURES
+
+    kin = (cfg.get("env_config") or {}).get("kinship")
+    if not isinstance(kin, dict):
+        return []
+    out = [("kinship", "`" + ", ".join(f"{k}={v}" for k, v in kin.items() if v is not None) + "`")]
+    structure = STRUCTURES.get(kin.get("structure"))
+    if structure is not None and structure.has_arms:
+        out.append(("observes", "each agent its own team's share α of the episode (the `team_reward` channel, "
+                                "round(255 α)), drawn per team and episode from the arms"))
+    return out
+
+
 def model_card(repo: str, exp: str, info: ModelInfo) -> str:
     cfg = info.config
     figures = [("env", f"`{info.env}`"), ("game", f"`{GAME}`, sha256 `{info.game_sha256}`")]
@@ -89,6 +105,7 @@ def model_card(repo: str, exp: str, info: ModelInfo) -> str:
     for key in ("override", "level", "bodies"):
         if cfg.get(key):
             figures.append((key, f"`{cfg[key]}`"))
+    figures += kinship_figures(cfg)
     lines = ["---", "library_name: sample-factory", "tags:", "- reinforcement-learning", "- multi-agent",
              "- sample-factory", "- metta", f"- {info.env}", "---", "",
              f"# {repo.rstrip('/').split('/')[-1]}: a Metta policy for `{info.env}`", "",

@@ -22,6 +22,9 @@ Structures and how T follows from K:
   0 across. The seed's rule,
       r'_i = (1 - alpha) r_i + (alpha / |T(i)|) sum_{j in T(i)} r_j,
   is T = (1 - alpha) I + alpha * M, with M[i, j] = 1/|T(i)| for j in i's team.
+- ``mixed_teams`` (``team_size`` or ``num_teams``; ``arms``): teams as above, each drawing its alpha per episode
+  from ``arms``, balanced over the teams; T[i] = (1 - alpha_i) e_i + alpha_i M[i] (metta.society.kinship.mixed_teams).
+  Agents observe their team's alpha.
 - ``random`` (Beta(``a``, ``b``)): K[i, j] = K[j, i] ~ Beta(a, b) for i != j, as in
   RUSP (Baker 2020). T is K row-normalised: T[i, j] = K[i, j] / sum_k K[i, k].
 - ``clans`` (``family_size``, ``families_per_clan``, ``clans_per_hive``, and weights
@@ -48,14 +51,16 @@ so ``env.sharing`` changes when a bond forms.
 import importlib
 import pkgutil
 
-from metta.society.kinship.base import SHARED, STRUCTURES, Kinship, bond_sharing
+from metta.society.kinship.base import SHARED, STRUCTURES, Draw, Kinship, bond_sharing
 # the built-in structures, in the order they are listed (errors, flags); then any other module here
 from metta.society.kinship.selfish import Selfish
 from metta.society.kinship.teams import Teams
+from metta.society.kinship.mixed_teams import MixedTeams
 from metta.society.kinship.random_kinship import RandomKinship
 from metta.society.kinship.clans import Clans
 
 for _module in pkgutil.iter_modules(__path__):
     importlib.import_module(f"{__name__}.{_module.name}")
 
-__all__ = ["SHARED", "STRUCTURES", "Kinship", "Selfish", "Teams", "RandomKinship", "Clans", "bond_sharing"]
+__all__ = ["SHARED", "STRUCTURES", "Draw", "Kinship", "Selfish", "Teams", "MixedTeams", "RandomKinship", "Clans",
+           "bond_sharing"]

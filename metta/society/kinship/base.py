@@ -2,7 +2,8 @@
 structures fill as they are defined, and the bond-sharing rule (the package's docstring has the formulas)."""
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -11,11 +12,25 @@ from metta.config import ConfigModel
 from metta.errors import ConfigError
 
 
+@dataclass(frozen=True)
+class Draw:
+    """One episode's kinship: the matrix K, the sharing matrix T (r' = T @ r) and, for a structure whose teams draw
+    their share per episode (``mixed_teams``), each agent's team's share alpha (None otherwise)."""
+
+    kinship: np.ndarray
+    sharing: np.ndarray
+    team_rewards: np.ndarray | None = None
+
+
 class Kinship(ConfigModel):
     """What every structure has; a structure is a subclass with a ``structure: Literal["name"]`` field and only its
     own fields. Subclassing registers it (``STRUCTURES``), and the env's config takes it by its name."""
 
-    structure: str = Field("", description="the kinship structure: selfish, teams, random or clans")
+    # a structure whose teams draw their share alpha per episode: agents observe their team's (the env's
+    # ``team_reward`` channel) and an episode can be played with the arms swapped
+    has_arms: ClassVar[bool] = False
+
+    structure: str = Field("", description="the kinship structure: selfish, teams, mixed_teams, random or clans")
     bond_share: float = Field(0.5, description="the share of each other's reward two bonded agents pool")
     kinship_noise: float = Field(0.0, description="RUSP-style noise on the kinship an agent sees: the most sigma, "
                                                   "drawn per episode (0: agents see kinship exactly)")
@@ -79,6 +94,16 @@ class Kinship(ConfigModel):
     def sharing(self, kinship: np.ndarray) -> np.ndarray:
         """The matrix T applied to raw rewards, r' = T @ r: K row-normalised unless a structure says otherwise."""
         return kinship / kinship.sum(axis=1, keepdims=True)
+
+    def draw(self, num_agents: int, rng: np.random.Generator, swap_arms: bool = False) -> Draw:
+        """One episode's kinship, sharing and (structures with arms) each agent's team's share, from ``rng``: K from
+        ``sample``, T from ``sharing``. ``swap_arms`` plays the same draw with the arms swapped; a structure
+        without arms refuses it."""
+        if swap_arms:
+            raise ConfigError(f"kinship structure {self.structure!r} has no arms to swap (only a structure whose "
+                              f"teams draw their share per episode has, e.g. mixed_teams)")
+        kinship = self.sample(num_agents, rng)
+        return Draw(kinship, self.sharing(kinship))
 
 
 STRUCTURES: dict[str, type[Kinship]] = {}  # filled by the structures as they are defined (the package imports them)

@@ -1,4 +1,7 @@
-"""``teams``: agents shuffled into teams; T = (1 - alpha) I + alpha M (the package's docstring)."""
+"""``teams``: agents shuffled into teams; T = (1 - alpha) I + alpha M (the package's docstring).
+
+``TeamGrouping`` is what every team structure has (``team_size`` or ``num_teams``, the shuffle); ``teams`` adds one
+share alpha for every team, ``mixed_teams`` (metta.society.kinship.mixed_teams) one drawn per team and episode."""
 from __future__ import annotations
 
 from typing import Any, Literal
@@ -10,13 +13,12 @@ from metta.errors import ConfigError
 from metta.society.kinship.base import Kinship, _int, _unit
 
 
-class Teams(Kinship):
-    structure: Literal["teams"] = Field("teams", description="agents shuffled into teams sharing team_reward")
+class TeamGrouping(Kinship):
+    """Agents shuffled into teams: K[i, j] = 1 within a team, 0 across (not a structure of its own)."""
+
     team_size: int | None = Field(None, description="agents per team (or give num_teams)")
     num_teams: int | None = Field(None, description="how many teams, of sizes differing by at most one "
                                                     "(replaces a preset's team_size)")
-    team_reward: float = Field(0.8, description="alpha: the share of its reward an agent pools with its team, in "
-                                                "[0, 1]")
 
     @classmethod
     def merge(cls, preset: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
@@ -28,26 +30,29 @@ class Teams(Kinship):
     def check(self) -> None:
         super().check()
         if self.team_size is not None and self.num_teams is not None:
-            raise ConfigError("teams: give team_size or num_teams, not both")
+            raise ConfigError(f"{self.structure}: give team_size or num_teams, not both")
         if self.team_size is not None:
             _int("team_size", self.team_size, 1)
         if self.num_teams is not None:
             _int("num_teams", self.num_teams, 1)
-        _unit("team_reward", self.team_reward)
 
-    def validate(self, num_agents: int) -> "Teams":
+    def validate(self, num_agents: int) -> "TeamGrouping":
         self.check()
         if self.team_size is None and self.num_teams is None:
-            raise ConfigError("teams: team_size (or num_teams) is required")
+            raise ConfigError(f"{self.structure}: team_size (or num_teams) is required")
         if self.team_size is not None and self.team_size > num_agents:
-            raise ConfigError(f"teams: team_size {self.team_size} exceeds the {num_agents} agents")
+            raise ConfigError(f"{self.structure}: team_size {self.team_size} exceeds the {num_agents} agents")
         if self.num_teams is not None and self.num_teams > num_agents:
-            raise ConfigError(f"teams: num_teams {self.num_teams} is more teams than the {num_agents} agents")
+            raise ConfigError(f"{self.structure}: num_teams {self.num_teams} is more teams than the {num_agents} "
+                              f"agents")
         return self
 
+    def teams_of(self, num_agents: int) -> int:
+        """How many teams ``num_agents`` agents make."""
+        return self.num_teams if self.num_teams is not None else -(-num_agents // self.team_size)
+
     def sample(self, num_agents: int, rng: np.random.Generator) -> np.ndarray:
-        groups = self.team_ids(num_agents, rng)
-        return (groups[:, None] == groups[None, :]).astype(np.float64)
+        return same_team(self.team_ids(num_agents, rng))
 
     def team_ids(self, n: int, rng: np.random.Generator) -> np.ndarray:
         if self.num_teams is not None:
@@ -56,8 +61,29 @@ class Teams(Kinship):
             slots = np.arange(n) // self.team_size
         return slots[rng.permutation(n)]
 
+
+class Teams(TeamGrouping):
+    structure: Literal["teams"] = Field("teams", description="agents shuffled into teams sharing team_reward")
+    team_reward: float = Field(0.8, description="alpha: the share of its reward an agent pools with its team, in "
+                                                "[0, 1]")
+
+    def check(self) -> None:
+        super().check()
+        _unit("team_reward", self.team_reward)
+
     def sharing(self, kinship: np.ndarray) -> np.ndarray:
-        n = len(kinship)
-        same = (kinship >= 1.0).astype(np.float64)
-        m = same / same.sum(axis=1, keepdims=True)
-        return (1.0 - self.team_reward) * np.eye(n) + self.team_reward * m
+        return team_sharing(kinship, np.full(len(kinship), self.team_reward))
+
+
+def same_team(teams: np.ndarray) -> np.ndarray:
+    """K for team ids: 1 within a team, 0 across."""
+    return (teams[:, None] == teams[None, :]).astype(np.float64)
+
+
+def team_sharing(kinship: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """T[i] = (1 - alpha_i) e_i + alpha_i M[i], M[i, j] = 1/|T(i)| for j in i's team (K[i, j] = 1): each agent pools
+    its own team's share alpha_i."""
+    same = (kinship >= 1.0).astype(np.float64)
+    m = same / same.sum(axis=1, keepdims=True)
+    alpha = np.asarray(alpha, dtype=np.float64)[:, None]
+    return (1.0 - alpha) * np.eye(len(kinship)) + alpha * m
