@@ -32,12 +32,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 from collections import deque
 
 import numpy as np
 
+from metta.evals import stats
 from metta.evals.policies import FACING, ROTATE_TO
 from metta.society.kinship import Teams
 
@@ -54,26 +54,18 @@ BLOCKING = ("wall", "generator", "charger", "altar", "marker")
 COLUMNS = ("hearts", "raw", "focal_raw", "attacks_kin", "attacks_strangers", "frozen", "kin_chances", "profitable",
            "profitable_front")
 REACH = [(-1, 1), (0, 1), (1, 1), (-1, 2), (0, 2), (1, 2), (-1, 3), (0, 3), (1, 3)]
-# two-sided 95% t quantiles for df 1..30 (beyond: the Cornish-Fisher expansion)
-T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
-        2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
 
 
 def t_quantile(df: int) -> float:
-    if df <= len(T975):
-        return T975[df - 1]
-    z = 1.959964
-    return z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2)
+    """The two-sided 95% t quantile t_{0.975, df} (metta.evals.stats.t_quantile: scipy)."""
+    return stats.t_quantile(0.975, df)
 
 
 def t_interval(values) -> dict:
-    """Mean and 95% t interval of per-seed ``values`` (n = len(values), df = n − 1); no interval for n < 2."""
-    x = np.asarray(values, dtype=np.float64)
-    n, mean = len(x), float(x.mean())
-    if n < 2:
-        return dict(mean=mean, lo=None, hi=None, n=n)
-    half = t_quantile(n - 1) * float(x.std(ddof=1)) / math.sqrt(n)
-    return dict(mean=mean, lo=mean - half, hi=mean + half, n=n)
+    """Mean and 95% t interval of per-seed ``values`` (n = len(values), df = n − 1; metta.evals.stats.mean_interval);
+    no interval for n < 2."""
+    s = stats.mean_interval(values)
+    return dict(mean=s["mean"], lo=s["lo"], hi=s["hi"], n=s["n"])
 
 
 class Scripted:

@@ -13,10 +13,11 @@ counts are not in the stats.
 
 Summary: seeds are the unit (metta.experiments.seed_stats). Per run, each metric is first averaged over its
 evaluation episodes; kin-directed rates pool the run's counts (Σ hits / Σ chances over its episodes and agents) and
-the kin/stranger ratio is the Mantel–Haenszel rate ratio with episodes as strata (0.5 added to the hits when a run
-has no kin or no stranger hit). Per grid point, over its runs: the mean, n = seeds and the 95% t-interval
-mean ± t_{0.975, n−1} · sd / √n, for ratios on the log scale and exponentiated, with the power line (the smallest
-ratio the seeds' spread can tell from 1). The per-episode values stay in ``results.csv`` as description only.
+the kin/stranger ratio is metta.evals.stats.rate_ratio of those pooled counts, (hk + ½)/(hs + ½) · cs/ck, with its
+exact conditional-binomial interval (a run with no event at all has no ratio). Per grid point, over its runs: the
+mean, n = seeds and the 95% t-interval mean ± t_{0.975, n−1} · sd / √n, for ratios on the log scale and
+exponentiated, with the power line (the smallest ratio the seeds' spread can tell from 1, and the one detected with
+80% power). The per-episode values stay in ``results.csv`` as description only.
 """
 from __future__ import annotations
 
@@ -210,7 +211,8 @@ def write_report(desc: dict, sweep_dir: str) -> dict:
                   "max_steps": first["max_steps"], "agents": len(first["episodes"][0]["agents"])}
     results = {"sweep": desc, "evaluation": evaluation, "metrics": metrics,
                "interval": "95% t-interval over each grid point's seeds (n = seeds; per-seed values are episode "
-                           "means, pooled rates and Mantel-Haenszel ratios; ratios on the log scale): "
+                           "means, pooled rates and rate ratios of the pooled counts, (hk+0.5)/(hs+0.5)*cs/ck; "
+                           "ratios on the log scale): "
                            "mean ± t_{0.975,n-1} sd/√n",
                "rows": rows, "seeds": seeds, "summary": summary}
     write_csv(os.path.join(sweep_dir, "results.csv"), rows, ["run", *desc["grid"], *ROW_KEYS[1:], *metrics])
@@ -243,8 +245,7 @@ def page(results: dict, plotted: list[str]) -> str:
     per_seed = "".join(
         f"<tr><td>{e(s['run'])}</td><td>{s['episodes']}</td>"
         + "".join(f'<td data-seed="{e(s["run"])}" data-metric="{e(m)}">'
-                  f'{_cell(s["values"].get(m))}'
-                  f'{"*" if seed_stats.corrected(s, m) else ""}</td>'
+                  f'{_seed_cell(s, m)}</td>'
                   for m in shown) + "</tr>" for s in results["seeds"])
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>Metta sweep: {e(desc['name'])}</title>
@@ -260,15 +261,18 @@ of {ev['max_steps']} steps × {ev['agents']} agents.</p>
 <p>Seeds are the unit: each cell is mean [95% interval] (n seeds) over the grid point's runs. A run's value is the
 mean over its evaluation episodes of the mean over agents; its rates per chance pool its counts (Σ kin-directed
 actions / Σ agent-steps a kin (stranger) stood in reach, over all its episodes and agents); its kin/stranger ratio
-is the Mantel–Haenszel rate ratio with episodes as strata, 0.5 added to the hits when the run has no kin or no
-stranger hit at all (marked * below). The interval is mean ± t<sub>0.975, n−1</sub>·sd/√n over the seeds; ratios on
-the log scale, exponentiated (the mean is the seeds' geometric mean). One seed gives no interval. – means no value.</p>
+is the rate ratio of its pooled counts, (h<sub>kin</sub> + ½)/(h<sub>strangers</sub> + ½) · c<sub>strangers</sub>/
+c<sub>kin</sub> (h hits, c chances; half a hit added to each count, Jeffreys' prior of the exact conditional binomial),
+marked * below when the run has no kin or no stranger hit (its exact interval is open on that side); a run with no
+event at all has no ratio (– 0 events below) and is left out. The interval is mean ± t<sub>0.975, n−1</sub>·sd/√n
+over the seeds; ratios on the log scale, exponentiated (the mean is the seeds' geometric mean). One seed gives no
+interval. – means no value.</p>
 <table><tr><th>metric</th>{head}</tr>
 {rows}</table>
 <h2>Power</h2>
 <p>The smallest kin/stranger ratio the design can tell from 1 at 95%, exp(t<sub>0.975, n−1</sub>·s/√n), and the
-ratio it would detect with 80% power, exp((t<sub>0.975, n−1</sub> + t<sub>0.80, n−1</sub>)·s/√n), s being the sd of
-the seeds' log ratios:</p>
+ratio a two-sided t-test at 5% would detect with 80% power, exp(d·s), d the smallest standardized effect with that
+power at n seeds (exact noncentral t), s being the sd of the seeds' log ratios:</p>
 <ul>{power or "<li>no kin-directed counts in the evaluations</li>"}</ul>
 <h2>Per seed</h2>
 <table><tr><th>run</th><th>episodes</th>{"".join(f"<th>{e(m)}</th>" for m in shown)}</tr>
@@ -285,6 +289,13 @@ the seeds' log ratios:</p>
 
 def _cell(v) -> str:
     return "–" if v is None else f"{v:.4g}"
+
+
+def _seed_cell(seed: dict, metric: str) -> str:
+    """A seed's value; a ratio resting on a zero count is marked *, a ratio missing for want of events says so."""
+    if seed_stats.no_events(seed, metric):
+        return "– 0 events"
+    return _cell(seed["values"].get(metric)) + ("*" if seed_stats.zero_count(seed, metric) else "")
 
 
 def text_table(results: dict) -> str:
