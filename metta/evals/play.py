@@ -18,16 +18,18 @@ class Outcome:
 
 
 def play_episode(env, policy, seed: int, scripted: dict | None = None, film=None, progress=None,
-                 record=None) -> Outcome:
+                 record=None, watch=None, options: dict | None = None) -> Outcome:
     """Reset ``env`` with ``seed`` and play until the episode ends.
 
     ``policy`` (a metta.evals.policies.Policy) acts for every agent, given each step's
     observations and the rewards that came with them; ``scripted`` ({agent index: ScriptedAgent}) overrides some of
     them. ``film()`` is called after the reset and after every step (to add a frame to a video).
     ``progress`` (a tqdm bar) advances one per step. ``record`` (a metta.viz.replay.Recorder) is handed the env after
-    the reset (``begin(env, seed)``) and every step's actions, rewards and infos (``step``).
+    the reset (``begin(env, seed)``) and every step's actions, rewards and infos (``step``). ``watch(env, obs,
+    rewards)`` is called before every ``policy.act`` with what it is given (counterfactual probes,
+    metta.evals.probes). ``options``: the env's reset options (e.g. ``{"swap_arms": True}``).
     """
-    obs, _ = env.reset(seed=seed)
+    obs, _ = env.reset(seed=seed) if options is None else env.reset(seed=seed, options=options)
     policy.reset(len(env.possible_agents), env.max_steps, seed)  # a sampling policy: the same seed, the same draws
     for s in (scripted or {}).values():
         s.reset()
@@ -38,6 +40,8 @@ def play_episode(env, policy, seed: int, scripted: dict | None = None, film=None
     steps, infos, rewards = 0, {}, None
     counts = np.zeros(env.action_space(env.possible_agents[0]).n, dtype=np.int64)
     while env.agents:
+        if watch is not None:
+            watch(env, obs, rewards)
         actions = policy.act(obs, rewards=rewards)
         for i, s in (scripted or {}).items():
             actions[env.possible_agents[i]] = s.act()

@@ -8,6 +8,13 @@ episode's start); it returns an action per agent in ``obs``. A trained policy sa
 agent's last reward in training and needs it to act the same, so every player passes it:
 ``metta.evals.play.play_episode`` is the loop evaluate, the eval suite and learning_bench share.
 
+A policy that can be probed (counterfactual probes, metta.evals.probes) also has ``log_probs(grids, agents,
+rewards=None)``: the log-probabilities ``(rows, actions)`` of every action for observations ``grids`` (R, C, W, H)
+as agents ``agents`` (R,) (each row's position among the observations ``act`` is given; rows may repeat an agent)
+would act on them now, from their current memory, with ``rewards`` (R,) the rewards ``act`` will be given with them
+(None: as act given None); it advances no memory and samples nothing. ``RandomPolicy`` and the trained policy
+(metta.sf_integration.policy) have it.
+
 - ``RandomPolicy``: seeded random actions (uniform, or from given probabilities): the floor
   every learner must beat.
 - ``ScriptedOracle``: reads the true game state (not the observations) and plans with
@@ -45,7 +52,8 @@ LOADER_ENTRY_POINTS = "metta.policy_loaders"
 
 
 class Policy(abc.ABC):
-    """Acts for every agent of an env, one step at a time (see the module docstring)."""
+    """Acts for every agent of an env, one step at a time (see the module docstring; a policy that can be probed
+    also has ``log_probs``)."""
 
     def reset(self, num_agents: int, max_steps: int | None = None, seed: int | None = None) -> None:
         """Start an episode of ``num_agents`` agents and ``max_steps`` steps (a policy with memory clears it
@@ -72,6 +80,12 @@ class RandomPolicy(Policy):
         else:
             draws = self.rng.choice(self.num_actions, size=len(obs), p=self.p)
         return {a: int(x) for a, x in zip(obs, draws)}
+
+    def log_probs(self, grids, agents, rewards=None) -> np.ndarray:
+        """The probe protocol (module docstring): the same probabilities whatever the observation."""
+        p = np.full(self.num_actions, 1.0 / self.num_actions) if self.p is None else self.p
+        with np.errstate(divide="ignore"):
+            return np.tile(np.log(p), (len(grids), 1))
 
 
 class CompositePolicy(Policy):

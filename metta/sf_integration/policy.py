@@ -7,7 +7,9 @@ same actor-critic. ``TrainedPolicy.act`` steps all agents at once from the env's
 observation dict, building the same ``self`` features as training
 (metta.sf_integration.env.SelfFeatures; with the time left when it trained with ``--observe_time``, counted from
 ``reset(num_agents, max_steps, seed)``) and carrying the recurrent state between calls. It samples its actions
-from a generator of its own, seeded by ``reset``'s seed: one episode seed, one play, whatever ran before. It
+from a generator of its own, seeded by ``reset``'s seed: one episode seed, one play, whatever ran before.
+``TrainedPolicy.log_probs`` gives the action log-probabilities of any observations for the agents' current memory
+without advancing it or sampling (counterfactual probes, metta.evals.probes). It
 implements metta.evals' ``Policy`` contract, and importing this module registers
 ``load_policy`` as the eval suite's loader of trained experiments (the package's
 ``metta.policy_loaders`` entry point points here, so ``python -m metta.evals`` finds it).
@@ -84,38 +86,71 @@ class TrainedPolicy(Policy):
         ``deterministic`` takes each agent's most likely action instead of sampling.
         """
         from sample_factory.algo.utils.action_distributions import argmax_actions
-        from sample_factory.algo.utils.rl_utils import prepare_and_normalize_obs
 
         agents = list(obs)
         if self._rnn is None or len(self._rnn) != len(agents):
             self.reset(len(agents), self._max_steps)
-        if self.time and self._max_steps is None:
-            raise ValueError(f"{self.env_name}: this policy sees the time left in its episode: call "
-                             f"reset(num_agents, max_steps) first")
-        grid = np.stack([obs[a] for a in agents])
-        if grid.shape[1:] != tuple(self.obs_shape):
-            raise ValueError(f"observations of shape {grid.shape[1:]} do not match the policy's "
-                             f"{tuple(self.obs_shape)}")
+        self._check_time()
+        grid = self._check_grid(np.stack([obs[a] for a in agents]))
         if rewards is not None:
             self._features.last_reward[:] = [rewards.get(a, 0.0) for a in agents]
         with torch.inference_mode():
-            left = None if self._max_steps is None else np.full(len(agents), self._max_steps - self._steps)
-            feats = self._features(grid, left, np.full(len(agents), self._max_steps)) if self.time \
-                else self._features(grid)
-            inputs = {GRID_KEY: torch.from_numpy(np.ascontiguousarray(to_layout(grid, self.layout))),
-                      SELF_KEY: torch.from_numpy(feats)}
-            # Sample Factory's forward, without its sampling (which draws from torch's global generator): the
-            # policy samples once, from its own generator
-            x = self.model.forward_head(prepare_and_normalize_obs(self.model, inputs))
-            x, self._rnn = self.model.forward_core(x, self._rnn)
-            self.model.forward_tail(x, values_only=False, sample_actions=False)
-            dist = self.model.last_action_distribution
+            dist, self._rnn = self._forward(grid, self._features, self._rnn)
             actions = (argmax_actions(dist) if deterministic
                        else torch.multinomial(dist.probs, 1, generator=self._sampler))
         actions = actions.reshape(len(agents)).cpu().numpy().astype(np.int64)
         self._features.last_action[:] = actions
         self._steps += 1
         return dict(zip(agents, actions.tolist()))
+
+    def log_probs(self, grids: np.ndarray, agents, rewards=None) -> np.ndarray:
+        """The log-probabilities ``(rows, actions)`` of every action for observation ``grids[k]`` (the env's
+        ``(C, W, H)``) as agent ``agents[k]`` (its position among the observations ``act`` is given; rows may repeat
+        one) would act on it now: from its current recurrent state, last action and time left, and last reward
+        ``rewards[k]`` (what ``act`` will be given with it this step; None: the last one it saw). Advances no memory
+        and samples nothing: the probe protocol of metta.evals.probes."""
+        if self._rnn is None:
+            raise ValueError(f"{self.env_name}: call reset(num_agents, max_steps) before log_probs")
+        self._check_time()
+        grid = self._check_grid(np.asarray(grids))
+        rows = np.asarray(agents, dtype=np.int64).reshape(-1)
+        if len(rows) != len(grid):
+            raise ValueError(f"log_probs: {len(grid)} observations for {len(rows)} agents")
+        feats = SelfFeatures(len(rows), self.obs_shape, self.num_actions, self.time)
+        feats.last_action[:] = self._features.last_action[rows]
+        feats.last_reward[:] = (self._features.last_reward[rows] if rewards is None
+                                else np.asarray(rewards, dtype=np.float32).reshape(-1))
+        with torch.inference_mode():
+            dist, _ = self._forward(grid, feats, self._rnn[torch.from_numpy(rows).to(self._rnn.device)])
+            return dist.log_probs.cpu().numpy().astype(np.float64)
+
+    def _check_time(self) -> None:
+        if self.time and self._max_steps is None:
+            raise ValueError(f"{self.env_name}: this policy sees the time left in its episode: call "
+                             f"reset(num_agents, max_steps) first")
+
+    def _check_grid(self, grid: np.ndarray) -> np.ndarray:
+        if grid.shape[1:] != tuple(self.obs_shape):
+            raise ValueError(f"observations of shape {grid.shape[1:]} do not match the policy's "
+                             f"{tuple(self.obs_shape)}")
+        return grid
+
+    def _forward(self, grid: np.ndarray, features: SelfFeatures, rnn: torch.Tensor):
+        """The action distribution of ``grid`` (N, C, W, H) with ``features``' last actions and rewards and
+        recurrent states ``rnn``, and the new recurrent states (call under torch.inference_mode)."""
+        from sample_factory.algo.utils.rl_utils import prepare_and_normalize_obs
+
+        n = len(grid)
+        left = None if self._max_steps is None else np.full(n, self._max_steps - self._steps)
+        feats = features(grid, left, np.full(n, self._max_steps)) if self.time else features(grid)
+        inputs = {GRID_KEY: torch.from_numpy(np.ascontiguousarray(to_layout(grid, self.layout))),
+                  SELF_KEY: torch.from_numpy(feats)}
+        # Sample Factory's forward, without its sampling (which draws from torch's global generator): the
+        # policy samples once, from its own generator
+        x = self.model.forward_head(prepare_and_normalize_obs(self.model, inputs))
+        x, rnn = self.model.forward_core(x, rnn)
+        self.model.forward_tail(x, values_only=False, sample_actions=False)
+        return self.model.last_action_distribution, rnn
 
 
 def load_policy(experiment: str, train_dir: str = "train_dir", device: str = "cpu",
