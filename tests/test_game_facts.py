@@ -52,7 +52,8 @@ def test_overlays_inherit_the_section_and_may_change_or_drop_parts(tmp_path):
 
 
 @pytest.mark.parametrize("text, where", [
-    ("Metta:\n  colours: 3\n", "Metta.colours: unknown key; expected one of bodies, metrics, oracle, render"),
+    ("Metta:\n  colours: 3\n",
+     "Metta.colours: unknown key; expected one of bodies, metrics, oracle, render, actionable"),
     ("Metta:\n  metrics:\n    best: hearts\n", "Metta.metrics.best: unknown key; expected one of headline, economy"),
     ("Metta:\n  metrics:\n    headline: stars\n",
      "Metta.metrics.headline: 'stars' is not a per-player variable (a counter) of the game"),

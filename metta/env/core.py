@@ -111,7 +111,12 @@ class MettaEnv(ParallelEnv):
         if clashes:  # its count and the derived metric would share one key of the episode's metrics
             raise ConfigError(f"{game.path}: Environment.Variables: the per-player counter(s) {', '.join(clashes)} "
                               f"are named like metrics the env derives itself (metta.society.metrics); rename them")
-        self.metrics = SocialMetrics(num_agents, counters, per_player_variables(game))
+        # what makes a chance actionable (the game's Metta.actionable), its variables placed in the global view
+        actionable = {counter: tuple(tuple((self.engine.variable_channel(c.variable), c.op, c.value) for c in conds)
+                                     for conds in (roles["actor"], roles["target"]))
+                      for counter, roles in (self.facts.actionable or {}).items()}
+        self.metrics = SocialMetrics(num_agents, counters, per_player_variables(game), actionable)
+        self._ok: np.ndarray | None = None  # who meets the actionable conditions now (metrics.actionable_at)
         watched = counter_actions(game)
         # flat actions whose landing can raise an attributed counter (None: any step may)
         self._watched = None if watched is None else np.array([a.name in watched for a in self.engine.actions])
@@ -190,8 +195,10 @@ class MettaEnv(ParallelEnv):
                 else out.transpose(0, 3, 2, 1)
             c = self._griddly_channels
             self.engine.observe_into(batch[:, :c])
-            self._poses = self.engine.poses()
+            view = self.engine.global_view()  # the poses' and the actionable conditions' source
+            self._poses = self.engine.poses(view)
             self._cells = self.engine.padded_cells(self._poses[0], self._poses[1])
+            self._ok = self.metrics.actionable_at(view, self._poses[0], self._poses[1])
             render_kinship(batch[:, c:c + len(KIN_CHANNELS)], *self._poses, self._kin_q, self._noise_q)
             if self._scratch is not None:
                 batch[:, -1] = self._team_q[:, None, None]
@@ -199,6 +206,7 @@ class MettaEnv(ParallelEnv):
         view = self.engine.global_view()  # one global view, every window cut from it at once
         self._poses = self.engine.poses(view)
         self._cells = self.engine.padded_cells(self._poses[0], self._poses[1])
+        self._ok = self.metrics.actionable_at(view, self._poses[0], self._poses[1])
         if self._scratch is None:
             return self._windows.render(view, *self._poses, self._agent_table, self._noise_q, out).transpose(0, 3, 2, 1)
         windows = self._windows.render(view, *self._poses, self._agent_table, self._noise_q, self._scratch)
@@ -273,9 +281,9 @@ class MettaEnv(ParallelEnv):
         uint8) the observations are written there and a transposed view of it is returned: no new array."""
         if self._needs_reset:
             raise RuntimeError("step() called before reset() or after the episode ended: call reset()")
-        cells, facing = self._cells, self._poses[2]
+        cells, facing, ok = self._cells, self._poses[2], self._ok  # as the step starts
         for counter, reach in self._reach.items():
-            self.metrics.count_chances(counter, self.engine.aimed_agents(reach, facing, cells))
+            self.metrics.count_chances(counter, self.engine.aimed_agents(reach, facing, cells), ok)
         raw, done = self.engine.step(flat)
         if self.reward_unit != 1 and raw.any():
             raw = raw.astype(np.float64) / self.reward_unit
@@ -283,7 +291,7 @@ class MettaEnv(ParallelEnv):
         self._steps += 1
         truncated = self._steps >= self.max_steps
         obs = self._observe(out)
-        if self.metrics.update(self.engine, raw, shared, self._aimed_at_agents(flat, cells, facing)):
+        if self.metrics.update(self.engine, raw, shared, self._aimed_at_agents(flat, cells, facing), ok):
             # a bond formed: it shares from the next step on
             self.sharing = bond_sharing(self.metrics.bonds, self.society.bond_share) @ self._kin_sharing
         episode = None

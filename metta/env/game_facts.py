@@ -12,6 +12,13 @@ reference). Every part is optional; a game without one gets the behaviour below,
   plans with. Without it the oracle does not apply to the game (asking for it is an error).
 - ``render``: the variables frames draw as the energy bar, shield ring, ice and dimming (metta.viz.render).
   Without it frames draw every object by its shape and colour only.
+- ``actionable``: per directed counter (``attacks``, ``gifts``: metta.society.metrics), what makes a chance (an
+  agent in reach) one the actor could take: ``actor`` and ``target``, each a list of conditions on that agent's
+  own variables at the step's start, all of which must hold (an absent or empty list: any agent). A condition is
+  data, never code: the text ``VARIABLE OP VALUE``, with VARIABLE a variable of the avatar, OP one of ``==``,
+  ``!=``, ``<``, ``<=``, ``>``, ``>=`` and VALUE an integer or a named value that no rule writes, e.g.
+  ``energy >= attack_cost``. Without it (or for a counter it leaves out, or sets to ``null``) no actionable
+  chances are counted.
 
 Griddly never sees the section (metta.griddly_ext.gdy keeps it apart); overlays inherit it through ``extends``
 and may change any part, or drop one with ``null``. An unknown key, or a name the game does not have, is a
@@ -19,12 +26,14 @@ ConfigError naming the file and the key.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from metta.errors import ConfigError
 from metta.griddly_ext.gdy import SECTION, GameDoc
 from metta.society.bodies import BodyVariables
+from metta.society.metrics import DIRECTED, OPS
 
 # what each key of the oracle's groups must name in the game
 ORACLE = {
@@ -35,7 +44,20 @@ ORACLE = {
 }
 RENDER = ("energy", "max_energy", "shield", "frozen", "cooldown")
 METRICS = ("headline", "economy")
-KEYS = ("bodies", "metrics", "oracle", "render")
+KEYS = ("bodies", "metrics", "oracle", "render", "actionable")
+ROLES = ("actor", "target")
+# one condition: a variable, a comparison, an integer or a named value (data, never evaluated as code)
+CONDITION = re.compile(r"^\s*([A-Za-z_]\w*)\s*(==|!=|<=|>=|<|>)\s*(-?\d+|[A-Za-z_]\w*)\s*$")
+
+
+@dataclass(frozen=True)
+class Condition:
+    """``variable op value`` on one agent's own variable; ``value`` resolved to an integer (``text``: as written)."""
+
+    variable: str
+    op: str       # one of metta.society.metrics.OPS
+    value: int
+    text: str
 
 
 @dataclass(frozen=True)
@@ -45,6 +67,7 @@ class GameFacts:
     economy: str | None = None
     oracle: dict | None = None    # group -> {role: the game's name}
     render: dict | None = None    # role -> variable
+    actionable: dict | None = None  # directed counter -> {"actor": (Condition, ...), "target": (Condition, ...)}
 
     @classmethod
     def of(cls, game: GameDoc) -> "GameFacts":
@@ -58,7 +81,7 @@ class _Reader:
         self.index = game.index
         self.named = game.named_values()
 
-    def fail(self, key: str, msg: str) -> None:
+    def fail(self, key: str, msg: str) -> NoReturn:
         raise ConfigError(f"{self.game.path}: {SECTION}.{key}: {msg}")
 
     def mapping(self, key: str, value: Any, known: tuple, required: bool = False) -> dict:
@@ -106,6 +129,8 @@ class _Reader:
             render = self.mapping("render", section["render"], RENDER, required=True)
             out["render"] = {k: self.name(f"render.{k}", v, "an object variable", self.index.observed)
                              for k, v in render.items()}
+        if section.get("actionable") is not None:
+            out["actionable"] = self.actionable(section["actionable"])
         return GameFacts(**out)
 
     def bodies(self, spec: Any) -> BodyVariables:
@@ -137,3 +162,46 @@ class _Reader:
                    for k, v in groups["actions"].items()}
         values = {k: self.value(f"oracle.values.{k}", v) for k, v in groups["values"].items()}
         return {"objects": objects, "variables": variables, "actions": actions, "values": values}
+
+    def actionable(self, spec: Any) -> dict | None:
+        if not isinstance(spec, dict) or not spec:
+            self.fail("actionable", f"expected a mapping of {', '.join(DIRECTED)} to their conditions, got {spec!r}")
+        out = {}
+        for counter, roles in spec.items():
+            key = f"actionable.{counter}"
+            if counter not in DIRECTED:
+                self.fail(key, f"unknown key; expected one of {', '.join(DIRECTED)}")
+            self.name(key, counter, "a per-player variable (a counter)", self.index.per_player)
+            if roles is None:  # an overlay drops the base's conditions for this counter
+                continue
+            roles = self.mapping(key, roles, ROLES)
+            out[counter] = {role: self.conditions(f"{key}.{role}", roles.get(role)) for role in ROLES}
+        return out or None
+
+    def conditions(self, key: str, spec: Any) -> tuple[Condition, ...]:
+        if spec is None:
+            return ()
+        if not isinstance(spec, list) or not all(isinstance(c, str) for c in spec):
+            self.fail(key, f"expected a list of conditions 'VARIABLE OP VALUE' (e.g. 'energy >= attack_cost'), "
+                           f"got {spec!r}")
+        variables = self.index.object_variables.get(self.game.avatar, frozenset())
+        out = []
+        for k, text in enumerate(spec):
+            where = f"{key}.{k}"
+            match = CONDITION.match(text)
+            if match is None:
+                self.fail(where, f"{text!r} is not a condition 'VARIABLE OP VALUE' with OP one of {', '.join(OPS)} "
+                                 f"and VALUE an integer or a named value")
+            variable, op, value = match.groups()
+            self.name(where, variable, f"a variable of {self.game.avatar!r}", variables)
+            if re.fullmatch(r"-?\d+", value):
+                number = int(value)
+            else:
+                self.value(where, value)
+                if value in self.index.written:
+                    self.fail(where, f"the named value {value!r} is written by the rules: it is no constant")
+                number = self.named[value]
+                if isinstance(number, bool) or not isinstance(number, int):
+                    self.fail(where, f"the named value {value!r} is {number!r}, not an integer")
+            out.append(Condition(variable, op, number, text.strip()))
+        return tuple(out)

@@ -261,6 +261,10 @@ class GriddlyEngine:
         (up, right, down, left), variables. A view of Griddly's buffer, valid until the next step."""
         return np.array(self._game.observe(), copy=False)
 
+    def variable_channel(self, name: str) -> int:
+        """The channel of the global view (``global_view``) holding object variable ``name``."""
+        return self._variables.start + self.variable_names.index(name)
+
     def poses(self, view: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Every player's cell and facing ``(x, y, orientation)`` in player order, from the global view.
 

@@ -30,6 +30,19 @@ over the episode's agents (likewise for strangers and gifts), and
 ``attack_kin_stranger_ratio = attack_rate_kin / attack_rate_strangers``. A policy blind to
 kinship picks among the agents in reach alike, so its ratio is 1 whatever the team sizes.
 
+Actionable chances. An agent in reach is no real chance when the actor cannot act (frozen, too little energy)
+or the target is not worth the act (shielded, carrying nothing). A game says what makes a chance actionable in
+its ``Metta.actionable`` section (metta.env.game_facts; docs/games.md): per directed counter, conditions on the
+actor's and on the target's own variables, read at the step's start from the global VECTOR view the env renders
+anyway, at the agents' cells (so as the observer shows them, 0..255). For such a counter the env also counts
+``attack_actionable_kin``, ``attack_actionable_strangers`` (the chances whose actor and target met the
+conditions), and the hits on a target that, with its attacker, met them at the step's start:
+``attacks_on_kin_actionable``, ``attacks_on_strangers_actionable`` (gifts: ``gift_actionable_kin``,
+``gift_actionable_strangers``, ``gifts_to_kin_actionable``, ``gifts_to_strangers_actionable``). Their rates
+are ``attack_actionable_rate_kin = Σ attacks_on_kin_actionable / Σ attack_actionable_kin`` (likewise
+strangers and gifts) and ``attack_actionable_kin_stranger_ratio``. A game without the section, or a counter it
+leaves out, has none of these keys (none is guessed); the counts of every agent in reach stay beside them.
+
 Social outcome metrics of the episode (Perolat et al. 2017; Hughes et al. 2018), the same
 value in every agent's dict. ``R_i`` is agent i's own return in the game (``raw_reward``:
 what it earned, before kinship shares it out; on shared returns equality would rise by
@@ -57,14 +70,26 @@ DIRECTED = {"attacks": ("attack", "attacks_on"), "gifts": ("gift", "gifts_to")}
 # counters of actions that have a target, and the per-player variable naming it: split into kin and strangers
 TARGETS = {"attacks": "attack_target", "gifts": "gift_target", "bonds": "bond_target"}
 ARM = "team_reward"  # each agent's team's share alpha, under a structure with arms (mixed_teams)
+# the comparisons an actionable condition may make (metta.env.game_facts); a condition's opcode is its index here
+OPS = ("==", "!=", "<", "<=", ">", ">=")
+
+
+def actionable_names(counter: str) -> dict[str, str]:
+    """The names of a directed counter's actionable metrics (see the module docstring), by role."""
+    prefix, hit = DIRECTED[counter]
+    return {"chances_kin": f"{prefix}_actionable_kin", "chances_strangers": f"{prefix}_actionable_strangers",
+            "hits_kin": f"{hit}_kin_actionable", "hits_strangers": f"{hit}_strangers_actionable",
+            "rate_kin": f"{prefix}_actionable_rate_kin", "rate_strangers": f"{prefix}_actionable_rate_strangers",
+            "ratio": f"{prefix}_actionable_kin_stranger_ratio"}
 
 
 def derived_metric_names() -> frozenset[str]:
     """Every name ``SocialMetrics.episode`` computes rather than reads from a game counter."""
     names = {"reward", "raw_reward", "bonds_formed", "efficiency", "equality", "sustainability", "peace", ARM}
-    for prefix, hit in DIRECTED.values():
+    for counter, (prefix, hit) in DIRECTED.items():
         names |= {f"{hit}_kin", f"{hit}_strangers", f"{prefix}_chances_kin", f"{prefix}_chances_strangers",
                   f"{prefix}_rate_kin", f"{prefix}_rate_strangers", f"{prefix}_kin_stranger_ratio"}
+        names |= set(actionable_names(counter).values())
     return frozenset(names)
 
 
@@ -93,16 +118,63 @@ def _count_chances(in_reach, kin, table):  # pragma: no cover (compiled)
                 table[0 if kin[i, j] else 1, i] += 1
 
 
+@njit(cache=True, nogil=True)
+def _count_actionable(in_reach, kin, actor_ok, target_ok, table, actionable):  # pragma: no cover (compiled)
+    for i in range(in_reach.shape[0]):
+        for r in range(in_reach.shape[1]):
+            j = in_reach[i, r]
+            if j >= 0:
+                side = 0 if kin[i, j] else 1
+                table[side, i] += 1
+                if actor_ok[i] and target_ok[j]:
+                    actionable[side, i] += 1
+
+
+@njit(cache=True, nogil=True)
+def _holds(cells, x, y, channel, op, value, group, out):  # pragma: no cover (compiled)
+    """out[g, i]: agent i meets every condition of group g; ``cells`` (height, width, channel) the global view."""
+    out[:] = True
+    for k in range(len(channel)):
+        c, o, w, g = channel[k], op[k], value[k], group[k]
+        for i in range(len(x)):
+            v = np.int64(cells[y[i], x[i], c])
+            if o == 0:
+                holds = v == w
+            elif o == 1:
+                holds = v != w
+            elif o == 2:
+                holds = v < w
+            elif o == 3:
+                holds = v <= w
+            elif o == 4:
+                holds = v > w
+            else:
+                holds = v >= w
+            if not holds:
+                out[g, i] = False
+
+
 class SocialMetrics:
     """Accumulates one episode's social metrics for ``num_agents`` agents."""
 
-    def __init__(self, num_agents: int, counters, variables=()):
+    def __init__(self, num_agents: int, counters, variables=(), actionable=None):
         """``counters``: the names of the game's per-player counters; ``variables``: the names of its per-player
-        variables, where the target variables of attributed counters are looked up."""
+        variables, where the target variables of attributed counters are looked up. ``actionable``: ``{directed
+        counter: (actor conditions, target conditions)}``, each condition ``(channel of the global view, op of
+        OPS, integer)`` (the game's ``Metta.actionable``, its variables placed by the env); a counter that is not
+        attributed here is left out."""
         self.n = num_agents
         self.counters = tuple(counters)
         variables = set(variables)
         self.targeted = tuple(c for c, t in TARGETS.items() if c in self.counters and t in variables)
+        actionable = {c: v for c, v in (actionable or {}).items() if c in DIRECTED and c in self.targeted}
+        self.actionable = tuple(actionable)  # counter k's actor conditions are group 2k, its target's 2k + 1
+        rows = [(cond, 2 * k + role) for k, c in enumerate(self.actionable) for role in (0, 1)
+                for cond in actionable[c][role]]
+        self._channel = np.array([int(cond[0]) for cond, _ in rows], dtype=np.int64)
+        self._op = np.array([OPS.index(cond[1]) for cond, _ in rows], dtype=np.int64)
+        self._value = np.array([int(cond[2]) for cond, _ in rows], dtype=np.int64)
+        self._group = np.array([g for _, g in rows], dtype=np.int64)
         self.reset(np.eye(num_agents), 0.5)
 
     def reset(self, kinship: np.ndarray, kin_threshold: float, team_rewards: np.ndarray | None = None) -> None:
@@ -114,20 +186,41 @@ class SocialMetrics:
         self.reward = np.zeros(self.n)
         self.raw_reward = np.zeros(self.n)
         self.chances = {c: np.zeros((2, self.n), dtype=np.int64) for c in DIRECTED}  # [kin, strangers]
+        # the actionable ones, and the hits on targets actionable at their step's start: [kin, strangers]
+        self.actionable_chances = {c: np.zeros((2, self.n), dtype=np.int64) for c in self.actionable}
+        self.actionable_hits = {c: np.zeros((2, self.n), dtype=np.int64) for c in self.actionable}
         self.steps = 0
         self.positive_steps = np.zeros(self.n, dtype=np.int64)   # steps with a positive raw reward
         self.positive_time = np.zeros(self.n, dtype=np.int64)    # the sum of those steps' numbers (1..T)
         self.bonds = np.zeros((self.n, self.n))
         self._last = {name: np.zeros(self.n, dtype=np.int64) for name in self.targeted}
 
-    def count_chances(self, counter: str, in_reach: np.ndarray) -> None:
-        """``in_reach`` (agent, cell): the agent standing in each cell agent i's ``counter`` actions can reach at
-        this step, -1 for none. Each one is a chance, for kin or for a stranger."""
-        _count_chances(in_reach, self.kin, self.chances[counter])
+    def actionable_at(self, view: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray | None:
+        """Who meets which actionable conditions in the global VECTOR view ``view`` (channels, width, height), the
+        agents standing at ``(x, y)``: bool ``(2 K, N)``, row 2k counter k's actor conditions, row 2k + 1 its
+        target's (``self.actionable``'s order); None without actionable counters. A new array each call."""
+        if not self.actionable:
+            return None
+        out = np.empty((2 * len(self.actionable), self.n), dtype=np.bool_)
+        _holds(view.transpose(2, 1, 0), x, y, self._channel, self._op, self._value, self._group, out)
+        return out
 
-    def update(self, engine, raw: np.ndarray, shared: np.ndarray, maybe_targeted: bool = True) -> list[tuple[int, int]]:
+    def count_chances(self, counter: str, in_reach: np.ndarray, ok: np.ndarray | None = None) -> None:
+        """``in_reach`` (agent, cell): the agent standing in each cell agent i's ``counter`` actions can reach at
+        this step, -1 for none. Each one is a chance, for kin or for a stranger; an actionable one too when ``ok``
+        (``actionable_at`` at this step's start) says the actor and the target meet the counter's conditions."""
+        if ok is not None and counter in self.actionable:
+            k = 2 * self.actionable.index(counter)
+            _count_actionable(in_reach, self.kin, ok[k], ok[k + 1], self.chances[counter],
+                              self.actionable_chances[counter])
+        else:
+            _count_chances(in_reach, self.kin, self.chances[counter])
+
+    def update(self, engine, raw: np.ndarray, shared: np.ndarray, maybe_targeted: bool = True,
+               ok: np.ndarray | None = None) -> list[tuple[int, int]]:
         """Account for one step; return the bonds (i, j) formed in it. ``maybe_targeted`` False: no attack, gift
-        or bond can have landed this step (see the env's ``counter_actions``), so the counters are not read."""
+        or bond can have landed this step (see the env's ``counter_actions``), so the counters are not read.
+        ``ok``: ``actionable_at`` at the step's start, which says whether a hit landed on an actionable target."""
         self.steps += 1
         self.raw_reward += raw
         self.reward += shared
@@ -148,7 +241,12 @@ class SocialMetrics:
             if counter in rose:
                 i = rose[counter]
                 j = now[TARGETS[counter]][i] - 1
-                np.add.at(table, (np.where(self.kin[i, j], 0, 1), i), 1)
+                side = np.where(self.kin[i, j], 0, 1)
+                np.add.at(table, (side, i), 1)
+                if ok is not None and counter in self.actionable:
+                    k = 2 * self.actionable.index(counter)
+                    good = ok[k, i] & ok[k + 1, j]
+                    np.add.at(self.actionable_hits[counter], (side[good], i[good]), 1)
         formed = []
         for i in rose.get("bonds", ()):
             j = int(now["bond_target"][i]) - 1
@@ -172,6 +270,12 @@ class SocialMetrics:
                 if counter in self.targeted:
                     m[f"{prefix}_chances_kin"] = int(self.chances[counter][0, i])
                     m[f"{prefix}_chances_strangers"] = int(self.chances[counter][1, i])
+            for counter in self.actionable:
+                names = actionable_names(counter)
+                m[names["chances_kin"]] = int(self.actionable_chances[counter][0, i])
+                m[names["chances_strangers"]] = int(self.actionable_chances[counter][1, i])
+                m[names["hits_kin"]] = int(self.actionable_hits[counter][0, i])
+                m[names["hits_strangers"]] = int(self.actionable_hits[counter][1, i])
             m.update(reward=float(self.reward[i]), raw_reward=float(self.raw_reward[i]))
             if self.team_rewards is not None:
                 m[ARM] = float(self.team_rewards[i])
@@ -198,4 +302,11 @@ class SocialMetrics:
                 strangers = rate(int(table[1].sum()), int(self.chances[counter][1].sum()))
                 out.update({f"{prefix}_rate_kin": kin, f"{prefix}_rate_strangers": strangers,
                             f"{prefix}_kin_stranger_ratio": ratio(kin, strangers)})
+        for counter in self.actionable:
+            names = actionable_names(counter)
+            hits, chances = self.actionable_hits[counter], self.actionable_chances[counter]
+            kin = rate(int(hits[0].sum()), int(chances[0].sum()))
+            strangers = rate(int(hits[1].sum()), int(chances[1].sum()))
+            out.update({names["rate_kin"]: kin, names["rate_strangers"]: strangers,
+                        names["ratio"]: ratio(kin, strangers)})
         return out
