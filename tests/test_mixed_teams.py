@@ -107,8 +107,8 @@ def test_the_env_swaps_arms_and_keeps_everything_else(env):
     assert env.level == level and env.state()["Objects"] == state["Objects"]
     np.testing.assert_array_equal(env.kinship, kinship)
     np.testing.assert_array_equal(env.team_rewards, 1.0 - alpha)
-    with config_error("reset options", "bogus", "swap_arms"):
-        env.reset(seed=11, options={"bogus": 1})
+    env.reset(seed=11, options={"bogus": 1})     # PettingZoo's API test passes options of its own: ignored
+    np.testing.assert_array_equal(env.team_rewards, alpha)
 
 
 def test_alpha_is_observed_and_reaches_the_policys_input(env):
