@@ -112,3 +112,45 @@ def test_ctrl_c_stops_an_evaluation_without_a_traceback(tmp_path):
         proc.kill()
     assert proc.returncode != 0
     assert "Traceback" not in err and "stopped by SIGINT" in err, err[-2000:]
+
+
+def test_a_paired_evaluation_plays_each_seed_twice_with_the_arms_swapped(tmp_path):
+    """--paired: every seed twice, the second time each team at the other arm; the same maps (the level, the teams);
+    --probes keeps each episode's probe tallies per arm, summing what metta.evals.probes records."""
+    from metta.evals.probes import Prober
+
+    assert main(["--env=metta-kin-dilemma", "--policy=random", f"--train_dir={tmp_path}", "--max_steps=15",
+                 "--episodes=2", "--seed=3", "--film=0", "--paired", "--probes"]) == 0
+    stats = json.load(open(tmp_path / "random" / "eval" / "stats.json"))
+    eps = stats["episodes"]
+    assert [(e["seed"], e["swapped"]) for e in eps] == [(3, False), (3, True), (4, False), (4, True)]
+    assert [e["replay"] is not None for e in eps] == [True, False, True, False]
+    for first, second in (eps[:2], eps[2:]):
+        for agent, m in first["agents"].items():
+            assert second["agents"][agent]["team_reward"] == 1.0 - m["team_reward"]
+        assert sorted(m["team_reward"] for m in first["agents"].values()) == [0.0] * 6 + [1.0] * 6
+    # the maps and teams are the same: the env draws them from the seed alike, whichever arm each team takes
+    env = make_env("metta-kin-dilemma", max_steps=15)
+    try:
+        env.reset(seed=3)
+        level, kinship = env.level, env.kinship.copy()
+        env.reset(seed=3, options={"swap_arms": True})
+        assert env.level == level and (env.kinship == kinship).all()
+        # the tallies: probe the same random policy's first episode by hand and compare the in-reach counts
+        policy = RandomPolicy(env.action_space("agent_0").n, seed=3)
+        prober = Prober(env, policy, 3)
+        obs, _ = env.reset(seed=3)
+        prober.step(obs)
+        assert all(r["arm"] in (0.0, 1.0) for r in prober.records)
+    finally:
+        env.close()
+    tally = eps[0]["probes"]
+    assert tally["all"]["in_reach"]["n"] == sum(tally["by_arm"][a]["in_reach"]["n"] for a in tally["by_arm"])
+    assert tally["all"]["actionable"]["n"] <= tally["all"]["in_reach"]["n"]
+    assert tally["all"]["in_reach"]["n"] > 0 and tally["all"]["in_reach"]["sum"] == 0.0   # random: blind to kin
+
+
+def test_paired_needs_a_structure_with_arms(tmp_path, capsys):
+    assert main(["--env=metta-teams", "--policy=random", f"--train_dir={tmp_path}", "--max_steps=5",
+                 "--film=0", "--paired"]) == 2
+    assert "has none" in capsys.readouterr().err

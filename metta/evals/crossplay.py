@@ -21,7 +21,10 @@ Reported per condition, each with a 95% t-interval over episodes: the focal per-
 sharing, per agent and episode), and its difference from the resident run, paired by seed; the focal agents' attacks
 on kin and strangers per agent; the background's attacks on the focal group per focal agent. Rates per chance pool
 all episodes (Σ hits / Σ chances): the focal kin/stranger ratio and the background's rate on focal agents against its
-rate on other background agents, both as Mantel–Haenszel ratios over episodes (metta.evals.stats.mh_rate_ratio).
+rate on other background agents, both as rate ratios of the pooled counts with their exact intervals
+(metta.evals.stats.rate_ratio). Under a kinship structure with arms (``mixed_teams``) the focal team's arm is its drawn
+share alpha (each population plays the preset as it trained on it), and every per-condition number is also given per
+focal arm (``by_arm``, keyed ``alpha_<a>``).
 Whom each attack hit, and who stood in reach, is tallied each step from the game's ``attacks``/``attack_target``
 counters and the engine's reach, as metta.society.metrics does. With several ``--focal``/``--background``
 experiments (paired in order; one of them may be a single experiment) each pair is a seed: the summary takes the
@@ -41,7 +44,8 @@ import numpy as np
 
 from metta.errors import UsageError
 from metta.evals.policies import CompositePolicy, policy_for
-from metta.evals.stats import mean_interval, mh_rate_ratio
+from metta.evals.stats import mean_interval, rate_ratio
+from metta.society.metrics import ARM
 from metta.env.counters import actions_raising
 from metta.society.observation import quantize, render_kinship
 
@@ -132,7 +136,9 @@ def episode_values(e: dict) -> dict:
         return float(sum(m[i].get(key) or 0 for i in who))
 
     on_focal, on_bg = a[np.ix_(bg, focal)].sum(), a[np.ix_(bg, bg)].sum()
-    return {"focal_return": total("raw_reward", focal) / len(focal),
+    arm = m[int(focal[0])].get(ARM)
+    return {"focal_arm": None if arm is None else f"alpha_{float(arm):g}",
+            "focal_return": total("raw_reward", focal) / len(focal),
             "focal_attacks_on_kin": total("attacks_on_kin", focal) / len(focal),
             "focal_attacks_on_strangers": total("attacks_on_strangers", focal) / len(focal),
             "background_attacks_on_focal": float(on_focal) / len(focal),
@@ -145,37 +151,62 @@ def episode_values(e: dict) -> dict:
 PER_EPISODE = ("focal_return", "focal_attacks_on_kin", "focal_attacks_on_strangers", "background_attacks_on_focal")
 
 
+def condition_summary(values: list[dict], records: list[dict], resident: dict | None) -> dict:
+    """Each per-episode number's mean and 95% interval over ``values`` (episodes), the pooled rate ratios, and the
+    focal return minus the resident's (``resident``: seed -> its focal return), paired by episode seed."""
+    s = {k: mean_interval([v[k] for v in values]) for k in PER_EPISODE}
+    s["focal_kin_stranger_ratio"] = rate_ratio([v["focal_strata"] for v in values])
+    s["background_focal_ratio"] = rate_ratio([v["background_strata"] for v in values])
+    if resident is not None:
+        s["return_vs_resident"] = mean_interval([v["focal_return"] - resident[e["seed"]]
+                                                 for v, e in zip(values, records)])
+    return s
+
+
 def summarize_pair(episodes: dict[str, list[dict]]) -> dict:
-    """Per condition: each per-episode number's mean and 95% interval over episodes, the pooled MH ratios; and the
-    focal return minus the resident's, paired by episode seed."""
+    """Per condition: ``condition_summary`` over its episodes, and (structures with arms) over the episodes of each
+    focal arm (``by_arm``)."""
     out = {}
     for cond, records in episodes.items():
         values = [episode_values(e) for e in records]
-        s = {k: mean_interval([v[k] for v in values]) for k in PER_EPISODE}
-        s["focal_kin_stranger_ratio"] = mh_rate_ratio([v["focal_strata"] for v in values])
-        s["background_focal_ratio"] = mh_rate_ratio([v["background_strata"] for v in values])
+        resident = None
         if cond != "resident" and "resident" in episodes:
-            res = {e["seed"]: episode_values(e)["focal_return"] for e in episodes["resident"]}
-            s["return_vs_resident"] = mean_interval([v["focal_return"] - res[e["seed"]]
-                                                     for v, e in zip(values, records)])
+            resident = {e["seed"]: episode_values(e)["focal_return"] for e in episodes["resident"]}
+        s = condition_summary(values, records, resident)
+        arms = sorted({v["focal_arm"] for v in values if v["focal_arm"] is not None})
+        if arms:
+            s["by_arm"] = {arm: condition_summary([v for v in values if v["focal_arm"] == arm],
+                                                  [e for v, e in zip(values, records) if v["focal_arm"] == arm],
+                                                  resident) for arm in arms}
         out[cond] = s
     return out
 
 
 def across_pairs(pairs: list[dict]) -> dict:
-    """The pairs' per-condition means (ratios' logs) with a t-interval over pairs: n = pairs."""
+    """The pairs' per-condition means (ratios' logs, of pairs with events) with a t-interval over pairs: n = pairs;
+    per focal arm too (``by_arm``) when the conditions have arms."""
     out = {}
     for cond in pairs[0]:
-        cell = {}
-        for k, v in pairs[0][cond].items():
-            if "ratio" in k:
-                logs = [p[cond][k]["log_ratio"] for p in pairs if p[cond][k]["log_ratio"] is not None]
-                s = mean_interval(logs)
-                cell[k] = {key: (None if s[key] is None else math.exp(s[key])) for key in ("mean", "lo", "hi")}
-                cell[k]["n"] = s["n"]
-            else:
-                cell[k] = mean_interval([p[cond][k]["mean"] for p in pairs])
-        out[cond] = cell
+        out[cond] = _across([p[cond] for p in pairs])
+        arms = sorted({a for p in pairs for a in p[cond].get("by_arm", {})})
+        if arms:
+            out[cond]["by_arm"] = {a: _across([p[cond]["by_arm"][a] for p in pairs if a in p[cond].get("by_arm", {})])
+                                   for a in arms}
+    return out
+
+
+def _across(cells: list[dict]) -> dict:
+    out = {}
+    for k in cells[0]:
+        if k == "by_arm":
+            continue
+        if "ratio" in k:
+            logs = [c[k]["log_ratio"] for c in cells if c[k]["log_ratio"] is not None and not c[k].get("no_events")]
+            s = mean_interval(logs)
+            out[k] = {key: (None if s[key] is None else math.exp(s[key])) for key in ("mean", "lo", "hi")}
+            out[k]["n"] = s["n"]
+        else:
+            out[k] = mean_interval([c[k]["mean"] for c in cells if c[k]["mean"] is not None])
     return out
 
 

@@ -27,9 +27,9 @@ one record per probed (state, actor, target):
   attack action aimed at the target's cell);
 - ``kin``: the true kinship of actor to target is at least the structure's ``kin_threshold``;
 - ``arm``: the actor's team's share alpha (``env.team_rewards``), None for a structure without arms;
-- ``actionable``: the chance counts as one (docs/dilemma.md): the actor is not frozen and has the energy for the
-  attack (the game's ``attack_cost``, the agent's own copy of it under bodies), the target is unshielded and
-  carries something (read from Griddly's state; None for a game without the oracle's variable names);
+- ``actionable``: the chance counts as one by the game's own conditions (its ``Metta.actionable`` for attacks, as
+  the env's social metrics count it, metta.society.metrics: in games/metta.yaml the actor is not frozen and has
+  the energy for the attack, the target is unshielded and carries something); None for a game without them;
 - ``shown``: the kinship value the actor observes at the target's cell; ``logp_kin``, ``logp_stranger``: the
   attack's log-probability with the target shown as kin and as a stranger; ``d`` their difference as above.
 
@@ -153,30 +153,13 @@ class Prober:
                                                                  logp_stranger))]
 
     def _actionable(self, actor: np.ndarray, target: np.ndarray) -> np.ndarray | None:
-        """Per (actor, target): could the attack land a theft now (the module docstring)? None when the game does
-        not name the variables (its Metta.oracle section)."""
-        env = self.env
-        if env.facts.oracle is None:
+        """Per (actor, target): is the chance actionable now, by the game's own conditions (its
+        ``Metta.actionable`` for attacks, as the env's metrics count it)? None when the game declares none."""
+        ok = self.env.actionable(COUNTER)
+        if ok is None:
             return None
-        var = env.facts.oracle["variables"]
-        state = env.agent_variables()
-
-        def read(name):
-            return np.array([np.nan if s is None else s.get(var[name], 0) for s in state], dtype=np.float64)
-
-        energy, frozen, shield, inventory = (read(k) for k in ("energy", "frozen", "shield", "inventory"))
-        can_act = (frozen == 0) & (energy >= self._attack_cost())
-        robbable = (shield == 0) & (inventory > 0)
-        return can_act[actor] & robbable[target]
-
-    def _attack_cost(self) -> np.ndarray | float:
-        """Every agent's attack cost: its own copy under the game's bodies, else the game's ``attack_cost``."""
-        env = self.env
-        bodies = env.facts.bodies
-        if bodies is not None and "attack_cost" in bodies.costs:
-            name = bodies.costs["attack_cost"]
-            return env.engine.player_counters([name])[name].astype(np.float64)
-        return float(env.game.named_values().get("attack_cost", 0))
+        actor_ok, target_ok = ok
+        return actor_ok[actor] & target_ok[target]
 
 
 def probe_episode(env, policy, seed: int, options: dict | None = None):

@@ -69,6 +69,7 @@ def sweep_argv(spec: Spec, env_steps: int, seeds: int, backend: str, train_dir: 
     argv += ["--seeds", str(seeds), "--env_steps", str(env_steps), "--episodes", str(spec.evaluation.episodes)]
     if spec.evaluation.max_steps is not None:
         argv += ["--eval_max_steps", str(spec.evaluation.max_steps)]
+    argv += ["--paired"] * spec.evaluation.paired + ["--probes"] * spec.evaluation.probes
     argv += ["--train_dir", train_dir, "--backend", backend, *extra]
     return argv + (["--", *spec.train_flags] if spec.train_flags else [])
 
@@ -167,6 +168,25 @@ def summary(spec: Spec, spec_path: str, args, env_steps: int, seeds: int, sweep_
                         "over episodes (metta.evals.crossplay)"}
 
 
+def reference_hearts(spec: Spec, sweep_dir: str) -> float | None:
+    """The scripted peaceful population's hearts per agent per episode on the spec's preset
+    (``evaluation.reference_episodes`` episodes, metta.experiments.dilemma_check), kept in
+    ``TRAIN_DIR/NAME/reference.json`` and reused while the spec asks for the same."""
+    k = spec.evaluation.reference_episodes
+    if not k:
+        return None
+    path = os.path.join(sweep_dir, "reference.json")
+    if os.path.isfile(path):
+        saved = read_json(path, "scripted reference")
+        if saved.get("preset") == spec.preset and saved.get("episodes") == k:
+            return saved["hearts"]
+    from metta.experiments.dilemma_check import scripted_hearts
+
+    hearts = scripted_hearts(spec.preset, k)
+    write_json(path, {"preset": spec.preset, "episodes": k, "population": "peaceful", "hearts": hearts})
+    return hearts
+
+
 def offset_note(pair: dict) -> str:
     k = pair["background_seed_offset"]
     return f" (seed +{k})" if k else ""
@@ -199,8 +219,17 @@ td,th{{border:1px solid #ccc;padding:4px 8px}}</style></head><body>
 else '0')} episodes per pair and condition.</p>
 <table><tr><th>pair</th><th>focal</th><th>background</th><th>focal return</th><th>resident return</th>
 <th>focal − resident</th><th>placebo return</th><th>n</th></tr>{rows}</table>
+{arms_section(flagship)}
 </body></html>
 """
+
+
+def arms_section(flagship: dict) -> str:
+    if "arms" not in flagship:
+        return ""
+    from metta.experiments.arms_report import section
+
+    return section(flagship["arms"], flagship["crossplay"])
 
 
 def experiment(args) -> int:
@@ -238,6 +267,11 @@ def experiment(args) -> int:
         if code:
             return code
     flagship = summary(spec, args.spec, args, env_steps, seeds, sweep_dir, pairs)
+    if spec.evaluation.paired:  # both arms in every run: the contrast inside runs (metta.experiments.arms_report)
+        from metta.experiments.arms_report import arms_report
+
+        desc = read_json(os.path.join(sweep_dir, "sweep.json"), "sweep description")
+        flagship["arms"] = arms_report(desc, sweep_dir, reference_hearts(spec, sweep_dir))
     write_json(os.path.join(sweep_dir, "flagship.json"), flagship)
     write_text(os.path.join(sweep_dir, "flagship.html"), page(flagship))
     print(f"wrote {os.path.join(sweep_dir, 'flagship.json')} and flagship.html")

@@ -4,7 +4,7 @@ does not have is a ConfigError naming the dotted key (metta.config). See metta.e
 
     name: kinship_dilemma
     preset: metta-dilemma
-    grid: {kinship.team_reward: [0, 0.5, 1]}
+    grid: {kinship.team_reward: [0, 0.5, 1]}     # or {}: one grid point (with arms inside every run)
     seeds: 4
     env_steps: 5_000_000
     evaluation: {episodes: 8}
@@ -48,6 +48,12 @@ def same_value(a: Value, b: Value) -> bool:
 class Evaluation(ConfigModel):
     episodes: int = Field(5, description="evaluation episodes per run, seeded 0..E-1 (the sweep's --episodes)")
     max_steps: int | None = Field(None, description="evaluation episode length (default: the game's own)")
+    paired: bool = Field(False, description="play every evaluation seed twice, the second time with the teams' arms "
+                                            "swapped (a kinship structure with arms, mixed_teams)")
+    probes: bool = Field(False, description="probe every run's attacks in its evaluation episodes "
+                                            "(metta.evals.probes)")
+    reference_episodes: int = Field(0, description="episodes of the scripted peaceful population on the preset, "
+                                                   "the learning curves' reference (0: none)")
 
     @model_validator(mode="after")
     def _positive(self):

@@ -67,6 +67,11 @@ def parse_cli(argv: list[str]):
                              "drawn on the CPU here, about 1 s each on a busy 2-core machine)")
     parser.add_argument("--replays", type=int, default=0,
                         help="evaluation episodes of each run to record as replays in RUN/eval/ (default 0)")
+    parser.add_argument("--paired", action="store_true",
+                        help="play every evaluation seed twice, the second time with the teams' arms swapped (a "
+                             "kinship structure with arms, mixed_teams)")
+    parser.add_argument("--probes", action="store_true",
+                        help="probe every run's attacks in its evaluation episodes (metta.evals.probes)")
     parser.add_argument("--slurm_cpus_per_job", type=int, default=None,
                         help="CPUs per Slurm job (default: --slurm_cpus_per_gpu x --slurm_gpus_per_job, or 2 "
                              "without GPUs, what the CPU training defaults use)")
@@ -148,7 +153,8 @@ def sweep(args, train_flags: list[str] | None) -> int:
                   f"--train_dir={train_dir} --report_only --episodes={args.episodes}"
                   + (f" --eval_max_steps={args.eval_max_steps}" if args.eval_max_steps else "")
                   + (f" --film={args.film}" if args.film else "")
-                  + (f" --replays={args.replays}" if args.replays else ""))
+                  + (f" --replays={args.replays}" if args.replays else "")
+                  + (" --paired" if args.paired else "") + (" --probes" if args.probes else ""))
             return 0
     short = [(r["name"], trained(os.path.join(sweep_dir, r["name"]))) for r in desc["runs"]]
     short = [(n, s) for n, s in short if s < desc["env_steps"]]
@@ -157,7 +163,8 @@ def sweep(args, train_flags: list[str] | None) -> int:
                                                     f"{os.path.join(sweep_dir, n, 'sf_log.txt')})" for n, s in short)
               + ". Rerun the sweep's command to resume them", file=sys.stderr)
         return 1
-    evaluate_runs(desc, sweep_dir, args.episodes, args.eval_max_steps, args.film, args.replays)
+    evaluate_runs(desc, sweep_dir, args.episodes, args.eval_max_steps, args.film, args.replays, paired=args.paired,
+                  probes=args.probes)
     results = write_report(desc, sweep_dir)
     print(text_table(results))
     print(f"wrote {os.path.join(sweep_dir, 'report.html')}, results.csv, results.json")

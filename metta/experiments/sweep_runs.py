@@ -55,10 +55,11 @@ def slurm_workdir(cfg, sweep_dir: str) -> str:
 
 
 def evaluate_runs(desc: dict, sweep_dir: str, episodes: int, max_steps: int | None, film: int = 0,
-                  replays: int = 0) -> None:
-    """Play every run's final policy on episodes seeded 0..episodes-1 (``max_steps`` long; default the game's own)
-    into ``RUN/eval/stats.json``, unless that file is newer than the run's latest checkpoint and holds those
-    episodes."""
+                  replays: int = 0, paired: bool = False, probes: bool = False) -> None:
+    """Play every run's final policy on episodes seeded 0..episodes-1 (``max_steps`` long; default the game's own;
+    ``paired``: each seed twice, the arms swapped the second time; ``probes``: with counterfactual probes;
+    metta.sf_integration.evaluate) into ``RUN/eval/stats.json``, unless that file is newer than the run's latest
+    checkpoint and holds those episodes, played that way."""
     import torch
     from tqdm import tqdm
 
@@ -73,13 +74,15 @@ def evaluate_runs(desc: dict, sweep_dir: str, episodes: int, max_steps: int | No
         if os.path.isfile(stats_path) and os.path.getmtime(stats_path) > os.path.getmtime(latest_checkpoint(run_dir)):
             with open(stats_path, encoding="utf-8") as f:
                 stats = json.load(f)
+            seeds = [k for k in range(episodes) for _ in range(2 if paired else 1)]
             if (stats.get("experiment") == r["name"] and stats.get("policy") == "trained"
-                    and stats.get("max_steps") == length
-                    and [e["seed"] for e in stats.get("episodes", [])] == list(range(episodes))):
+                    and stats.get("max_steps") == length and bool(stats.get("paired")) == paired
+                    and bool(stats.get("probes")) == probes
+                    and [e["seed"] for e in stats.get("episodes", [])] == seeds):
                 tqdm.write(f"{r['name']}: evaluation up to date ({stats_path})")
                 continue
         evaluate(None, experiment=r["name"], train_dir=sweep_dir, episodes=episodes, max_steps=length, seed=0,
-                 gif=False, progress=False, film=film, replays=replays)
+                 gif=False, progress=False, film=film, replays=replays, paired=paired, probes=probes)
 
 
 def game_max_steps(run_dir: str) -> int:

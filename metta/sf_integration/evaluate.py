@@ -16,6 +16,13 @@ loads the experiment's latest checkpoint (or a built-in policy: random, oracle),
 - ``stats.json``: each episode's social metrics per agent (the env's own ``infos[a]["episode"]``),
   their means, the replay of each episode, and what the video holds (codec, frames, size).
 
+``--paired`` plays every seed twice, the second time with the teams' arms swapped (a kinship structure with arms,
+``mixed_teams``: the same level, teams and draws, each team at the other share; its episode is marked
+``"swapped": true``; only the first play is filmed and recorded). ``--probes`` probes the policy's attacks at every
+state with an agent in reach (metta.evals.probes) and keeps each episode's tallies per arm (``probes``: for
+``actionable`` and ``in_reach`` states, the count ``n`` and the ``sum`` and ``sumsq`` of d, under ``by_arm``
+``alpha_<a>`` and ``all``).
+
 Each frame shows the step and each kinship group's hearts in a panel beside the map, with the
 colours' legend (metta.viz.video).
 """
@@ -35,7 +42,7 @@ from metta.runtime.lifetime import run_command
 def evaluate(env_name: str | None, experiment: str | None = None, policy: str | None = None,
              train_dir: str = "train_dir", episodes: int = 1, max_steps: int | None = None, fps: float = 10.0,
              seed: int = 0, tile_size: int = 16, gif: bool = True, progress: bool = True,
-             film: int | None = None, replays: int | None = None) -> dict:
+             film: int | None = None, replays: int | None = None, paired: bool = False, probes: bool = False) -> dict:
     """Play and film; return what was written to ``stats.json`` (see the module docstring).
 
     ``film``: how many of the episodes (the first ones) go into the video; default all. Frames are drawn on the
@@ -65,6 +72,14 @@ def evaluate(env_name: str | None, experiment: str | None = None, policy: str | 
     env_name = env_name or (trained.env_name if trained is not None else "metta-teams")
     env = make_env(trained.env_config if own else env_name, seed=seed, max_steps=max_steps, name=env_name)
     actor = trained if trained is not None else policy_for(policy, env, train_dir, seed)
+    if paired and not env.society.has_arms:
+        raise UsageError(f"--paired swaps the teams' arms: {env_name}'s kinship structure "
+                         f"{env.society.structure!r} has none (a structure with arms: mixed_teams)")
+    if probes:
+        from metta.evals.probes import probeable
+
+        if not probeable(actor):
+            raise UsageError(f"--probes: the policy {experiment or policy!r} gives no action probabilities to probe")
     name = experiment or policy
     out_dir = os.path.join(train_dir, name, "eval")
     os.makedirs(out_dir, exist_ok=True)
@@ -73,17 +88,29 @@ def evaluate(env_name: str | None, experiment: str | None = None, policy: str | 
     recorded = episodes if replays is None else max(0, min(int(replays), episodes))
     replay_names = [f"{env_name}.seed{seed + k}.replay.json.gz" if k < recorded else None for k in range(episodes)]
     camera = EnvCamera(env, tile_size) if filmed else None
-    outcomes = []
+    plays = [False, True] if paired else [False]
+    outcomes, played = [], []
     try:
         with (VideoFiles(mp4, gif_path if gif else None, fps) if filmed else nullcontext()) as video, \
-                tqdm(total=episodes * env.max_steps, desc=f"{name} on {env_name}", unit="step",
+                tqdm(total=episodes * len(plays) * env.max_steps, desc=f"{name} on {env_name}", unit="step",
                      disable=not progress, mininterval=0.5) as bar:
             for k in range(episodes):
-                shoot = (lambda: video.add(camera.frame())) if k < filmed else None
-                recorder = Recorder(name) if replay_names[k] else None
-                outcomes.append(play_episode(env, actor, seed + k, film=shoot, progress=bar, record=recorder))
-                if recorder is not None:
-                    recorder.write(os.path.join(out_dir, replay_names[k]))
+                for swapped in plays:
+                    first = not swapped
+                    shoot = (lambda: video.add(camera.frame())) if k < filmed and first else None
+                    recorder = Recorder(name) if replay_names[k] and first else None
+                    prober = None
+                    if probes:
+                        from metta.evals.probes import Prober
+
+                        prober = Prober(env, actor, seed + k)
+                    outcomes.append(play_episode(env, actor, seed + k, film=shoot, progress=bar, record=recorder,
+                                                 watch=prober.watch if prober else None,
+                                                 options={"swap_arms": True} if swapped else None))
+                    played.append((swapped, replay_names[k] if first else None,
+                                   probe_tally(prober.records) if prober else None))
+                    if recorder is not None:
+                        recorder.write(os.path.join(out_dir, replay_names[k]))
     finally:
         if camera is not None:
             camera.close()
@@ -91,8 +118,11 @@ def evaluate(env_name: str | None, experiment: str | None = None, policy: str | 
     stats = {
         "env": env_name, "experiment": experiment, "policy": policy or "trained", "seed": seed,
         "max_steps": env.max_steps,
+        "paired": paired, "probes": probes,
         "episodes": [{"seed": o.seed, "steps": o.steps, "replay": r,
-                      "agents": dict(zip(env.possible_agents, o.metrics))} for o, r in zip(outcomes, replay_names)],
+                      **({"swapped": swapped} if paired else {}), **({"probes": tally} if probes else {}),
+                      "agents": dict(zip(env.possible_agents, o.metrics))}
+                     for o, (swapped, r, tally) in zip(outcomes, played)],
         "mean_per_agent": summarize([o.metrics for o in outcomes]),
         "video": {"mp4": os.path.basename(mp4), "gif": os.path.basename(gif_path) if gif else None,
                   "episodes": filmed, "codec": video.codec, "frames": video.frames, "fps": fps,
@@ -100,6 +130,21 @@ def evaluate(env_name: str | None, experiment: str | None = None, policy: str | 
     }
     write_json(os.path.join(out_dir, "stats.json"), stats)
     return stats
+
+
+def probe_tally(records: list[dict]) -> dict:
+    """An episode's probe records as sums (metta.evals.probes): per arm (``by_arm``, ``alpha_<a>``) and over all
+    (``all``), for actionable and all in-reach states, the count ``n``, and the ``sum`` and ``sumsq`` of d."""
+    def tally(rs):
+        d = [r["d"] for r in rs]
+        return {"n": len(d), "sum": float(sum(d)), "sumsq": float(sum(x * x for x in d))}
+
+    def scopes(rs):
+        return {"actionable": tally([r for r in rs if r["actionable"]]), "in_reach": tally(rs)}
+
+    arms = sorted({r["arm"] for r in records if r["arm"] is not None})
+    return {"all": scopes(records), "by_arm": {f"alpha_{a:g}": scopes([r for r in records if r["arm"] == a])
+                                               for a in arms}}
 
 
 def main(argv=None) -> int:
@@ -116,6 +161,10 @@ def main(argv=None) -> int:
     ap.add_argument("--no_gif", action="store_true", help="write only the mp4")
     ap.add_argument("--film", type=int, default=None, help="film only the first K episodes (0: no video)")
     ap.add_argument("--replays", type=int, default=None, help="record only the first K episodes as replays")
+    ap.add_argument("--paired", action="store_true",
+                    help="play every seed twice, the second time with the teams' arms swapped (mixed_teams)")
+    ap.add_argument("--probes", action="store_true",
+                    help="probe the policy's attacks at every state with an agent in reach (metta.evals.probes)")
     args = ap.parse_args(argv)
     # Ctrl-C or a stop signal ends it with "stopped by SIGINT", not a traceback; a bad input is "error: ..."
     return run_command(lambda stops: _run(args))
@@ -123,7 +172,8 @@ def main(argv=None) -> int:
 
 def _run(args) -> int:
     stats = evaluate(args.env, args.experiment, args.policy, args.train_dir, args.episodes, args.max_steps,
-                     args.fps, args.seed, args.tile_size, gif=not args.no_gif, film=args.film, replays=args.replays)
+                     args.fps, args.seed, args.tile_size, gif=not args.no_gif, film=args.film, replays=args.replays,
+                     paired=args.paired, probes=args.probes)
     out = os.path.join(args.train_dir, args.experiment or args.policy, "eval")
     m = stats["mean_per_agent"]
     print(f"{stats['env']}: {len(stats['episodes'])} episode(s) of {stats['policy']}; per agent: "

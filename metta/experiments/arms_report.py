@@ -1,0 +1,369 @@
+"""The kinship experiment's reading when every run holds both arms (kinship ``mixed_teams``; docs/dilemma.md, "The kin
+dilemma"): per run and arm, the contrast between arms inside each run, and its test across runs.
+
+Inputs: each run's ``RUN/eval/stats.json`` from the paired evaluation with probes (metta.sf_integration.evaluate
+``--paired --probes``): every evaluation seed played twice, the second time with the teams' arms swapped
+(``swapped``), each agent's metrics with its arm (``team_reward``), and each episode's probe tallies
+(metta.evals.probes); the run's TensorBoard logs for the learning curves.
+
+Per run and arm (the agents whose team shared alpha = a), over all the run's evaluation episodes:
+
+- hearts, raw and shared reward per agent-episode;
+- for attacks and gifts, hits on kin and on strangers per **actionable** chance (the attacker could act, the target
+  was unshielded and carrying; metta.society.metrics), and per chance in reach, pooled over episodes and agents; the
+  kin/stranger rate ratio of the pooled counts with its exact interval (metta.evals.stats.rate_ratio);
+- the probe value: the mean over the arm's actionable probe states of d = log p(attack | target shown as a
+  stranger) − log p(attack | shown as kin) (metta.evals.probes), and over every in-reach state.
+
+Per run, the **primary estimand** ``contrast`` = log RR(alpha = 1) − log RR(alpha = 0) of attacks per actionable
+chance (None when either arm has no ratio: no actionable chance, or no attack at all), and the **probe contrast** =
+d(alpha = 1) − d(alpha = 0). Across runs (n = runs), each is tested against 0 with a t-interval and p
+(metta.evals.stats.contrast_across_runs), with its power line: the smallest |contrast| the runs' spread detects at
+95% with 80% power. Below 0 means sharers spare kin more than the selfish do.
+
+The paired evaluation: per run, each agent's hearts, raw reward and actionable attacks on kin and on strangers when
+its team shared (alpha = 1) minus the same agent on the same map when it did not, averaged over agents and seeds
+(the episode pair is the unit of its t-interval).
+
+Learning curves: TensorBoard's ``social/alpha_<a>/hearts`` per run, read at half and at the full budget (the mean
+of the points logged in the last 5% of the budget before each), against the scripted peaceful population's hearts
+per agent on the same preset (``reference``).
+"""
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+
+from metta.evals.stats import contrast_across_runs, mean_interval, rate_ratio
+from metta.runtime.files import atomic_path, read_json
+from metta.society.metrics import ARM
+
+# (action, chances) -> the per-agent counts: kin hits, kin chances, stranger hits, stranger chances
+COUNTS = {
+    ("attack", "actionable"): ("attacks_on_kin_actionable", "attack_actionable_kin",
+                               "attacks_on_strangers_actionable", "attack_actionable_strangers"),
+    ("attack", "reach"): ("attacks_on_kin", "attack_chances_kin", "attacks_on_strangers", "attack_chances_strangers"),
+    ("gift", "actionable"): ("gifts_to_kin_actionable", "gift_actionable_kin",
+                             "gifts_to_strangers_actionable", "gift_actionable_strangers"),
+    ("gift", "reach"): ("gifts_to_kin", "gift_chances_kin", "gifts_to_strangers", "gift_chances_strangers"),
+}
+PRIMARY = ("attack", "actionable")
+PAIRED = ("hearts", "raw_reward", "attacks_on_kin_actionable", "attacks_on_strangers_actionable")
+PER_AGENT = ("hearts", "raw_reward", "reward")
+WINDOW = 0.05  # a learning curve's value at a budget: the mean of its points in the last 5% of the budget before it
+
+
+def arm_label(a: float) -> str:
+    return f"alpha_{a:g}"
+
+
+def agent_episodes(stats: dict) -> list[dict]:
+    """Every agent-episode's metrics of an evaluation, each with its episode's seed and ``swapped`` flag."""
+    out = []
+    for e in stats["episodes"]:
+        for name, m in e["agents"].items():
+            out.append({**m, "_agent": name, "_seed": e["seed"], "_swapped": bool(e.get("swapped", False))})
+    return out
+
+
+def arms_of(stats: dict) -> list[float]:
+    rows = agent_episodes(stats)
+    if not rows or any(r.get(ARM) is None for r in rows):
+        raise ValueError(f"the evaluation's agents carry no {ARM!r}: not a run of a kinship structure with arms")
+    return sorted({float(r[ARM]) for r in rows})
+
+
+def pooled(rows: list[dict], keys: tuple[str, str, str, str]) -> tuple[float, ...] | None:
+    """(hk, ck, hs, cs) summed over agent-episodes; None when the counts are not in the metrics."""
+    if not rows or any(k not in rows[0] for k in keys):
+        return None
+    return tuple(float(sum(r[k] or 0 for r in rows)) for k in keys)
+
+
+def probe_values(stats: dict, arm: float) -> dict:
+    """Mean probe difference d of the arm's actors, over actionable and over all in-reach probe states (summed from
+    each episode's probe tallies, metta.evals.probes)."""
+    out = {}
+    for kind in ("actionable", "in_reach"):
+        n = total = 0.0
+        for e in stats["episodes"]:
+            cell = ((e.get("probes") or {}).get("by_arm") or {}).get(arm_label(arm), {}).get(kind)
+            if cell:
+                n += cell["n"]
+                total += cell["sum"]
+        out[kind] = {"n": int(n), "mean": total / n if n else None}
+    return out
+
+
+def run_values(stats: dict) -> dict:
+    """One run's values per arm, its contrast and probe contrast, and its paired evaluation (module docstring)."""
+    rows = agent_episodes(stats)
+    arms = arms_of(stats)
+    per_arm = {}
+    for a in arms:
+        mine = [r for r in rows if float(r[ARM]) == a]
+        cell: dict = {"agent_episodes": len(mine)}
+        for k in PER_AGENT:
+            values = [r[k] for r in mine if r.get(k) is not None]
+            cell[k] = float(np.mean(values)) if values else None
+        for (action, chances), keys in COUNTS.items():
+            counts = pooled(mine, keys)
+            cell[f"{action}_{chances}"] = None if counts is None else rate_ratio([counts])
+        cell["probe"] = probe_values(stats, a)
+        per_arm[arm_label(a)] = cell
+    out = {"arms": per_arm, "contrast": None, "probe_contrast": None, "paired": paired(rows, arms)}
+    if len(arms) == 2:
+        lo, hi = (per_arm[arm_label(a)] for a in arms)
+        r0, r1 = lo[f"{PRIMARY[0]}_{PRIMARY[1]}"], hi[f"{PRIMARY[0]}_{PRIMARY[1]}"]
+        if r0 and r1 and r0["ratio"] is not None and r1["ratio"] is not None \
+                and not r0["no_events"] and not r1["no_events"]:
+            out["contrast"] = r1["log_ratio"] - r0["log_ratio"]
+        d0, d1 = lo["probe"]["actionable"]["mean"], hi["probe"]["actionable"]["mean"]
+        if d0 is not None and d1 is not None:
+            out["probe_contrast"] = d1 - d0
+    return out
+
+
+def paired(rows: list[dict], arms: list[float]) -> dict:
+    """Per metric of ``PAIRED``: an agent's value in the play where its team had the higher arm minus its value in the
+    play of the same seed where it had the lower, averaged over agents per seed; mean and t-interval over seeds."""
+    if len(arms) != 2:
+        return {}
+    by = {}
+    for r in rows:
+        by.setdefault(r["_seed"], {}).setdefault(r["_agent"], {})[float(r[ARM])] = r
+    out = {}
+    for k in PAIRED:
+        per_seed = []
+        for agents in by.values():
+            diffs = [v[arms[1]][k] - v[arms[0]][k] for v in agents.values()
+                     if len(v) == 2 and v[arms[1]].get(k) is not None and v[arms[0]].get(k) is not None]
+            if diffs:
+                per_seed.append(float(np.mean(diffs)))
+        out[k] = mean_interval(per_seed)
+    return out
+
+
+def curve_value(points: list[tuple[int, float]], at: float) -> float | None:
+    """The mean of a curve's points in the last ``WINDOW`` of the budget before step ``at``."""
+    window = [v for s, v in points if at * (1 - WINDOW) <= s <= at * (1 + 1e-9)]
+    if not window:
+        earlier = [v for s, v in points if s <= at]
+        return earlier[-1] if earlier else None
+    return float(np.mean(window))
+
+
+def learning_curves(run_dir: str, arms: list[float], env_steps: int) -> dict:
+    """Per arm, the run's hearts per agent in training (TensorBoard) at half and at the full budget, and the curve."""
+    from metta.sf_integration.checkpoints import scalars
+
+    tags = {arm_label(a): f"social/{arm_label(a)}/hearts" for a in arms}
+    found = scalars(run_dir, tuple(tags.values()))
+    out = {}
+    for label, tag in tags.items():
+        points = found.get(tag, [])
+        out[label] = {"half": curve_value(points, env_steps / 2), "full": curve_value(points, env_steps),
+                      "points": points}
+    return out
+
+
+def summarize(runs: list[dict]) -> dict:
+    """Across runs: the contrast and the probe contrast tested against 0, the mean of every per-arm value, and the
+    paired differences; n = runs with a value."""
+    arms = list(runs[0]["values"]["arms"]) if runs else []
+    out = {"contrast": contrast_across_runs([r["values"]["contrast"] for r in runs]),
+           "probe_contrast": contrast_across_runs([r["values"]["probe_contrast"] for r in runs]),
+           "runs_without_contrast": [r["run"] for r in runs if r["values"]["contrast"] is None],
+           "arms": {}, "paired": {}}
+    for label in arms:
+        cells = [r["values"]["arms"][label] for r in runs]
+        arm = {k: mean_interval([c[k] for c in cells if c[k] is not None]) for k in PER_AGENT}
+        for action, chances in COUNTS:
+            logs = [c[f"{action}_{chances}"]["log_ratio"] for c in cells
+                    if c[f"{action}_{chances}"] and c[f"{action}_{chances}"]["log_ratio"] is not None
+                    and not c[f"{action}_{chances}"]["no_events"]]
+            arm[f"{action}_{chances}_log_ratio"] = mean_interval(logs)
+        arm["probe"] = mean_interval([c["probe"]["actionable"]["mean"] for c in cells
+                                      if c["probe"]["actionable"]["mean"] is not None])
+        arm["learning_half"] = mean_interval([r["curves"][label]["half"] for r in runs
+                                              if r["curves"].get(label, {}).get("half") is not None])
+        arm["learning_full"] = mean_interval([r["curves"][label]["full"] for r in runs
+                                              if r["curves"].get(label, {}).get("full") is not None])
+        out["arms"][label] = arm
+    for k in PAIRED:
+        out["paired"][k] = mean_interval([r["values"]["paired"][k]["mean"] for r in runs
+                                          if r["values"]["paired"].get(k, {}).get("mean") is not None])
+    return out
+
+
+def reading(summary: dict) -> str:
+    """One paragraph: the effect with its interval, or the smallest effect the design could have detected."""
+    c = summary["contrast"]
+    if c["n"] < 2:
+        return f"The primary contrast has {c['n']} run(s) with a value: no interval, no test."
+    ratio = math.exp(c["mean"])
+    text = (f"Primary contrast, log RR(α = 1) − log RR(α = 0) of attacks per actionable chance: {c['mean']:+.3f} "
+            f"[{c['lo']:+.3f}, {c['hi']:+.3f}] over n = {c['n']} runs (p = {c['p']:.3g}): sharers attack kin "
+            f"{ratio:.2f}× as readily, relative to strangers, as the selfish do. ")
+    if c["hi"] < 0:
+        text += "Sharers spare kin more than the selfish: the effect is shown, in the hypothesis's direction. "
+    elif c["lo"] > 0:
+        text += "Sharers spare kin *less* than the selfish: an effect against the hypothesis. "
+    else:
+        text += (f"No effect is shown. At this spread (sd {c['sd']:.3f}) and n the design detects "
+                 f"|contrast| ≥ {c['mde80']:.3f} (a ratio of ratios of {math.exp(-c['mde80']):.2f} or "
+                 f"{math.exp(c['mde80']):.2f}) with 80% power. ")
+    return text
+
+
+def plot(report: dict, path: str, reference: float | None) -> None:
+    """Two panels: each run's contrast with the mean and its interval; hearts per agent against agent-steps per arm,
+    every run, with the scripted population's hearts."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    runs, summary = report["runs"], report["summary"]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    values = [(r["run"], r["values"]["contrast"], r["values"]["probe_contrast"]) for r in runs]
+    for k, (name, c, p) in enumerate(values):
+        if c is not None:
+            left.plot([c], [k], "o", color="tab:blue")
+        if p is not None:
+            left.plot([p], [k], "s", color="tab:orange", alpha=0.7)
+    for key, y, colour, label in (("contrast", -1.2, "tab:blue", "contrast (log RR)"),
+                                  ("probe_contrast", -1.8, "tab:orange", "probe contrast (log p)")):
+        s = summary[key]
+        if s["mean"] is not None:
+            left.plot([s["mean"]], [y], "D", color=colour, label=f"{label}, mean over n = {s['n']}")
+            if s["lo"] is not None:
+                left.plot([s["lo"], s["hi"]], [y, y], color=colour, lw=2)
+    left.axvline(0, color="grey", lw=1)
+    left.set_yticks(range(len(values)), [v[0] for v in values])
+    left.set_xlabel("α = 1 minus α = 0 (below 0: sharers spare kin more)")
+    left.set_title("contrast per run, mean [95% CI]")
+    left.legend(fontsize=8, loc="lower right")
+    colours = {"alpha_0": "tab:red", "alpha_1": "tab:green"}
+    for r in runs:
+        for label, curve in r["curves"].items():
+            pts = curve["points"]
+            if pts:
+                right.plot([s for s, _ in pts], [v for _, v in pts], color=colours.get(label, None), alpha=0.5,
+                           lw=1, label=label if r is runs[0] else None)
+    if reference is not None:
+        right.axhline(reference, color="black", ls="--", lw=1, label="scripted peaceful population")
+        right.axhline(reference / 2, color="black", ls=":", lw=1, label="half of it")
+    right.set_xlabel("agent-steps")
+    right.set_ylabel("hearts per agent per episode (training)")
+    right.set_title("learning curves per arm, every run")
+    right.legend(fontsize=8)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
+
+
+def arms_report(desc: dict, sweep_dir: str, reference: float | None = None) -> dict:
+    """Every run's values and curves, the summary and the reading, from the runs' files; draws ``arms.png``."""
+    runs = []
+    for r in desc["runs"]:
+        run_dir = os.path.join(sweep_dir, r["name"])
+        stats = read_json(os.path.join(run_dir, "eval", "stats.json"), "evaluation stats")
+        values = run_values(stats)
+        arms = [float(label.split("_", 1)[1]) for label in values["arms"]]
+        runs.append({"run": r["name"], "seed": r["seed"], "episodes": len(stats["episodes"]), "values": values,
+                     "curves": learning_curves(run_dir, arms, desc["env_steps"])})
+    summary = summarize(runs)
+    report = {"runs": runs, "summary": summary, "reference_hearts": reference, "reading": reading(summary),
+              "env_steps": desc["env_steps"], "figure": "arms.png"}
+    plot(report, os.path.join(sweep_dir, "arms.png"), reference)
+    return report
+
+
+def _fmt(v, digits: str = ".3g") -> str:
+    return "–" if v is None else format(v, digits)
+
+
+def _ci(s: dict | None, digits: str = ".3g", scale=lambda x: x) -> str:
+    if not s or s.get("mean") is None:
+        return "–"
+    ci = f" [{format(scale(s['lo']), digits)}, {format(scale(s['hi']), digits)}]" if s.get("lo") is not None else ""
+    return f"{format(scale(s['mean']), digits)}{ci}"
+
+
+def _rate(r: dict | None) -> str:
+    if not r:
+        return "–"
+    ratio = "no events" if r["no_events"] else f"{r['ratio']:.2f} [{_fmt(r['lo'], '.2f')}, {_fmt(r['hi'], '.2f')}]"
+    return (f"{int(r['hits_kin'])} / {int(r['chances_kin']):,} · {int(r['hits_strangers'])} / "
+            f"{int(r['chances_strangers']):,} → {ratio}")
+
+
+def section(report: dict, crossplay: list[dict] | None = None) -> str:
+    """The HTML of the arms' reading (for flagship.html): the reading, the contrasts across runs, every run's values
+    per arm, the paired evaluation, the learning curves, and cross-play per focal arm."""
+    import html
+
+    e = html.escape
+    s = report["summary"]
+    arms = list(s["arms"])
+    c, p = s["contrast"], s["probe_contrast"]
+
+    def across(x: dict, what: str) -> str:
+        if x["mean"] is None:
+            return f"<tr><td>{what}</td><td colspan=5>no run has a value</td></tr>"
+        return (f"<tr><td>{what}</td><td>{_ci(x, '+.3f')}</td><td>{x['n']}</td><td>{_fmt(x['p'])}</td>"
+                f"<td>{_fmt(x['detectable'], '.3f')}</td><td>{_fmt(x['mde80'], '.3f')}</td></tr>")
+
+    rows = []
+    for r in report["runs"]:
+        v = r["values"]
+        for k, label in enumerate(arms):
+            a = v["arms"][label]
+            first = f"<td rowspan={len(arms)}>{e(r['run'])}</td>" if k == 0 else ""
+            tail = (f"<td rowspan={len(arms)}>{_fmt(v['contrast'], '+.3f')}</td>"
+                    f"<td rowspan={len(arms)}>{_fmt(v['probe_contrast'], '+.3f')}</td>") if k == 0 else ""
+            rows.append(f"<tr>{first}<td>{e(label)}</td><td>{_fmt(a['hearts'])}</td>"
+                        f"<td>{e(_rate(a['attack_actionable']))}</td><td>{e(_rate(a['gift_actionable']))}</td>"
+                        f"<td>{_fmt(a['probe']['actionable']['mean'], '+.3f')} (n {a['probe']['actionable']['n']})"
+                        f"</td>{tail}</tr>")
+    paired = "".join(f"<tr><td>{e(k)}</td><td>{_ci(v, '+.3g')}</td><td>{v['n']}</td></tr>"
+                     for k, v in s["paired"].items())
+    curves = "".join(f"<tr><td>{e(label)}</td><td>{_ci(s['arms'][label]['learning_half'])}</td>"
+                     f"<td>{_ci(s['arms'][label]['learning_full'])}</td><td>{_ci(s['arms'][label]['hearts'])}</td>"
+                     "</tr>" for label in arms)
+    ref = report.get("reference_hearts")
+    cross = ""
+    for pair in crossplay or []:
+        by = (pair["across_pairs"].get("crossplay") or {}).get("by_arm") or {}
+        res = (pair["across_pairs"].get("resident") or {}).get("by_arm") or {}
+        cross += "".join(
+            f"<tr><td>{e(pair['name'])}</td><td>{e(label)}</td><td>{_ci(cell.get('focal_return'))}</td>"
+            f"<td>{_ci((res.get(label) or {}).get('focal_return'))}</td><td>{_ci(cell.get('return_vs_resident'))}"
+            f"</td><td>{_ci(cell.get('focal_kin_stranger_ratio'))}</td></tr>" for label, cell in by.items())
+    return f"""
+<h2>Both arms in every run: the reading</h2>
+<p>{e(report['reading'])}</p>
+<p><img src="{e(report['figure'])}" alt="contrast per run and learning curves per arm" width="900"></p>
+<table><tr><th>across runs</th><th>mean [95% CI]</th><th>n runs</th><th>p</th><th>|effect| whose CI excludes 0</th>
+<th>|effect| detected with 80% power</th></tr>
+{across(c, "contrast: log RR(α=1) − log RR(α=0), attacks per actionable chance")}
+{across(p, "probe contrast: d(α=1) − d(α=0), actionable states")}</table>
+<h3>Per run and arm</h3>
+<p>Hits on kin / actionable kin chances · on strangers / actionable stranger chances → rate ratio [exact 95%];
+probe: mean d = log p(attack | shown as a stranger) − log p(attack | shown as kin).</p>
+<table><tr><th>run</th><th>arm</th><th>hearts / agent</th><th>attacks</th><th>gifts</th><th>probe</th>
+<th>contrast</th><th>probe contrast</th></tr>{''.join(rows)}</table>
+<h3>Paired evaluation (arms swapped, same maps): α = 1 minus α = 0, per agent-episode, mean over runs</h3>
+<table><tr><th>metric</th><th>mean [95% CI]</th><th>n runs</th></tr>{paired}</table>
+<h3>Learning: hearts per agent in training, at half and at the full budget
+({report['env_steps'] // 2:,} and {report['env_steps']:,} agent-steps)</h3>
+<p>Scripted peaceful population on this preset: {_fmt(ref)} hearts per agent per episode.</p>
+<table><tr><th>arm</th><th>half</th><th>full</th><th>evaluation</th></tr>{curves}</table>
+<h3>Cross-play per focal arm (the focal team's drawn α)</h3>
+<table><tr><th>pair</th><th>focal arm</th><th>focal return</th><th>resident return</th><th>focal − resident</th>
+<th>focal kin/stranger ratio</th></tr>{cross}</table>
+"""
