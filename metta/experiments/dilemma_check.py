@@ -1,32 +1,50 @@
-"""Check the dilemma game with scripted populations, before any training.
+"""Check the dilemma games with scripted populations, before any training.
 
-``python -m metta.experiments.dilemma_check [--seeds 8] [--episodes 2] [--json out.json]`` plays
-populations of scripted agents on ``games/dilemma.yaml`` (the preset ``metta-dilemma``'s map and
-kinship: 24 agents on 30x30, teams of 4, ``bond_share`` 0) and tests the predictions of
-docs/dilemma.md with 95% t intervals across seeds (n = seeds; a seed's episodes are pooled into one
-value first). Every population of a seed plays the same maps, teams and focal agent (episode seed
-``1000 * seed + episode``, focal agent ``(3 * seed + episode) % N``), so differences are paired.
+``python -m metta.experiments.dilemma_check [--env metta-dilemma | metta-kin-dilemma] [--seeds 8] [--episodes 2]
+[--json out.json] [--schelling diagram.png]`` plays populations of scripted agents on one of the check
+configurations of ``CHECKS`` and tests the predictions of docs/dilemma.md with 95% t intervals across seeds
+(n = seeds; a seed's episodes are pooled into one value first). Every population of a seed plays the same maps,
+teams and focal agent (episode seed ``1000 * seed + episode``, focal agent ``(3 * seed + episode) % N``), so
+differences are paired.
 
-Scripts, from Griddly's true state (like metta.evals.policies.ScriptedOracle):
+The check configurations (``--env``; the default is ``metta-dilemma``, so the first design's recorded command
+reproduces its numbers unchanged):
+- ``metta-dilemma``, the first design (docs/dilemma.md, "The check: scripted populations"): ``games/dilemma.yaml``
+  on the preset's map and kinship (24 agents on 30x30, teams of 4, ``bond_share`` 0); shared returns at
+  α ∈ {0, 0.5, 1}; the thief attacks only the agent directly in front of it. Kept exactly as it was recorded.
+- ``metta-kin-dilemma``, the kin dilemma: ``games/kin_dilemma.yaml`` on the preset's map and kinship (12 agents on
+  17x17, ``mixed_teams``: 4 teams of 3, ``bond_share`` 0); shared returns at α ∈ {0, 1}; the thief attacks any
+  agent in the 9 cells its attack reaches (``REACH``), the cell in front first, then the nearest.
+
+Scripts, from Griddly's true state (like metta.evals.policies.ScriptedOracle, with the game's names for objects,
+variables and actions: its ``Metta.oracle`` section):
 - peaceful: with energy for the altar, go use the nearest altar; with diamonds enough for a heart
   (or a full inventory, or no generator left), go charge; else go harvest; else wait. "Go" takes a
   shortest path around agents to a free cell beside the nearest target; with no free path the agent
   waits in the queue, facing the way to the target (so a waiting agent faces the one in its way).
-- thief: a peaceful agent that first attacks the agent in front of it (adjacent) when that agent is
-  carrying diamonds and unshielded and the thief has room for them and energy for the swing; a
-  kin-aware thief spares kin (``env.kinship``), a kin-blind one does not.
+- thief: a peaceful agent that first attacks an agent in its reach (the configuration's ``thief_reach``) when
+  that agent is carrying diamonds and unshielded and the thief has room for them (inventory below the cap) and
+  energy for the swing; a kin-aware thief spares kin (``env.kinship`` >= the structure's ``kin_threshold``), a
+  kin-blind one does not.
 
 Populations: ``peaceful``; ``thieves_blind`` / ``thieves_aware``; ``lone_thief_blind`` /
 ``lone_thief_aware`` (the focal agent steals among peaceful agents); ``lone_peaceful`` (the focal
 agent is peaceful among kin-blind thieves). The focal agent's raw return in peaceful, lone_thief,
 lone_peaceful and thieves is Leibo et al.'s empirical R, T, S and P.
 
-Shared returns at team_reward α ∈ {0, 0.5, 1} are computed from each episode's raw returns and
-teams (r' = T(α) r; no bonds form, and bond_share is 0 anyway): the scripts ignore α. Chances per
-agent and episode: ``attack_chances_kin`` (the env's: kin in the 9 cells an attack can reach) and
+Shared returns at the configuration's α are computed from each episode's raw returns with every team at that α
+(``team_sharing(env.kinship, α) @ raw``; no bonds form, and bond_share is 0 anyway): the scripts ignore α. Chances
+per agent and episode: ``attack_chances_kin`` (the env's: kin in the 9 cells an attack can reach) and
 profitable chances (an unshielded agent carrying diamonds in those cells; ``front``: in the cell in
 front). Checked: (a) T − R > 0; (b) per-capita hearts thieves < peaceful; (c) a sharer's shared
 return kin-aware − kin-blind; and the Macy–Flache conditions on the focal agent's R, T, S, P.
+
+``--schelling FILE.png``: a Schelling diagram (Hughes et al. 2018): populations of k peaceful agents (cooperators)
+and N − k kin-blind thieves (defectors), k = 0..N, on the same maps per seed (which agents are peaceful: the first k
+of a permutation drawn per seed and episode, so the sets are nested); per k the mean raw return per agent of the
+cooperators and of the defectors, against the number of other cooperators (a cooperator's x is k − 1, a defector's
+k), with 95% t intervals across seeds; the same with shared returns at α = 1; and Hughes et al.'s conditions,
+paired by seed. k = N is ``peaceful`` and k = 0 is ``thieves_blind``, reused.
 """
 from __future__ import annotations
 
@@ -34,26 +52,56 @@ import argparse
 import json
 import os
 from collections import deque
+from dataclasses import dataclass
 
 import numpy as np
 
+from metta.errors import ConfigError
 from metta.evals import stats
 from metta.evals.policies import FACING, ROTATE_TO
-from metta.society.kinship import Teams
+from metta.society.kinship.teams import team_sharing
 
-GAME = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "games", "dilemma.yaml"))
-MAP = dict(width=30, height=30, num_agents=24, wall_density=0.05, rooms=0)
-KINSHIP = dict(structure="teams", team_size=4, team_reward=1.0, bond_share=0.0)
-ALPHAS = (0.0, 0.5, 1.0)
+GAMES = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "games"))
+# the attack's 9 cells, (right, forward) of the attacker: metta.yaml's attack inputs 1..9
+REACH = [(-1, 1), (0, 1), (1, 1), (-1, 2), (0, 2), (1, 2), (-1, 3), (0, 3), (1, 3)]
+FRONT = (0, 1)
+
+
+@dataclass(frozen=True)
+class CheckConfig:
+    """One check: ``make_env(preset, game=game, kinship=kinship, **map)``; shared returns at the team shares
+    ``alphas``; the scripted thief attacks the cells ``thief_reach`` ((right, forward) offsets of ``REACH``)."""
+
+    preset: str
+    game: str
+    map: dict
+    kinship: dict
+    alphas: tuple
+    thief_reach: tuple
+
+
+CHECKS = {
+    "metta-dilemma": CheckConfig(
+        preset="metta-teams", game=os.path.join(GAMES, "dilemma.yaml"),
+        map=dict(width=30, height=30, num_agents=24, wall_density=0.05, rooms=0),
+        kinship=dict(structure="teams", team_size=4, team_reward=1.0, bond_share=0.0),
+        alphas=(0.0, 0.5, 1.0), thief_reach=(FRONT,)),
+    "metta-kin-dilemma": CheckConfig(
+        preset="metta-kin-dilemma", game=os.path.join(GAMES, "kin_dilemma.yaml"),
+        map=dict(width=17, height=17, num_agents=12, wall_density=0.0, rooms=0),
+        kinship=dict(structure="mixed_teams", num_teams=4, arms=[0.0, 1.0], bond_share=0.0),
+        alphas=(0.0, 1.0), thief_reach=tuple(REACH)),
+}
+DEFAULT_CHECK = "metta-dilemma"
+# the first design's check, under the names it always had
+GAME, MAP, KINSHIP, ALPHAS = (getattr(CHECKS[DEFAULT_CHECK], k) for k in ("game", "map", "kinship", "alphas"))
 # population -> (who steals: "none" / "all" / "focal" / "others", kin-aware)
 POPULATIONS = {"peaceful": ("none", False), "thieves_blind": ("all", False), "thieves_aware": ("all", True),
                "lone_thief_blind": ("focal", False), "lone_thief_aware": ("focal", True),
                "lone_peaceful": ("others", False)}
-BLOCKING = ("wall", "generator", "charger", "altar", "marker")
-# the attack's 9 cells, (right, forward) of the attacker: metta.yaml's attack inputs 1..9
 COLUMNS = ("hearts", "raw", "focal_raw", "attacks_kin", "attacks_strangers", "frozen", "kin_chances", "profitable",
            "profitable_front")
-REACH = [(-1, 1), (0, 1), (1, 1), (-1, 2), (0, 2), (1, 2), (-1, 3), (0, 3), (1, 3)]
+SCHELLING_ALPHA = 1.0  # the shared returns of the Schelling diagram's second panel
 
 
 def t_quantile(df: int) -> float:
@@ -68,17 +116,39 @@ def t_interval(values) -> dict:
     return dict(mean=s["mean"], lo=s["lo"], hi=s["hi"], n=s["n"])
 
 
-class Scripted:
-    """Plays every agent: peaceful, or a thief (``thieves[i]``) that spares kin when ``kin_aware``."""
+def shared_returns(kinship: np.ndarray, raw, alpha: float) -> np.ndarray:
+    """An episode's shared returns if every team shared ``alpha``: ``team_sharing(kinship, α) @ raw``."""
+    raw = np.asarray(raw, dtype=np.float64)
+    return team_sharing(kinship, np.full(len(raw), float(alpha))) @ raw
 
-    def __init__(self, env, thieves: np.ndarray, kin_aware: bool):
+
+def thief_order(reach) -> list[tuple[int, int]]:
+    """The cells a thief looks at, in turn: the cell in front first, then the nearest (squared distance; ties in
+    ``REACH`` order)."""
+    return sorted(reach, key=lambda c: (tuple(c) != FRONT, c[0] ** 2 + c[1] ** 2, REACH.index(tuple(c))))
+
+
+class Scripted:
+    """Plays every agent: peaceful, or a thief (``thieves[i]``) that spares kin when ``kin_aware`` and attacks an
+    agent in the cells ``reach`` ((right, forward) offsets; the default: only the cell in front)."""
+
+    def __init__(self, env, thieves: np.ndarray, kin_aware: bool, reach=(FRONT,)):
         self.env, self.thieves, self.kin_aware = env, thieves, kin_aware
+        names = env.facts.oracle  # the game's names for objects, variables, actions and values (its Metta.oracle)
+        if names is None:
+            raise ConfigError(f"{env.game.path}: the scripted populations need the game's Metta.oracle section "
+                              f"(docs/games.md)")
+        self.obj, self.var, act = names["objects"], names["variables"], names["actions"]
+        self.cooldown = (env.facts.render or {}).get("cooldown", "cooldown")
+        self.blocking = ("wall", self.obj["generator"], self.obj["charger"], self.obj["altar"], "marker")
         v = env.game.named_values()
-        self.altar_cost, self.charger_energy = v["altar_cost"], v["charger_energy"]
-        self.max_inv, self.attack_cost = v["agent_max_inventory"], v["attack_cost"]
+        self.altar_cost, self.max_inv = v[names["values"]["altar_cost"]], v[names["values"]["max_inventory"]]
+        self.charger_energy, self.attack_cost = v["charger_energy"], v["attack_cost"]
         index = env.engine.action_index
-        self.a = {k: index(*k) for k in (("move", 1), ("move", 2), ("use", 1), ("attack", 2))}
-        self.turn = {d: index("rotate", i) for d, i in ROTATE_TO.items()}
+        self.forward, self.back, self.use = index(act["move"], 1), index(act["move"], 2), index(act["use"], 1)
+        # (cell, the attack on it), in the order the thief looks
+        self.reach = [(c, index(act["attack"], REACH.index(tuple(c)) + 1)) for c in thief_order(reach)]
+        self.turn = {d: index(act["rotate"], i) for d, i in ROTATE_TO.items()}
         self.kin = env.kinship >= env.society.kin_threshold
         self.rng = np.random.default_rng(0)
         self.fields, self.profitable = {}, np.zeros((2, env.num_agents_total), dtype=np.int64)  # [reach, front]
@@ -105,7 +175,7 @@ class Scripted:
 
             def free(c):
                 return (0 <= c[0] < self.w and 0 <= c[1] < self.h and c not in blocked
-                        and (c not in self.objects or self.objects[c]["Name"] not in BLOCKING))
+                        and (c not in self.objects or self.objects[c]["Name"] not in self.blocking))
 
             dist = {c: 0 for t in targets for d in ROTATE_TO if free(c := (t[0] + d[0], t[1] + d[1]))}
             queue = deque(dist)
@@ -130,38 +200,45 @@ class Scripted:
             out[i] = self.plan(i, me)
         return out
 
+    @staticmethod
+    def cell(here, facing, offset) -> tuple[int, int]:
+        """The cell ``offset`` (right, forward) of an agent at ``here`` facing ``facing``."""
+        r, fwd = offset
+        return here[0] + fwd * facing[0] - r * facing[1], here[1] + fwd * facing[1] + r * facing[0]
+
     def count_chances(self, i: int, me: dict) -> None:
         f = FACING.get(me["Orientation"])
         if f is None:
             return
-        x, y = me["Location"]
-        for n, (r, fwd) in enumerate(REACH):
-            j = self.cell_agent.get((x + fwd * f[0] - r * f[1], y + fwd * f[1] + r * f[0]))
+        for n, offset in enumerate(REACH):
+            j = self.cell_agent.get(self.cell(me["Location"], f, offset))
             if j is not None and self._carrying_unshielded(j):
                 self.profitable[0, i] += 1
                 self.profitable[1, i] += n == 1
 
     def _carrying_unshielded(self, j: int) -> bool:
         v = self.agents[j]["Variables"]
-        return v.get("inventory", 0) > 0 and not v.get("shield", 0)
+        return v.get(self.var["inventory"], 0) > 0 and not v.get(self.var["shield"], 0)
 
     def plan(self, i: int, me: dict) -> int:
+        var = self.var
         v = me["Variables"]
-        if v.get("frozen", 0) > 0:
+        if v.get(var["frozen"], 0) > 0:
             return 0
         here, facing = tuple(me["Location"]), FACING.get(me["Orientation"])
-        energy, inv = v.get("energy", 0), v.get("inventory", 0)
+        energy, inv = v.get(var["energy"], 0), v.get(var["inventory"], 0)
         if self.thieves[i] and facing is not None and inv < self.max_inv and energy >= self.attack_cost:
-            j = self.cell_agent.get((here[0] + facing[0], here[1] + facing[1]))
-            if j is not None and self._carrying_unshielded(j) and not (self.kin_aware and self.kin[i, j]):
-                return self.a[("attack", 2)]
-        generators = self.targets("generator", lambda o: o["Variables"].get("diamonds", 0) > 0)
+            for offset, attack in self.reach:  # the cell in front first, then the nearest
+                j = self.cell_agent.get(self.cell(here, facing, offset))
+                if j is not None and self._carrying_unshielded(j) and not (self.kin_aware and self.kin[i, j]):
+                    return attack
+        generators = self.targets(self.obj["generator"], lambda o: o["Variables"].get(var["stock"], 0) > 0)
         plan = []
         if energy >= self.altar_cost:
-            plan.append(self.targets("altar"))
+            plan.append(self.targets(self.obj["altar"]))
         if inv > 0 and (energy + inv * self.charger_energy >= self.altar_cost or inv >= self.max_inv
                         or not generators):
-            plan.append(self.targets("charger"))
+            plan.append(self.targets(self.obj["charger"]))
         if inv < self.max_inv and generators:
             plan.append(generators)
         for targets in plan:
@@ -176,16 +253,16 @@ class Scripted:
         beside = [d for d in ROTATE_TO if (here[0] + d[0], here[1] + d[1]) in targets]
         if beside:
             ready = [d for d in beside
-                     if not self.objects[(here[0] + d[0], here[1] + d[1])]["Variables"].get("cooldown", 0)]
+                     if not self.objects[(here[0] + d[0], here[1] + d[1])]["Variables"].get(self.cooldown, 0)]
             want = (ready or beside)[0]
-            return self.a[("use", 1)] if facing == want else self.turn[want]
+            return self.use if facing == want else self.turn[want]
         dist = self.field(targets, agents_block=True)
         steps = [(dist[n], self.rng.random(), d) for d in ROTATE_TO
                  if (n := (here[0] + d[0], here[1] + d[1])) in dist]
         if steps:
             want = min(steps)[2]
             back = facing == (-want[0], -want[1])
-            return self.a[("move", 1)] if facing == want else self.a[("move", 2)] if back else self.turn[want]
+            return self.forward if facing == want else self.back if back else self.turn[want]
         static = self.field(targets, agents_block=False)
         down = [d for d in ROTATE_TO if here in static
                 and static.get((here[0] + d[0], here[1] + d[1]), 1 << 30) < static[here]]
@@ -195,32 +272,63 @@ class Scripted:
         return 0 if facing == want else self.turn[want]  # queue, facing the agent in the way
 
 
-def play(env, population: str, seed: int, episode: int) -> dict:
-    """One episode of ``population`` on the map of (``seed``, ``episode``): per-agent metrics and teams."""
-    who, aware = POPULATIONS[population]
+def make_check_env(check: CheckConfig, game: str | None = None, max_steps: int | None = None):
+    """The env a check plays: its preset with its game (or ``game``), map and kinship."""
+    from metta.env import make_env
+
+    return make_env(check.preset, game=game or check.game, kinship=dict(check.kinship), max_steps=max_steps, seed=0,
+                    **check.map)
+
+
+def focal_agent(seed: int, episode: int, n: int) -> int:
+    return (3 * seed + episode) % n
+
+
+def population_thieves(population: str, n: int, focal: int) -> np.ndarray:
+    """Who steals in ``population`` (POPULATIONS) of ``n`` agents with focal agent ``focal``."""
+    ids = np.arange(n)
+    return {"none": ids < 0, "all": ids >= 0, "focal": ids == focal, "others": ids != focal}[POPULATIONS[population][0]]
+
+
+def schelling_thieves(k: int, n: int, seed: int, episode: int) -> np.ndarray:
+    """The Schelling population with ``k`` peaceful agents: the first k of a permutation drawn for (seed, episode),
+    the same for every k (nested); the other n − k steal, kin-blind."""
+    order = np.random.default_rng([seed, episode]).permutation(n)
+    thieves = np.ones(n, dtype=bool)
+    thieves[order[:k]] = False
+    return thieves
+
+
+def play(env, check: CheckConfig, seed: int, episode: int, thieves: np.ndarray, aware: bool) -> dict:
+    """One episode on the map of (``seed``, ``episode``) with ``thieves`` stealing (kin-aware when ``aware``):
+    per-agent metrics and shared returns at the check's alphas."""
     env.reset(seed=1000 * seed + episode)
     n = env.num_agents_total
-    focal = (3 * seed + episode) % n
-    ids = np.arange(n)
-    thieves = {"none": ids < 0, "all": ids >= 0, "focal": ids == focal, "others": ids != focal}[who]
-    policy = Scripted(env, thieves, aware)
+    policy = Scripted(env, thieves, aware, reach=check.thief_reach)
     while True:
         *_, episode_metrics = env.step_arrays(policy.act())
         if episode_metrics is not None:
             break
     raw = np.array([m["raw_reward"] for m in episode_metrics])
-    shared = {a: (Teams(team_size=4, team_reward=a).sharing(env.kinship) @ raw).tolist() for a in ALPHAS}
+    shared = {a: shared_returns(env.kinship, raw, a).tolist() for a in check.alphas}
 
     def pick(key):
         return [m[key] for m in episode_metrics]
 
-    return dict(focal=focal, raw=raw.tolist(), shared=shared, hearts=pick("hearts"),
+    return dict(focal=focal_agent(seed, episode, n), thieves=np.asarray(thieves, bool).tolist(), raw=raw.tolist(),
+                shared=shared, hearts=pick(env.facts.headline or "hearts"),
                 attacks_kin=pick("attacks_on_kin"), attacks_strangers=pick("attacks_on_strangers"),
                 frozen=pick("frozen_steps"), kin_chances=pick("attack_chances_kin"),
                 profitable=policy.profitable[0].tolist(), profitable_front=policy.profitable[1].tolist())
 
 
-def summarise(runs: dict) -> dict:
+def play_population(env, check: CheckConfig, population: str, seed: int, episode: int) -> dict:
+    n = env.num_agents_total
+    thieves = population_thieves(population, n, focal_agent(seed, episode, n))
+    return play(env, check, seed, episode, thieves, POPULATIONS[population][1])
+
+
+def summarise(runs: dict, alphas=ALPHAS) -> dict:
     """``runs[population][seed]``: that seed's episodes -> per-seed values and intervals of every figure."""
     seeds = sorted(next(iter(runs.values())))
 
@@ -247,7 +355,7 @@ def summarise(runs: dict) -> dict:
               "(b) hearts per capita: peaceful - thieves (kin-blind)": drop("hearts"),
               "R - P (focal raw)": R - P, "R - P (raw per capita)": drop("raw"), "R - S": R - S,
               "2R - T - S": 2 * R - T - S, "P - S (fear)": P - S}
-    for a in ALPHAS:
+    for a in alphas:
         lone = [np.array(over(f"lone_thief_{kind}", focal("shared", a))) for kind in ("aware", "blind")]
         pops = [np.array(over(f"thieves_{kind}", lambda ep, a=a: float(np.mean(ep["shared"][a]))))
                 for kind in ("aware", "blind")]
@@ -257,8 +365,93 @@ def summarise(runs: dict) -> dict:
                 checks={k: dict(t_interval(v), per_seed=v.tolist()) for k, v in checks.items()})
 
 
+def schelling(runs: dict, alpha: float | None = SCHELLING_ALPHA) -> dict:
+    """``runs[k][seed]``: the episodes of the population with k cooperators (peaceful; the others are kin-blind
+    thieves, ``thieves`` per episode) -> per panel (``raw``, and ``shared`` at ``alpha`` when the episodes carry
+    it), per group (``cooperators``, ``defectors``), per x (the number of OTHER cooperators: k − 1 for a
+    cooperator, k for a defector): the per-seed mean return per agent of the group and its 95% t interval; and
+    Hughes et al.'s conditions on R_c(x), R_d(x), paired by seed."""
+    ks = sorted(runs)
+    n = max(ks)
+    seeds = sorted(runs[ks[0]])
+    panels = {"raw": lambda ep: np.asarray(ep["raw"], dtype=np.float64)}
+    if alpha is not None:
+        panels[f"shared_alpha_{alpha:g}"] = lambda ep: np.asarray(ep["shared"][alpha], dtype=np.float64)
+    out = dict(n_agents=n, seeds=seeds, alpha=alpha, panels={})
+    for panel, returns in panels.items():
+        groups = {}
+        for group, cooperate, shift in (("cooperators", True, 1), ("defectors", False, 0)):
+            curve = {}
+            for k in ks:
+                if (k == 0 and cooperate) or (k == n and not cooperate):
+                    continue
+                per_seed = []
+                for s in seeds:
+                    values = []
+                    for ep in runs[k][s]:
+                        members = ~np.asarray(ep["thieves"], bool) if cooperate else np.asarray(ep["thieves"], bool)
+                        assert members.sum() == (k if cooperate else n - k), (k, group)
+                        values.append(float(returns(ep)[members].mean()))
+                    per_seed.append(float(np.mean(values)))
+                curve[k - shift] = dict(x=k - shift, k=k, **t_interval(per_seed), per_seed=per_seed)
+            groups[group] = curve
+        c, d = ({x: np.array(v["per_seed"]) for x, v in groups[g].items()} for g in ("cooperators", "defectors"))
+        conditions = {"mutual cooperation over mutual defection: Rc(N-1) - Rd(0)": c[n - 1] - d[0],
+                      "mutual cooperation over being exploited: Rc(N-1) - Rc(0)": c[n - 1] - c[0],
+                      "fear, defecting among defectors: Rd(0) - Rc(0)": d[0] - c[0],
+                      "greed, defecting among cooperators: Rd(N-1) - Rc(N-1)": d[n - 1] - c[n - 1]}
+        conditions.update({f"defecting pays with {x} other cooperators: Rd({x}) - Rc({x})": d[x] - c[x]
+                           for x in range(1, n - 1)})  # x = 0 and N - 1: fear and greed
+        out["panels"][panel] = dict(cooperators=list(groups["cooperators"].values()),
+                                    defectors=list(groups["defectors"].values()),
+                                    conditions={k: dict(t_interval(v), per_seed=v.tolist())
+                                                for k, v in conditions.items()})
+    return out
+
+
+def plot_schelling(diagram: dict, path: str, title: str) -> None:
+    """Draw ``diagram`` (``schelling``'s) into ``path``: a panel per kind of return, cooperators' and defectors'
+    mean return per agent against the number of other cooperators, with their 95% t intervals."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = diagram["panels"]
+    fig, axes = plt.subplots(1, len(panels), figsize=(6.2 * len(panels), 4.8), squeeze=False, sharey=True)
+    # colour, marker, label, and a small shift along x so that the two groups' intervals do not hide each other
+    style = {"cooperators": ("tab:blue", "o", "cooperator (peaceful)", -0.08),
+             "defectors": ("tab:red", "s", "defector (kin-blind thief)", 0.08)}
+    for ax, (panel, groups) in zip(axes[0], panels.items()):
+        for group in ("cooperators", "defectors"):
+            colour, marker, label, shift = style[group]
+            pts = groups[group]
+            x = np.array([p["x"] for p in pts], dtype=float) + shift
+            mean = np.array([p["mean"] for p in pts])
+            lo = np.array([p["mean"] if p["lo"] is None else p["lo"] for p in pts])
+            hi = np.array([p["mean"] if p["hi"] is None else p["hi"] for p in pts])
+            ax.fill_between(x, lo, hi, color=colour, alpha=0.18, linewidth=0)
+            ax.errorbar(x, mean, yerr=[mean - lo, hi - mean], color=colour, marker=marker, markersize=5, capsize=3,
+                        linewidth=1.6, label=label)
+        kind = "raw return" if panel == "raw" else f"shared return, every team at α = {diagram['alpha']:g}"
+        ax.set_title(kind)
+        ax.set_xlabel(f"number of other cooperators (of {diagram['n_agents'] - 1} other agents)")
+        ax.set_ylabel("mean return per agent per episode")
+        ax.set_xticks(range(diagram["n_agents"]))
+        ax.grid(alpha=0.3)
+        ax.legend(loc="best", fontsize=9)
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path, dpi=150)
+    plt.close(fig)
+
+
 def fmt(iv: dict) -> str:
     return f"{iv['mean']:7.3f}" + ("" if iv["lo"] is None else f" [{iv['lo']:7.3f}, {iv['hi']:7.3f}]")
+
+
+def verdict(iv: dict) -> str:
+    return "unclear" if iv["lo"] is None else "holds" if iv["lo"] > 0 else "fails" if iv["hi"] < 0 else "unclear"
 
 
 def report(summary: dict) -> str:
@@ -268,38 +461,76 @@ def report(summary: dict) -> str:
         lines += [f"  {c:18s} {fmt(row[c])}" for c in COLUMNS]
     lines += ["", "checks (differences paired by seed; holds: the interval is above 0)"]
     for name, iv in summary["checks"].items():
-        holds = "unclear" if iv["lo"] is None else "holds" if iv["lo"] > 0 else "fails" if iv["hi"] < 0 else "unclear"
-        lines.append(f"  {name:58s} {fmt(iv)}  {holds}")
+        lines.append(f"  {name:58s} {fmt(iv)}  {verdict(iv)}")
+    diagram = summary.get("schelling")
+    if diagram:
+        n = diagram["n_agents"]
+        lines += ["", f"Schelling diagram: {n} agents, k cooperators (peaceful) and {n} - k defectors (kin-blind "
+                      f"thieves); x = other cooperators; mean return per agent per episode [95% t interval, n = "
+                      f"{len(diagram['seeds'])} seeds]"]
+        for panel, groups in diagram["panels"].items():
+            c = {p["x"]: p for p in groups["cooperators"]}
+            d = {p["x"]: p for p in groups["defectors"]}
+            lines += [f"  {panel}", f"  {'x':>4s}  {'cooperators':27s}  {'defectors':27s}"]
+            for x in range(n):
+                lines.append(f"  {x:4d}  {fmt(c[x]) if x in c else '-':27s}  {fmt(d[x]) if x in d else '-':27s}")
+            lines.append(f"  conditions (Hughes et al. 2018; paired by seed; holds: the interval is above 0), {panel}")
+            for name, iv in groups["conditions"].items():
+                lines.append(f"    {name:58s} {fmt(iv)}  {verdict(iv)}")
     return "\n".join(lines)
 
 
 def main(argv=None) -> int:
     from tqdm import tqdm
 
-    from metta.env import make_env
-
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--env", default=DEFAULT_CHECK, choices=sorted(CHECKS),
+                    help=f"the check configuration (default {DEFAULT_CHECK}, the first design's recorded check)")
     ap.add_argument("--seeds", type=int, default=8, help="seeds (the unit of the intervals)")
     ap.add_argument("--episodes", type=int, default=2, help="episodes per seed and population")
-    ap.add_argument("--game", default=GAME, help="the game file (default games/dilemma.yaml)")
+    ap.add_argument("--game", default=None, help="the game file (default: the check's, e.g. games/dilemma.yaml)")
     ap.add_argument("--max-steps", type=int, default=None, help="episode length (default: the game's max_steps)")
     ap.add_argument("--json", help="write the per-seed values and intervals here")
+    ap.add_argument("--schelling", metavar="FILE.png",
+                    help="also play the Schelling populations (k peaceful, N - k kin-blind thieves, k = 0..N) and "
+                         "draw their diagram here")
     args = ap.parse_args(argv)
-    env = make_env("metta-teams", game=args.game, kinship=KINSHIP, max_steps=args.max_steps, seed=0, **MAP)
+    check = CHECKS[args.env]
+    env = make_check_env(check, game=args.game, max_steps=args.max_steps)
+    n = env.num_agents_total
+    middle = range(1, n) if args.schelling else range(0)  # k = 0 and k = N are thieves_blind and peaceful
     runs = {pop: {s: [] for s in range(args.seeds)} for pop in POPULATIONS}
-    with tqdm(total=args.seeds * args.episodes * len(POPULATIONS), desc="episodes") as bar:
+    ladder = {k: {s: [] for s in range(args.seeds)} for k in range(n + 1)} if args.schelling else {}
+    with tqdm(total=args.seeds * args.episodes * (len(POPULATIONS) + len(middle)), desc="episodes") as bar:
         for s in range(args.seeds):
             for e in range(args.episodes):
                 for pop in POPULATIONS:
-                    runs[pop][s].append(play(env, pop, s, e))
+                    runs[pop][s].append(play_population(env, check, pop, s, e))
                     bar.update()
-    summary = summarise(runs)
-    summary.update(game=args.game, map=MAP, kinship=KINSHIP, episodes=args.episodes, max_steps=env.max_steps)
+                for k in middle:
+                    ladder[k][s].append(play(env, check, s, e, schelling_thieves(k, n, s, e), False))
+                    bar.update()
+                if args.schelling:
+                    ladder[0][s].append(runs["thieves_blind"][s][-1])
+                    ladder[n][s].append(runs["peaceful"][s][-1])
+    summary = summarise(runs, check.alphas)
+    game = args.game or check.game
+    summary.update(env=args.env, game=game, map=check.map, kinship=check.kinship, alphas=list(check.alphas),
+                   thief_reach=[list(c) for c in thief_order(check.thief_reach)], episodes=args.episodes,
+                   max_steps=env.max_steps)
+    if args.schelling:
+        alpha = SCHELLING_ALPHA if SCHELLING_ALPHA in check.alphas else None
+        summary["schelling"] = schelling(ladder, alpha)
+        name = env.game.doc.get("Environment", {}).get("Name", os.path.basename(game))
+        plot_schelling(summary["schelling"], args.schelling,
+                       f"Schelling diagram: {name} ({os.path.basename(game)}), {n} agents, {env.max_steps} steps; "
+                       f"95% t intervals over n = {args.seeds} seeds ({args.episodes} episode"
+                       f"{'s' if args.episodes != 1 else ''} each)")
     env.close()
     print(report(summary))
     if args.json:
         with open(args.json, "w") as f:
-            json.dump(dict(summary, runs=runs), f, indent=1)
+            json.dump(dict(summary, runs=runs, schelling_runs=ladder), f, indent=1)
     return 0
 
 
