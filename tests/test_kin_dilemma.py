@@ -180,7 +180,7 @@ W W W W W W
 """
 
 
-@pytest.mark.parametrize("thief_has,victim_has", [(0, 1), (0, 2), (1, 1), (1, 2), (2, 1)])
+@pytest.mark.parametrize("thief_has,victim_has", [(0, 1), (1, 1)])
 def test_a_theft_moves_exactly_the_victims_diamonds_up_to_the_cap_and_freezes_it(thief_has, victim_has):
     s = Level(FACE_TO_FACE)
     v = s.env.game.named_values()
@@ -191,11 +191,11 @@ def test_a_theft_moves_exactly_the_victims_diamonds_up_to_the_cap_and_freezes_it
     before = s.raw.copy()
     raw = s.act(("attack", 2), None)
     a, b = s.agent(0), s.agent(1)
-    assert a["inventory"] == min(thief_has + victim_has, 2) == min(thief_has + victim_has, v["agent_max_inventory"])
+    assert a["inventory"] == 1 == v["agent_max_inventory"]       # one diamond at a time
     assert b["inventory"] == 0 and b["frozen"] == v["freeze_duration"] == 30
     assert a["energy"] == b["energy"] == 0 and raw.tolist() == [0, 0]   # free, and worth nothing until charged
     lost = thief_has + victim_has - a["inventory"]
-    assert lost == {(0, 1): 0, (0, 2): 0, (1, 1): 0, (1, 2): 1, (2, 1): 1}[(thief_has, victim_has)]
+    assert lost == {(0, 1): 0, (1, 1): 1}[(thief_has, victim_has)]     # a thief with a diamond destroys the loot
     assert (s.raw == before).all()
 
 
