@@ -172,3 +172,7 @@ def test_training_logs_every_metric_per_arm():
     assert means == {0: {"alpha_0/hearts": 3.0, "alpha_1/hearts": 3.0},
                      1: {"alpha_0/hearts": 2.5, "alpha_1/hearts": 1.0}}
     assert MettaSFEnv._arm_means({0: [{"hearts": 1}]}, ["hearts"]) == {}
+    # with a curriculum, per task too
+    tasks = MettaSFEnv._arm_means(episodes, ["hearts"], ["game", "charged"])
+    assert tasks == {0: {"game/alpha_0/hearts": 3.0, "game/alpha_1/hearts": 3.0},
+                     1: {"charged/alpha_0/hearts": 2.5, "charged/alpha_1/hearts": 1.0}}

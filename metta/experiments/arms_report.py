@@ -25,9 +25,10 @@ The paired evaluation: per run, each agent's hearts, raw reward and actionable a
 its team shared (alpha = 1) minus the same agent on the same map when it did not, averaged over agents and seeds
 (the episode pair is the unit of its t-interval).
 
-Learning curves: TensorBoard's ``social/alpha_<a>/hearts`` per run, read at half and at the full budget (the mean
-of the points logged in the last 5% of the budget before each), against the scripted peaceful population's hearts
-per agent on the same preset (``reference``).
+Learning curves: TensorBoard's ``social/alpha_<a>/hearts`` per run (with a curriculum ``social/<task>/alpha_<a>/hearts``
+of its first task, the game as designed), read at half and at the full budget (the mean of the points logged in the
+last 5% of the budget before each), against the scripted peaceful population's hearts per agent on the same preset
+(``reference``).
 """
 from __future__ import annotations
 
@@ -155,11 +156,28 @@ def curve_value(points: list[tuple[int, float]], at: float) -> float | None:
     return float(np.mean(window))
 
 
+def curve_task(run_dir: str) -> str | None:
+    """The curriculum task whose episodes the learning curves follow: the first of the run's curriculum (the kin
+    dilemma's lists the game as designed first); None for a run without a curriculum."""
+    from metta.curriculum.tasks import load_curriculum
+    from metta.sf_integration.checkpoints import read_config
+    from metta.sf_integration.config import env_config_from_cfg
+
+    cfg = read_config(run_dir)
+    if not cfg.get("curriculum"):
+        return None
+    spec = load_curriculum(cfg["curriculum"], env_config_from_cfg(cfg, os.path.join(run_dir, "config.json")))
+    return next(iter(spec.tasks))
+
+
 def learning_curves(run_dir: str, arms: list[float], env_steps: int) -> dict:
-    """Per arm, the run's hearts per agent in training (TensorBoard) at half and at the full budget, and the curve."""
+    """Per arm, the run's hearts per agent in training (TensorBoard; with a curriculum, in its first task's episodes)
+    at half and at the full budget, and the curve."""
     from metta.sf_integration.checkpoints import scalars
 
-    tags = {arm_label(a): f"social/{arm_label(a)}/hearts" for a in arms}
+    task = curve_task(run_dir)
+    prefix = f"social/{task}/" if task else "social/"
+    tags = {arm_label(a): f"{prefix}{arm_label(a)}/hearts" for a in arms}
     found = scalars(run_dir, tuple(tags.values()))
     out = {}
     for label, tag in tags.items():

@@ -328,6 +328,22 @@ def play_population(env, check: CheckConfig, population: str, seed: int, episode
     return play(env, check, seed, episode, thieves, POPULATIONS[population][1])
 
 
+def scripted_hearts(preset: str, episodes: int) -> float:
+    """The peaceful population's hearts per agent per episode on ``preset``'s check (its game, map and kinship),
+    over the first episode of seeds 0..episodes-1: a reference for what trained agents make."""
+    from metta.errors import ConfigError
+
+    if preset not in CHECKS:
+        raise ConfigError(f"no scripted population plays {preset!r}: the checks are {', '.join(CHECKS)}")
+    check = CHECKS[preset]
+    env = make_check_env(check)
+    try:
+        return float(np.mean([np.mean(play_population(env, check, "peaceful", seed, 0)["hearts"])
+                              for seed in range(episodes)]))
+    finally:
+        env.close()
+
+
 def summarise(runs: dict, alphas=ALPHAS) -> dict:
     """``runs[population][seed]``: that seed's episodes -> per-seed values and intervals of every figure."""
     seeds = sorted(next(iter(runs.values())))

@@ -36,7 +36,8 @@ type (``noop``, ``move``, ``use``, ``attack``...): what the policy does, seen wh
 trains (a policy collapsing onto one action shows there before its entropy says why). Under a kinship structure with
 arms (``mixed_teams``) every metric is also split by the agent's arm: ``social/alpha_<a>/<metric>`` is the mean over
 the agents of the episode whose team shared ``a`` (logged for every agent of that episode, so that Sample Factory's
-mean over agents is the mean over episodes).
+mean over agents is the mean over episodes); with a curriculum, per task as well: ``social/<task>/alpha_<a>/<metric>``
+(its tasks may change what a metric means: a task that starts agents with energy makes hearts cheaper).
 """
 from __future__ import annotations
 
@@ -164,6 +165,7 @@ class MettaSFEnv(gym.Env):
         return self._obs(obs), ({} if self.batched else [{} for _ in range(self.num_agents)])
 
     def step(self, actions):
+        self._tasks = [getattr(e, "task_name", None) for e in self.envs]  # the episode's task, before a reset draws
         obs, rewards, terminated, truncated, episodes = self.batch.step(actions)
         actions = np.asarray(actions, dtype=np.int64).reshape(self.num_agents)
         self._action_counts[self._agent_index, self._type_of[actions]] += 1
@@ -187,18 +189,21 @@ class MettaSFEnv(gym.Env):
         return [k for k in rows[0] if k not in _SKIP_METRICS and all(m[k] is not None for m in rows)]
 
     @staticmethod
-    def _arm_means(episodes: dict[int, list[dict]], names: list[str]) -> dict[int, dict[str, float]]:
-        """Per finished env, ``alpha_<a>/<metric>``: each metric's mean over the agents of arm ``a`` (structures
-        with arms; empty otherwise). Only the arms and metrics every finished episode defines."""
+    def _arm_means(episodes: dict[int, list[dict]], names: list[str],
+                   tasks: list[str | None] | None = None) -> dict[int, dict[str, float]]:
+        """Per finished env, ``alpha_<a>/<metric>`` (``<task>/alpha_<a>/<metric>`` when ``tasks`` names each env's
+        curriculum task): each metric's mean over the agents of arm ``a`` (structures with arms; empty otherwise).
+        Only the metrics every finished episode defines; the arms and tasks each episode has."""
         out = {}
         for i, metrics in episodes.items():
             if ARM not in metrics[0]:
                 return {}
             arms = sorted({m[ARM] for m in metrics})
-            out[i] = {f"alpha_{a:g}/{k}": float(np.mean([m[k] for m in metrics if m[ARM] == a]))
+            task = f"{tasks[i]}/" if tasks and tasks[i] else ""
+            out[i] = {(k, f"{task}alpha_{a:g}/{k}"): float(np.mean([m[k] for m in metrics if m[ARM] == a]))
                       for a in arms for k in names if k != ARM}
-        common = set.intersection(*(set(v) for v in out.values())) if out else set()
-        return {i: {k: v for k, v in values.items() if k in common} for i, values in out.items()}
+        common = set.intersection(*({k for k, _ in v} for v in out.values())) if out else set()
+        return {i: {key: v for (k, key), v in values.items() if k in common} for i, values in out.items()}
 
     def _batched_infos(self, episodes: dict[int, list[dict]], shares: dict[int, np.ndarray]) -> dict:
         """Per-agent tensors; Sample Factory keeps the entries of the agents whose episode ended."""
@@ -212,11 +217,15 @@ class MettaSFEnv(gym.Env):
             for i, metrics in episodes.items():
                 values[self._slices[i]] = torch.tensor([m[k] for m in metrics], dtype=torch.float32)
             stats[k] = values
-        arms = self._arm_means(episodes, names)
-        for k in next(iter(arms.values()), {}):
-            values = torch.zeros(self.num_agents)
+        arms = self._arm_means(episodes, names, getattr(self, "_tasks", None))
+        for k in sorted({key for means in arms.values() for key in means}):
+            # an env whose episode was of another task shows the mean of those that have the key: Sample Factory
+            # keeps every finished agent's entry, and this keeps the step's mean of the key what its episodes say
+            present = [means[k] for means in arms.values() if k in means]
+            values = torch.full((self.num_agents,), float(np.mean(present)))
             for i, means in arms.items():
-                values[self._slices[i]] = means[k]
+                if k in means:
+                    values[self._slices[i]] = means[k]
             stats[k] = values
         taken = {}
         for t, name in enumerate(self.action_types):
@@ -229,7 +238,7 @@ class MettaSFEnv(gym.Env):
     def _agent_infos(self, episodes: dict[int, list[dict]], shares: dict[int, np.ndarray]) -> list[dict]:
         infos = [{} for _ in range(self.num_agents)]
         names = self._metric_names(episodes) if episodes else []
-        arms = self._arm_means(episodes, names) if episodes else {}
+        arms = self._arm_means(episodes, names, getattr(self, "_tasks", None)) if episodes else {}
         tasks = {f"{CURRICULUM_PREFIX}/{k}": v for k, v in self.curriculum.stats().items()} \
             if self.curriculum is not None and episodes else {}
         for i, metrics in episodes.items():
