@@ -7,7 +7,7 @@
 # $METTA_PEER_VENV, default ~/.cache/metta/peer-mettagrid-0.26.22, made once (in a temporary folder renamed into
 # place when mettagrid imports there) from $METTA_PEER_PYTHON (default python3, 3.11 or 3.12) with pip from the
 # package index ($METTA_PEER_PIP_INDEX, if set, is passed to pip as --index-url). Each round runs
-# metta/peers/mettagrid_bench.py in that venv, then metta.bench.peers.project_bench in the project's (.venv or
+# metta/bench/peers/mettagrid_bench.py in that venv, then metta.bench.peers.project_bench in the project's (.venv or
 # $METTA_VENV), each on one core; metta.bench.peers.report then prints both figures per round, their ratio and the
 # median ratio (--json: all of it as one JSON object). The machine's speed swings, so only the ratios within a
 # round mean much. --dry-run says what would be done and does nothing.
@@ -45,7 +45,7 @@ done
 PY="${METTA_VENV:-$ROOT/.venv}/bin/python"
 [ -x "$PY" ] || die "the project's Python $PY not found: run 'make setup' first"
 PEER_PY="$PEER_VENV/bin/python"
-BENCH="$ROOT/metta/peers/mettagrid_bench.py"
+BENCH="$ROOT/metta/bench/peers/mettagrid_bench.py"
 
 # The peer venv must stay apart from the project's: numpy 2 must never land there.
 peer_real="$(realpath -m "$PEER_VENV")"

@@ -1,6 +1,8 @@
 """The peer benchmark's parts that need neither the network nor mettagrid (devops/peer_bench.sh, metta.bench.peers)."""
+import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -146,3 +148,10 @@ def test_peer_bench_refuses_the_project_venv_and_bad_arguments(tmp_path):
     p = run_script("--dry-run", "--json", METTA_PEER_VENV=str(tmp_path / "peer"))
     assert p.returncode == 0 and "to be made" in p.stderr and p.stdout == ""
     assert not (tmp_path / "peer").exists()
+    # what the dry run says each round runs is there: the script once ran a file that had moved, suite green
+    bench = re.search(r"rounds of: \S+ (\S+) --json", p.stderr)
+    assert bench, p.stderr
+    assert os.path.isfile(bench.group(1)) and os.path.commonpath([bench.group(1), ROOT]) == ROOT, bench.group(1)
+    modules = re.findall(r"/python -m (\S+)", p.stderr)
+    assert modules == ["metta.bench.peers.project_bench", "metta.bench.peers.report"], p.stderr
+    assert all(importlib.util.find_spec(m) is not None for m in modules)
