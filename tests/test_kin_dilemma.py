@@ -192,7 +192,7 @@ def test_a_theft_moves_exactly_the_victims_diamonds_up_to_the_cap_and_freezes_it
     raw = s.act(("attack", 2), None)
     a, b = s.agent(0), s.agent(1)
     assert a["inventory"] == 1 == v["agent_max_inventory"]       # one diamond at a time
-    assert b["inventory"] == 0 and b["frozen"] == v["freeze_duration"] == 30
+    assert b["inventory"] == 0 and b["frozen"] == v["freeze_duration"] == 60
     assert a["energy"] == b["energy"] == 0 and raw.tolist() == [0, 0]   # free, and worth nothing until charged
     lost = thief_has + victim_has - a["inventory"]
     assert lost == {(0, 1): 0, (1, 1): 1}[(thief_has, victim_has)]     # a thief with a diamond destroys the loot
@@ -210,7 +210,7 @@ def test_the_victim_loses_exactly_freeze_duration_actions():
         if s.agent(1)["inventory"]:
             break
         lost += 1
-    assert lost == s.env.game.named_values()["freeze_duration"] == 30
+    assert lost == s.env.game.named_values()["freeze_duration"] == 60
 
 
 def reach_level(cells) -> str:
@@ -243,7 +243,7 @@ def test_the_new_thief_robs_a_carrier_anywhere_in_its_reach_and_the_old_one_only
     assert Scripted(s.env, np.array([False, False]), kin_aware=False, reach=CHECKS["metta-kin-dilemma"].thief_reach
                     ).act()[0] not in attacks                   # peaceful
     s.act(new.act()[0], None)
-    assert (s.agent(0)["inventory"], s.agent(1)["inventory"], s.agent(1)["frozen"]) == (1, 0, 30)
+    assert (s.agent(0)["inventory"], s.agent(1)["inventory"], s.agent(1)["frozen"]) == (1, 0, 60)
 
 
 def test_the_thief_looks_at_the_cell_in_front_first_then_the_nearest():
