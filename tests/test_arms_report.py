@@ -99,3 +99,10 @@ def test_learning_curve_values():
     assert arms_report.curve_value(points, 1000) == pytest.approx(5.0)   # the points in [950, 1000]
     assert arms_report.curve_value(points, 500) == pytest.approx(1.0)    # none in [475, 500]: the last before
     assert arms_report.curve_value([], 500) is None
+
+
+def test_one_runs_reading_as_text():
+    v = arms_report.run_values(evaluation())
+    text = arms_report.run_text("pilot", v, {"alpha_0": {"half": 1.0, "full": 2.0}}, 4.4)
+    assert f"{math.log(8.5 / 16.5):+.3f}" in text and "probe contrast +0.400" in text
+    assert "training hearts (alpha_0): half 1, full 2; scripted peaceful 4.4" in text

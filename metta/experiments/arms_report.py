@@ -385,3 +385,65 @@ probe: mean d = log p(attack | shown as a stranger) − log p(attack | shown as 
 <table><tr><th>pair</th><th>focal arm</th><th>focal return</th><th>resident return</th><th>focal − resident</th>
 <th>focal kin/stranger ratio</th></tr>{cross}</table>
 """
+
+
+def run_text(name: str, values: dict, curves: dict, reference: float | None) -> str:
+    """One run's reading as text: per arm, its hearts, its rates and ratios, its probe value; the contrasts; the
+    paired differences; the learning curve at half and full budget."""
+    lines = [f"{name}"]
+    for label, a in values["arms"].items():
+        lines.append(f"  {label}: hearts {_fmt(a['hearts'])} per agent-episode ({a['agent_episodes']} agent-episodes), "
+                     f"raw {_fmt(a['raw_reward'])}, shared {_fmt(a['reward'])}")
+        for key in ("attack_actionable", "attack_reach", "gift_actionable"):
+            lines.append(f"    {key:18s} kin · strangers → ratio: {_rate(a[key])}")
+        p = a["probe"]
+        lines.append(f"    probe d: actionable {_fmt(p['actionable']['mean'], '+.3f')} (n {p['actionable']['n']}), "
+                     f"in reach {_fmt(p['in_reach']['mean'], '+.3f')} (n {p['in_reach']['n']})")
+    lines.append(f"  contrast log RR(hi) - log RR(lo): {_fmt(values['contrast'], '+.3f')}; probe contrast "
+                 f"{_fmt(values['probe_contrast'], '+.3f')}")
+    for k, v in values["paired"].items():
+        lines.append(f"  paired, hi - lo arm, {k}: {_ci(v, '+.3g')} (n = {v['n']} seeds)")
+    for label, c in curves.items():
+        lines.append(f"  training hearts ({label}): half {_fmt(c['half'])}, full {_fmt(c['full'])}"
+                     + (f"; scripted peaceful {reference:.3g}" if reference is not None else ""))
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    """``python -m metta.experiments.arms_report --experiment NAME [--train_dir D] [--env_steps N]``: one trained
+    run's reading from its ``eval/stats.json`` (evaluate --paired --probes) and its TensorBoard logs."""
+    import argparse
+
+    from metta.runtime.lifetime import run_command
+    from metta.sf_integration.checkpoints import trained_steps
+
+    ap = argparse.ArgumentParser(prog="python -m metta.experiments.arms_report", description=main.__doc__)
+    ap.add_argument("--experiment", required=True)
+    ap.add_argument("--train_dir", default="train_dir")
+    ap.add_argument("--env_steps", type=int, default=None, help="the budget whose half and end the curves are read "
+                                                                "at (default: what the run trained)")
+    ap.add_argument("--reference_episodes", type=int, default=0,
+                    help="episodes of the scripted peaceful population to compare hearts with (default 0: none)")
+    args = ap.parse_args(argv)
+
+    def body(stops):
+        run_dir = os.path.join(args.train_dir, args.experiment)
+        stats = read_json(os.path.join(run_dir, "eval", "stats.json"), "evaluation stats")
+        values = run_values(stats)
+        arms = [float(label.split("_", 1)[1]) for label in values["arms"]]
+        curves = learning_curves(run_dir, arms, args.env_steps or trained_steps(run_dir))
+        reference = None
+        if args.reference_episodes:
+            from metta.experiments.dilemma_check import scripted_hearts
+
+            reference = scripted_hearts(stats["env"], args.reference_episodes)
+        print(run_text(args.experiment, values, curves, reference))
+        return 0
+
+    return run_command(body)
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())
