@@ -16,12 +16,11 @@ import subprocess
 
 import numpy as np
 import pytest
+import torch
 
 from conftest import GAME, ROOT, config_error
 from hub_server import HubServer
-
-torch = pytest.importorskip("torch")
-hub = pytest.importorskip("metta.sf_integration.hub")
+from metta.sf_integration import hub
 
 TOKEN = "hf_metta_loopback_token"
 ENV = "metta-teams"

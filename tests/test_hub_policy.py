@@ -10,11 +10,9 @@ from __future__ import annotations
 import json
 import os
 
-import pytest
+import torch
 
 from test_hub import ENV, quiet, server  # noqa: F401  (the loopback Hub fixture)
-
-torch = pytest.importorskip("torch")
 
 
 def project_experiment(train_dir: str, name: str) -> dict:

@@ -5,10 +5,9 @@ import os
 
 import numpy as np
 import pytest
+import torch
 
 from conftest import config_error
-
-torch = pytest.importorskip("torch")
 
 SMALL = ["--width=12", "--height=12", "--num_agents=4", "--generators=2", "--chargers=1", "--altars=1"]
 

@@ -204,7 +204,7 @@ def test_a_policy_without_log_probs_cannot_be_probed():
 def trained_policy(train_dir: str):
     """The project's actor-critic, freshly initialised, saved as an experiment on the preset (seeing the time
     left, so every self feature is in play) and loaded by load_policy."""
-    torch = pytest.importorskip("torch")
+    import torch
     from sample_factory.cfg.arguments import cfg_dict
     from sample_factory.model.actor_critic import create_actor_critic
 
@@ -233,7 +233,8 @@ def trained_policy(train_dir: str):
 
 
 def test_trained_log_probs_are_what_act_samples_from_and_leave_its_memory_alone(tmp_path):
-    torch = pytest.importorskip("torch")
+    import torch
+
     policy = trained_policy(str(tmp_path))
     assert policy.time and policy.cfg.use_rnn
     env = policy.make_env(seed=0)
