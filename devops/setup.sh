@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Idempotent setup: system Vulkan loader + Mesa's lavapipe (CPU Vulkan), Chromium and its
-# WebDriver (the replay viewer's browser tests), a Python 3.11
-# virtualenv in .venv, and the package with its test extras. Safe to run twice.
+# Idempotent setup: system Vulkan loader + Mesa's lavapipe (CPU Vulkan), and what the tests drive (glslc,
+# Chromium and its WebDriver, strace, Slurm and munge), a Python 3.11 virtualenv in .venv, and the package with
+# its test extras. Safe to run twice. System packages are installed only as root; under CI (METTA_REQUIRE_ALL,
+# see the Makefile) a test whose component is missing fails, elsewhere it skips.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -28,6 +29,12 @@ command -v glslc >/dev/null 2>&1 || SYS_PKGS+=(glslc)
 # The replay viewer's tests drive a real headless browser: Debian's chromium, never a downloaded one.
 command -v chromium >/dev/null 2>&1 || SYS_PKGS+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || SYS_PKGS+=(chromium-driver)
+# tests/test_run_faults.py kills a learner in the middle of a checkpoint write with strace's fault injection.
+command -v strace >/dev/null 2>&1 || SYS_PKGS+=(strace)
+# tests/test_slurm.py sweeps through a one-node cluster on this machine (devops/slurm_cluster.sh starts it).
+have_sbin() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
+{ have_sbin slurmctld && have_sbin slurmd && have_sbin sbatch; } || SYS_PKGS+=(slurm-wlm)
+have_sbin munged || SYS_PKGS+=(munge)
 if [ "${#SYS_PKGS[@]}" -gt 0 ]; then
     if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
         log "installing system packages: ${SYS_PKGS[*]}"
@@ -38,7 +45,7 @@ if [ "${#SYS_PKGS[@]}" -gt 0 ]; then
         log "WARNING: missing system packages: ${SYS_PKGS[*]}"
         log "         install them with: sudo apt-get install ${SYS_PKGS[*]}"
         log "         (Vulkan loader + Mesa lavapipe driver: rendering and the vulkan backend need them;"
-        log "          chromium + chromium-driver: the replay viewer's browser tests)"
+        log "          glslc, chromium + chromium-driver, strace, slurm-wlm + munge: tests that skip without them)"
     fi
 fi
 

@@ -30,8 +30,9 @@ ensure_packages() {
     if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
         die "missing ${missing[*]}: install Debian's slurm-wlm and munge (apt-get install slurm-wlm munge)" 3
     fi
-    log "installing slurm-wlm and munge with apt"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q slurm-wlm munge >&2 \
+    log "installing slurm-wlm and munge with apt (devops/setup.sh installs them too)"
+    export DEBIAN_FRONTEND=noninteractive
+    { apt-get update -qq && apt-get install -y -q --no-install-recommends slurm-wlm munge; } >&2 \
         || die "apt-get install slurm-wlm munge failed" 3
 }
 

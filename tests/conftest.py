@@ -1,10 +1,65 @@
 import contextlib
 import os
+from collections import Counter
 
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GAME = os.path.join(ROOT, "games", "metta.yaml")
+
+# Under this variable (set by `make test` when CI is set) every test must run: a test that would skip because a
+# system component is missing fails instead, naming it. Without it (a developer's run, maybe not root) such tests
+# skip, and one line at the end of the run names the missing components.
+REQUIRE_ALL = "METTA_REQUIRE_ALL"
+
+
+def require_all() -> bool:
+    return os.environ.get(REQUIRE_ALL, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def require(component: str, present: bool, why: str) -> None:
+    """A test (or fixture) needs a system component of this machine: ``component`` names it (a command, a
+    package, a kernel feature), ``present`` says whether it is here and ``why`` what the test needs it for and how
+    to get it. Missing, the test fails under METTA_REQUIRE_ALL, else it skips; either way the message names it."""
+    if present:
+        return
+    if require_all():
+        err = pytest.fail.Exception(f"missing system component: {component}: {why} ({REQUIRE_ALL} is set, so this "
+                                    f"fails instead of skipping)", pytrace=False)
+    else:
+        err = pytest.skip.Exception(f"missing system component: {component}: {why}")
+    err.missing_component = component  # type: ignore[attr-defined]  # counted by pytest_runtest_makereport
+    raise err
+
+
+MISSING = pytest.StashKey[Counter]()  # component -> how many tests went without it
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    component = getattr(call.excinfo.value, "missing_component", None) if call.excinfo is not None else None
+    if component:
+        item.config.stash.setdefault(MISSING, Counter())[component] += 1
+    return report
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """After the -ra list, one line naming every system component some test went without."""
+    result = yield
+    missing = config.stash.get(MISSING, Counter())
+    if missing:
+        tests = sum(missing.values())
+        names = ", ".join(f"{name} ({n})" for name, n in sorted(missing.items()))
+        if require_all():
+            terminalreporter.write_sep("=", f"{tests} test(s) failed, missing system components: {names}; "
+                                            f"`bash devops/setup.sh` as root installs the packages", red=True)
+        else:
+            terminalreporter.write_sep("=", f"{tests} test(s) skipped, missing system components: {names}; "
+                                            f"`bash devops/setup.sh` as root installs the packages; "
+                                            f"{REQUIRE_ALL}=1 (CI's `make test`) fails them instead", yellow=True)
+    return result
 
 
 @contextlib.contextmanager

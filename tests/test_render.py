@@ -11,6 +11,7 @@ import subprocess
 import numpy as np
 import pytest
 
+from conftest import require
 from metta import make_env
 from metta.viz.render import SHADER_DIR, BlockRenderer, kinship_groups
 
@@ -148,8 +149,9 @@ def test_kinship_groups_follow_teams_and_clans():
     assert kinship_groups(np.eye(3), 0.5).tolist() == [1, 2, 3]
 
 
-@pytest.mark.skipif(shutil.which("glslc") is None, reason="glslc (Debian glslc) is not installed")
 def test_committed_spirv_is_compiled_from_the_glsl(tmp_path):
+    require("glslc", shutil.which("glslc") is not None, "compiles the GLSL to compare with the committed SPIR-V "
+            "(Debian's glslc)")
     for stage in ("vert", "frag"):
         src = os.path.join(SHADER_DIR, f"triangle-textured.{stage}")
         out = tmp_path / f"{stage}.spv"

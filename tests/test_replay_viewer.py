@@ -12,6 +12,7 @@ import urllib.request
 import numpy as np
 import pytest
 
+from conftest import require
 from metta import make_env
 from metta.evals.play import play_episode
 from metta.evals.policies import RandomPolicy
@@ -21,8 +22,6 @@ from metta.viz.replay.viewer import PageServer, write_page
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 STEPS = 40
-pytestmark = pytest.mark.skipif(not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)),
-                                reason="Debian's chromium and chromium-driver are not installed (devops/setup.sh)")
 
 
 class Watched(RandomPolicy):
@@ -56,6 +55,8 @@ def episode(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
+    for component, path in (("chromium", CHROMIUM), ("chromium-driver", CHROMEDRIVER)):
+        require(component, os.path.exists(path), f"the replay viewer's tests drive Debian's {component} ({path})")
     os.environ["SE_OFFLINE"] = "true"  # Selenium Manager must not look for (or download) a browser
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service

@@ -18,7 +18,7 @@ import uuid
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, require
 from test_sf_train import TINY
 
 MARKER = "METTA_TEST_RUN"
@@ -215,7 +215,9 @@ def test_a_read_only_train_dir_is_a_clear_error_and_changes_nothing(killed, tmp_
         for root, dirs, _ in os.walk(train_dir):
             os.chmod(root, 0o555)
     else:
-        pytest.skip("root without mount namespaces: no way to make a directory read-only here")
+        require("mount namespace", False, "root ignores permission bits, so the read-only train_dir is a read-only "
+                "bind mount in a private mount namespace: `unshare -m` and mount need CAP_SYS_ADMIN (a container "
+                "needs --privileged or --cap-add SYS_ADMIN)")
     run = Run(str(tmp_path / "logs"), "held", 10**9, f"--train_dir={train_dir}", prefix=prefix)
     try:
         code = run.finish(120)
@@ -231,10 +233,10 @@ def test_a_read_only_train_dir_is_a_clear_error_and_changes_nothing(killed, tmp_
 
 
 def strace_kill_at_second_write(pid: int, path: str, log: str):
-    """Attach strace to ``pid``: the kernel kills it (SIGKILL) at its second write into ``path``. None when strace
-    cannot trace here."""
+    """Attach strace to ``pid``: the kernel kills it (SIGKILL) at its second write into ``path``. Returns the tracer
+    and None, or None and why strace cannot trace here."""
     if not shutil.which("strace"):
-        return None
+        return None, "strace is not installed (Debian's strace)"
     with open(log, "w") as err:
         tracer = subprocess.Popen(["strace", "-f", "-p", str(pid), "-o", os.devnull, "-P", path, "-e",
                                    "trace=write,writev", "-e", "inject=write,writev:signal=SIGKILL:when=2"],
@@ -243,9 +245,9 @@ def strace_kill_at_second_write(pid: int, path: str, log: str):
     while "attached" not in open(log).read():
         if tracer.poll() is not None or time.monotonic() > deadline:
             tracer.kill()
-            return None
+            return None, f"strace could not attach to the learner (ptrace not permitted?): {open(log).read()[-500:]}"
         time.sleep(0.1)
-    return tracer
+    return tracer, None
 
 
 @pytest.fixture(scope="module")
@@ -261,13 +263,13 @@ def torn(killed, tmp_path_factory):
     tracer = None
     try:
         learner = run.wait_for_workers()[0]
-        tracer = strace_kill_at_second_write(learner, temp, str(tmp / "strace.log"))
+        tracer, why = strace_kill_at_second_write(learner, temp, str(tmp / "strace.log"))
         if tracer is None:
             run.kill_all()
             good = checkpoints(exp)[-1]
             with open(good, "rb") as src, open(temp, "wb") as dst:
                 dst.write(src.read(os.path.getsize(good) // 3))
-            return dict(train_dir=train_dir, exp=exp, good=good, temp=temp, real=False)
+            return dict(train_dir=train_dir, exp=exp, good=good, temp=temp, real=False, why=why)
         code = run.finish(120)
         after = digests(os.path.join(exp, "checkpoint_p0"))
         return dict(train_dir=train_dir, exp=exp, good=checkpoints(exp)[-1], temp=temp, real=True, run=run,
@@ -279,8 +281,8 @@ def torn(killed, tmp_path_factory):
 
 
 def test_a_kill_in_the_middle_of_a_checkpoint_write_stops_the_run_and_keeps_the_last_checkpoint(torn):
-    if not torn["real"]:
-        pytest.skip("strace cannot trace here: the torn checkpoint was made by hand")
+    require("strace", torn["real"], f"{torn.get('why')}: it kills the learner in the middle of a checkpoint write "
+            "(without it the torn checkpoint the next test resumes from is made by hand)")
     out = torn["run"].output()
     assert torn["code"] == 1, out[-3000:]
     assert f"error: the run stopped: the learner (pid {torn['learner']}) was killed by SIGKILL" in out

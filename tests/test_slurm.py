@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, require
 from test_learning_bench import TINY
 from test_sweep import recompute
 
@@ -34,9 +34,8 @@ def daemons(state):
 @pytest.fixture(scope="module")
 def slurm(tmp_path_factory):
     state = tmp_path_factory.mktemp("slurm_cluster")
-    started = cluster("start", state)
-    if started.returncode == 3:
-        pytest.skip(f"no Slurm here: {started.stderr.strip()}")
+    started = cluster("start", state)  # installs Debian's slurm-wlm and munge when missing and root
+    require("Slurm", started.returncode != 3, f"a one-node cluster on this machine: {started.stderr.strip()}")
     assert started.returncode == 0, started.stderr
     conf = started.stdout.strip().rpartition("SLURM_CONF=")[2]
     assert os.path.isfile(conf)

@@ -13,7 +13,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, require
 from metta.griddly_ext.vulkan_windows import SHADER, VulkanUnavailable, VulkanWindows
 from metta.griddly_ext.windows import NumpyWindows, WindowLayout
 
@@ -160,8 +160,9 @@ def test_unloadable_loader_names_what_to_install(tmp_path):
         assert words in said, said
 
 
-@pytest.mark.skipif(shutil.which("glslc") is None, reason="glslc is not installed")
 def test_committed_spirv_is_current(tmp_path):
+    require("glslc", shutil.which("glslc") is not None, "compiles the shader to compare with the committed SPIR-V "
+            "(Debian's glslc)")
     source = os.path.join(ROOT, "shaders", "egocentric_windows.comp")
     fresh = tmp_path / "egocentric_windows.spv"
     subprocess.run(GLSLC + ["-o", str(fresh), source], check=True, capture_output=True, timeout=60)
