@@ -135,6 +135,27 @@ def check_flags(cfg) -> None:
                          f"one), or use --batched_sampling=False")
 
 
+def check_batches(cfg, agents_per_env: int) -> None:
+    """Sample Factory's batched sampling needs the trajectories a worker collects per iteration and those a training
+    iteration takes to divide one another; say so, and what would fit, instead of its assertion."""
+    if not cfg.batched_sampling:
+        return
+    per_training = cfg.num_batches_per_epoch * (cfg.batch_size // cfg.rollout)
+    slot = agents_per_env * cfg.vector_envs
+    per_worker = slot * cfg.num_envs_per_worker // cfg.worker_num_splits
+    if per_training % per_worker and per_worker % per_training:
+        fits = [k for k in range(1, 4 * cfg.vector_envs + 1)
+                if not (per_training % (agents_per_env * k * cfg.num_envs_per_worker // cfg.worker_num_splits)
+                        and (agents_per_env * k * cfg.num_envs_per_worker // cfg.worker_num_splits) % per_training)]
+        raise UsageError(f"--vector_envs={cfg.vector_envs}: a rollout worker collects {per_worker} trajectories an "
+                         f"iteration ({cfg.vector_envs} envs of {agents_per_env} agents, --num_envs_per_worker="
+                         f"{cfg.num_envs_per_worker}, --worker_num_splits={cfg.worker_num_splits}) and a training "
+                         f"iteration takes {per_training} (--batch_size={cfg.batch_size} / --rollout={cfg.rollout}"
+                         f" x --num_batches_per_epoch={cfg.num_batches_per_epoch}); Sample Factory needs one to "
+                         f"divide the other"
+                         + (f": --vector_envs={', '.join(map(str, fits[:6]))} would" if fits else ""))
+
+
 def check_env(cfg) -> list[str]:
     """Build the env once here: a bad game file, override or option fails now, with a clear message.
 
@@ -144,6 +165,7 @@ def check_env(cfg) -> list[str]:
     config = env_config_from_cfg(cfg)
     env = make_env(config, name=cfg.env)
     env.close()
+    check_batches(cfg, env.num_agents_total)
     if cfg.get("curriculum"):  # every task's extreme values, on this run's env
         from metta.curriculum.tasks import load_curriculum
 
