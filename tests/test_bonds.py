@@ -36,13 +36,11 @@ def test_mutual_offers_form_a_bond_and_both_pay():
     v = env.agent_variables()
     assert v[0]["energy"] == e0 - 1 - 20 and v[1]["energy"] == e1 - 1 - 20
     assert v[0]["offer"] == 0 and v[1]["offer"] == 0
-    bonds = np.zeros((3, 3))
-    bonds[0, 1] = bonds[1, 0] = 1
-    expected = bond_sharing(bonds, 0.5)
-    np.testing.assert_allclose(env.sharing, expected)
-    # by hand: agents 1 and 2 keep 1 - 0.5 + 0.5/2 = 0.75 of their own and 0.25 of the other's
-    np.testing.assert_allclose(env.sharing[:2, :2], [[0.75, 0.25], [0.25, 0.75]])
-    assert env.sharing[2, 2] == 1.0
+    # by hand: agents 1 and 2 keep 1 - 0.5 + 0.5/2 = 0.75 of their own and 0.25 of the other's; agent 3, unbonded,
+    # keeps all of its own and nobody shares with it
+    np.testing.assert_allclose(env.sharing, [[0.75, 0.25, 0.0],
+                                             [0.25, 0.75, 0.0],
+                                             [0.0, 0.0, 1.0]], rtol=0, atol=1e-12)
 
 
 def test_bonded_partners_share_later_rewards_and_the_metric_counts_both():
@@ -78,3 +76,17 @@ def test_an_unanswered_offer_forms_nothing():
 def test_bond_share_is_validated():
     with pytest.raises(ConfigError, match="bond_share"):
         make_env("metta-teams", bond_share=1.5)
+
+
+def test_bond_sharing_by_hand():
+    """S = (1 - beta) I + beta M, M[i, j] = 1 / (|B(i)| + 1) over i and its partners, every entry written out: a chain
+    0 - 1 - 2 (agent 1 has two partners), agent 3 alone, beta = 0.5."""
+    bonds = np.zeros((4, 4))
+    bonds[0, 1] = bonds[1, 0] = bonds[1, 2] = bonds[2, 1] = 1
+    s = bond_sharing(bonds, 0.5)
+    np.testing.assert_allclose(s, [[0.5 + 0.5 / 2, 0.5 / 2, 0.0, 0.0],
+                                   [0.5 / 3, 0.5 + 0.5 / 3, 0.5 / 3, 0.0],
+                                   [0.0, 0.5 / 2, 0.5 + 0.5 / 2, 0.0],
+                                   [0.0, 0.0, 0.0, 1.0]], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(bond_sharing(bonds, 0.0), np.eye(4), rtol=0, atol=1e-12)   # beta 0: nothing shared
+    np.testing.assert_allclose(bond_sharing(np.zeros((3, 3)), 0.5), np.eye(3), rtol=0, atol=1e-12)

@@ -224,20 +224,37 @@ def test_the_t_interval_by_hand():
 
 
 def test_shared_returns_after_the_fact_are_the_envs_own():
-    from metta import make_env
-    from metta.experiments import dilemma_check as dc
-    from metta.society.kinship import Teams
+    """What the check computes (``play``'s shared returns, by ``shared_returns``) at every one of its alphas is the
+    seed's rule worked out here from the teams read off K, and at the alpha the env itself pays, the env's reward."""
+    import dataclasses
 
-    env = make_env("metta-teams", game=DILEMMA, seed=3, max_steps=120, kinship=dict(dc.KINSHIP, team_reward=0.5),
-                   **dc.MAP)
-    env.reset(seed=3)
-    policy = dc.Scripted(env, np.ones(24, bool), kin_aware=False)
-    while True:
-        *_, episode = env.step_arrays(policy.act())
-        if episode is not None:
-            break
-    raw = np.array([m["raw_reward"] for m in episode])
-    assert raw.sum() > 0
-    after = Teams(team_size=4, team_reward=0.5).sharing(env.kinship) @ raw
-    assert after == pytest.approx([m["reward"] for m in episode])
+    from metta.experiments import dilemma_check as dc
+
+    paid_alpha = 0.5
+    check = dataclasses.replace(dc.CHECKS["metta-dilemma"], kinship=dict(dc.KINSHIP, team_reward=paid_alpha))
+    env = dc.make_check_env(check, game=DILEMMA, max_steps=120)
+    ended = []
+    step_arrays = env.step_arrays
+
+    def spy(flat, out=None):   # the episode's metrics as the env reports them, with the reward it paid
+        result = step_arrays(flat, out)
+        if result[5] is not None:
+            ended.append(result[5])
+        return result
+
+    env.step_arrays = spy
+    n = env.num_agents_total
+    out = dc.play(env, check, seed=3, episode=0, thieves=np.ones(n, bool), aware=False)
+    paid = [m["reward"] for m in ended[0]]
+    raw = out["raw"]
+    assert raw == [m["raw_reward"] for m in ended[0]] and sum(raw) > 0
+    teams = [[j for j in range(n) if env.kinship[i][j] == 1.0] for i in range(n)]
+    assert sorted(len(t) for t in teams) == [4] * n
+    assert any(len({raw[j] for j in t}) > 1 for t in teams)                # sharing changes something
+    assert sorted(out["shared"]) == sorted(dc.ALPHAS) == [0.0, 0.5, 1.0]
+    for alpha, shared in out["shared"].items():
+        by_hand = [(1 - alpha) * raw[i] + alpha * sum(raw[j] for j in teams[i]) / len(teams[i]) for i in range(n)]
+        assert shared == pytest.approx(by_hand, abs=1e-12), alpha
+    assert out["shared"][paid_alpha] == pytest.approx(paid, abs=1e-12)
+    assert dc.shared_returns(env.kinship, raw, paid_alpha) == pytest.approx(paid, abs=1e-12)
     env.close()
