@@ -185,9 +185,47 @@ def test_a_maze_trains_like_any_map():
     env = make_env("metta-solo", seed=3, width=15, height=15, num_agents=3, layout="maze", objects={"generator": 3})
     env.reset(seed=3)
     assert env.map_options.objects == {"wall": 0, "generator": 3, "charger": 10, "altar": 5, "marker": 0}
+    g = grid(env.level)
+    walls = {(x, y) for y, row in enumerate(g) for x, t in enumerate(row) if t == "W"}
+    objects = {(x, y): t for y, row in enumerate(g) for x, t in enumerate(row) if t in ("g", "c", "a")}
+
+    def where():
+        return [v["location"] for v in env.agent_variables()]
+
+    def griddly_walls():
+        return {tuple(o["Location"]) for o in env.state()["Objects"] if o["Name"] == "wall"}
+
+    # Griddly plays the level the maze generator wrote: its walls, objects and agents where the level has them
+    assert griddly_walls() == walls
+    chars = {"generator": "g", "charger": "c", "altar": "a"}
+    assert {tuple(o["Location"]): chars[o["Name"]] for o in env.state()["Objects"] if o["Name"] in chars} == objects
+    assert where() == [next((x, y) for y, row in enumerate(g) for x, t in enumerate(row) if t == f"A{i}")
+                       for i in (1, 2, 3)]
+    # an agent walks its corridor: each agent turns towards a free neighbouring cell and steps into it, and a step
+    # towards a wall leaves it where it stands
+    step = {1: (-1, 0), 2: (0, -1), 3: (1, 0), 4: (0, 1)}    # rotate's inputs: left, up, right, down
+    rotate, forward = env.engine.action_index, env.engine.action_index("move", 1)
+    start = where()
+    free = [next(d for d, (dx, dy) in step.items() if g[y + dy][x + dx] == ".") for x, y in start]
+    env.step({a: rotate("rotate", d) for a, d in zip(env.possible_agents, free)})
+    env.step({a: forward for a in env.possible_agents})
+    assert where() == [(x + step[d][0], y + step[d][1]) for (x, y), d in zip(start, free)]
+    here = where()
+    blocked = [next(d for d, (dx, dy) in step.items() if (x + dx, y + dy) in walls) for x, y in here]
+    env.step({a: rotate("rotate", d) for a, d in zip(env.possible_agents, blocked)})
+    env.step({a: forward for a in env.possible_agents})
+    assert where() == here
+    # random play: every agent stays in the corridors, moving at most one cell a step, and the walls stay
     rng = np.random.default_rng(0)
+    moved = 0
     for _ in range(20):
+        before = where()
         env.step({a: int(rng.integers(env.engine.num_actions)) for a in env.agents})
+        after = where()
+        assert all(p not in walls for p in after)
+        assert all(abs(x1 - x0) + abs(y1 - y0) <= 1 for (x0, y0), (x1, y1) in zip(before, after))
+        moved += sum(p != q for p, q in zip(before, after))
+    assert moved > 0 and griddly_walls() == walls
     env.close()
 
 

@@ -104,19 +104,47 @@ W W W W W W
     assert ep["attacks_on_kin"] == ep["gifts_to_strangers"] == 0
 
 
+# every count the metrics accumulate over an episode (the env's own; Griddly's counters restart with its level)
+ACCUMULATED = ("reward", "raw_reward", "attacks_on_kin", "attacks_on_strangers", "gifts_to_kin", "gifts_to_strangers",
+               "attack_chances_kin", "attack_chances_strangers", "gift_chances_kin", "gift_chances_strangers",
+               "attack_actionable_kin", "attack_actionable_strangers", "gift_actionable_kin",
+               "gift_actionable_strangers", "attacks_on_kin_actionable", "attacks_on_strangers_actionable",
+               "gifts_to_kin_actionable", "gifts_to_strangers_actionable", "bonds_formed")
+
+
 def test_episode_metrics_reach_every_agent_and_reset():
-    env = make_env("metta-teams", seed=0, width=12, height=12, num_agents=6, generators=2, chargers=1, altars=1,
-                   max_steps=20)
-    for episode in range(2):
-        env.reset()
-        rng = np.random.default_rng(episode)
+    """Episode 2 played on an env after episode 1 reports exactly what a fresh env reports playing episode 2 alone
+    (the same seed and actions): nothing of episode 1 leaks into it, and episode 1 had something of every kind."""
+    crowded = dict(width=12, height=12, num_agents=16, generators=6, chargers=3, altars=3, max_steps=300)
+    cheap = {"attack.cost": 1, "bond_offer_cost": 0, "bond_cost": 0, "generator_cooldown": 1, "charger_cooldown": 1,
+             "altar_cooldown": 1}
+
+    def new_env():
+        return make_env("metta-teams", seed=0, team_size=4, overrides=cheap, **crowded)
+
+    def episode(env, seed, actions_seed):
+        """Every agent's episode metrics, and what the episode started with (observations, kinship, sharing) and
+        paid each step; half the actions use, attack, gift or bond, half are any action."""
+        obs, _ = env.reset(seed=seed)
+        trace = [np.stack([obs[a] for a in env.possible_agents]).tolist(), env.kinship.tolist(), env.sharing.tolist()]
+        rng = np.random.default_rng(actions_seed)
+        index, n = env.engine.action_index, env.engine.num_actions
+        social = [index("use"), index("bond"), index("gift_energy")] + [index("attack", i) for i in range(1, 10)]
         while env.agents:
-            _, _, _, _, info = env.step({a: int(rng.integers(21)) for a in env.agents})
+            acts = {a: int(rng.choice(social) if rng.random() < 0.5 else rng.integers(n)) for a in env.agents}
+            _, rewards, _, _, info = env.step(acts)
+            trace.append([rewards[a] for a in env.possible_agents])
         assert set(info) == set(env.possible_agents)
-        for i in info.values():
-            ep = i["episode"]
-            assert ep["frozen_steps"] <= 20 and ep["shield_steps"] <= 20
-            assert ep["attacks_on_kin"] + ep["attacks_on_strangers"] <= 20
+        return [info[a]["episode"] for a in env.possible_agents], trace
+
+    env = new_env()
+    first, _ = episode(env, 11, 0)
+    assert [k for k in ACCUMULATED if not any(m[k] for m in first)] == []   # something of every kind could leak
+    second, trace = episode(env, 12, 1)
+    alone, alone_trace = episode(new_env(), 12, 1)
+    assert second == alone
+    assert trace == alone_trace
+    assert second != first and any(m["reward"] for m in second)
 
 
 def test_skipping_counter_reads_never_changes_the_metrics():

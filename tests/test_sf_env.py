@@ -155,7 +155,34 @@ def test_flags_become_the_env_config(tmp_path):
 
     env = make_env(config)
     assert env.game.value("attack_cost") == 20 and env.max_steps == 9 and env.society.a == 2.0
-    assert cfg.device == "cpu" or cfg.device == "gpu"
+
+
+@pytest.mark.parametrize("cuda", [False, True])
+def test_the_defaults_follow_whether_torch_sees_a_gpu(cuda, monkeypatch):
+    """The device rule (metta/sf_integration/train.py): the GPU defaults when torch sees CUDA (a rollout worker per
+    core, a wider model, bigger batches), the 2-core CPU defaults otherwise; a flag on the command line wins."""
+    import multiprocessing
+
+    import torch
+
+    from metta.sf_integration.train import parse_args, register_components
+
+    register_components()
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    cfg = parse_args(["--env=metta-teams"])
+    if cuda:
+        expected = dict(device="gpu", num_workers=max(2, multiprocessing.cpu_count()), batch_size=8192,
+                        num_batches_per_epoch=2, rnn_size=512, encoder_conv_mlp_layers=[512], encoder_mlp_layers=[128])
+    else:
+        expected = dict(device="cpu", num_workers=2, batch_size=1536, num_batches_per_epoch=1, rnn_size=128,
+                        encoder_conv_mlp_layers=[128], encoder_mlp_layers=[64])
+    # the same either way
+    expected.update(batched_sampling=True, num_envs_per_worker=2, worker_num_splits=2, vector_envs=6, rollout=32,
+                    learning_rate=3e-4)
+    assert {k: getattr(cfg, k) for k in expected} == expected
+    other = "cpu" if cuda else "gpu"
+    flagged = parse_args(["--env=metta-teams", f"--device={other}", "--batch_size=256"])
+    assert (flagged.device, flagged.batch_size, flagged.rnn_size) == (other, 256, expected["rnn_size"])
 
 
 @pytest.mark.parametrize("argv,words", [
@@ -255,4 +282,17 @@ def test_objects_and_layout_flags_and_a_new_counter_reach_the_stats(tmp_path):
     env.reset(seed=0)
     for _ in range(3):
         *_, infos = env.step(np.zeros(2, dtype=np.int64))
-    assert infos["social"]["trees_used"].tolist() == [0.0, 0.0]
+    assert infos["social"]["trees_used"].tolist() == [0.0, 0.0]    # nobody used a tree: they only waited
+    # the counter rises: on a fixed level agent 1 faces a tree (agents start facing up) and uses it twice, agent 2
+    # waits; the logged value is the count, read from Griddly through the same flags
+    level = tmp_path / "tree_level.txt"
+    level.write_text("W W W W W\nW t . . W\nW A1 . A2 W\nW W W W W\n")
+    cfg = parse_args(["--env=metta-solo", f"--game={write_tree_game(tmp_path)}", f"--level={level}",
+                      "--max_steps=3"])
+    env = MettaSFEnv([make_env(env_config_from_cfg(cfg))], batched=True)
+    env.reset(seed=0)
+    plain = env.envs[0]
+    use, wait = plain.engine.action_index("use", 1), 0
+    for actions in ([use, wait], [use, wait], [wait, wait]):
+        *_, infos = env.step(np.array(actions, dtype=np.int64))
+    assert infos["social"]["trees_used"].tolist() == [2.0, 0.0]

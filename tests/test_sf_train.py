@@ -13,7 +13,7 @@ from conftest import ROOT
 TINY = ["--env=metta-teams", "--width=10", "--height=10", "--num_agents=4", "--team_size=2", "--generators=4",
         "--chargers=2", "--altars=2", "--max_steps=40", "--override", "attack.cost=5",
         "--num_workers=1", "--num_envs_per_worker=2", "--vector_envs=1", "--rollout=8", "--batch_size=64",
-        "--stats_avg=4",
+        "--stats_avg=4", "--action_prior=0.5",
         "--experiment_summaries_interval=1", "--seed=0", "--decorrelate_envs_on_one_worker=False"]
 SOCIAL = ("hearts", "diamonds_harvested", "energy_converted", "attacks_on_kin", "attacks_on_strangers",
           "gifts_to_kin", "gifts_to_strangers", "frozen_steps", "shield_steps",
@@ -77,8 +77,41 @@ def test_leaves_checkpoint_config_and_tensorboard_social_metrics(run):
     for m in SOCIAL:
         assert f"social/{m}" in tags, sorted(tags)
     assert "reward/reward" in tags
-    # the logged episode metrics are per-agent means of real episodes: frozen/shield steps fit in 40 steps
-    assert all(0 <= v <= 40 for _, v in tags["social/shield_steps"])
+    # Each summary is the mean over Sample Factory's window of --stats_avg=4 finished agents, here the 4 agents of the
+    # last episode (they all finish together, after the 40 steps Sample Factory counted itself). So, per summary:
+    # a count is a whole number of steps or events over 4 agents, at most 40 steps each; peace is 1 - frozen steps
+    # / 40; efficiency, the episode's raw reward per step, is the agents' mean raw reward x 4 / 40; and Sample
+    # Factory's own reward/reward, the mean of the rewards it was paid, is the mean raw reward too (two teams of
+    # two: sharing moves reward within a team and keeps its sum)
+    def at(tag):
+        return dict(tags[tag])
+
+    steps = sorted(at("social/shield_steps"))
+    assert steps and all(sorted(at(f"social/{m}")) == steps for m in SOCIAL + ("raw_reward",))
+    assert set(at("len/len").values()) == {40.0}
+    for m in ("hearts", "diamonds_harvested", "attacks_on_kin", "attacks_on_strangers", "frozen_steps",
+              "shield_steps", "attack_chances_kin"):
+        for v in at(f"social/{m}").values():
+            assert v * 4 == pytest.approx(round(v * 4), abs=1e-4) and v >= 0, (m, v)
+    for m in ("frozen_steps", "shield_steps"):
+        assert all(v <= 40 for v in at(f"social/{m}").values())
+    # and the shield counter is read: --action_prior=0.5 gives the 14 actions that are not noop, move, rotate or use
+    # half of the untrained policy's probability, so shield 1/28 a step; that no agent of any summary's episode
+    # raises its shield in 40 steps then has probability (27/28)^(40 x 4 x summaries) < 1e-5
+    from metta import make_env
+
+    env = make_env("metta-teams")
+    others = sum(a.name not in ("noop", "move", "rotate", "use") for a in env.engine.actions)
+    env.close()
+    assert others == 14 and (1 - 0.5 / others) ** (40 * 4 * len(steps)) < 1e-5
+    assert any(v > 0 for v in at("social/shield_steps").values())
+    frozen, peace, bonds = at("social/frozen_steps"), at("social/peace"), at("social/bonds_formed")
+    raw, efficiency, paid = at("social/raw_reward"), at("social/efficiency"), at("reward/reward")
+    for step in steps:
+        assert peace[step] == pytest.approx(1 - frozen[step] / 40, abs=1e-6), step
+        assert efficiency[step] == pytest.approx(raw[step] * 4 / 40, abs=1e-6), step
+        if bonds[step] == 0:   # (a bond shares across teams, unevenly when one agent holds two)
+            assert paid[step] == pytest.approx(raw[step], abs=1e-5), step
 
 
 def test_second_run_resumes_from_the_checkpoint(run):

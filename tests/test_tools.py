@@ -36,11 +36,59 @@ def test_bench_unknown_backend_is_a_usage_error():
     assert proc.returncode == 2 and "unknown backend(s) opencl" in proc.stderr
 
 
+def replay_rollout(env, steps, seed):
+    """rollout's figures played again by hand: the same seed and the same uniform draws of the same generator, one
+    action per live agent in order; rewards as the env pays them, hearts read from Griddly's own per-player
+    variable (its state), not from the env's metrics."""
+    rng = np.random.default_rng(seed)
+    env.reset(seed=seed)
+    n = len(env.possible_agents)
+    reward, hearts, episodes = [0.0] * n, [0] * n, 0
+
+    def griddly_hearts():
+        return env.state()["GlobalVariables"]["hearts"][1:]   # players 1..n (0 is the environment)
+
+    for _ in range(steps):
+        _, rew, _, _, _ = env.step({a: int(rng.integers(env.action_space(a).n)) for a in env.agents})
+        for i, a in enumerate(env.possible_agents):
+            reward[i] += rew[a]
+        if not env.agents:
+            episodes += 1
+            hearts = [h + g for h, g in zip(hearts, griddly_hearts())]
+            env.reset()
+    if env.agents:
+        hearts = [h + g for h, g in zip(hearts, griddly_hearts())]
+    return dict(agents=n, steps=steps, episodes_finished=episodes, reward_total=sum(reward),
+                reward_per_agent=sum(reward) / n, hearts_per_agent=sum(hearts) / n,
+                agents_with_a_heart=sum(h > 0 for h in hearts))
+
+
 def test_rollout_summary():
-    proc = run("metta.bench.rollout", "--env", "metta-solo", "--steps", "30", "--json")
+    from metta import make_env
+
+    proc = run("metta.bench.rollout", "--env", "metta-kin-dilemma", "--steps", "500", "--seed", "2", "--json")
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
-    assert out["env"] == "metta-solo" and out["steps"] == 30 and out["agents"] == 24
+    expected = replay_rollout(make_env("metta-kin-dilemma", seed=2), 500, 2)
+    assert expected["reward_total"] > 0 and expected["episodes_finished"] == 2   # 500 steps: 2 episodes of 200
+    assert out["env"] == "metta-kin-dilemma"
+    assert {k: out[k] for k in expected} == pytest.approx(expected, abs=1e-9)
+
+
+def test_rollout_figures_replay_with_hearts():
+    """On a map crowded with free altars, so that the random policy earns hearts, over two finished episodes and a
+    running one: every figure is the hand replay's."""
+    from metta import make_env
+    from metta.bench.rollout import random_rollout
+
+    kw = dict(width=12, height=12, num_agents=12, generators=2, chargers=2, altars=40, wall_density=0.0, max_steps=50,
+              overrides={"altar_cost": 0, "altar_cooldown": 1})
+    out = random_rollout(make_env("metta-teams", seed=4, **kw), 120, 4, progress=False)
+    expected = replay_rollout(make_env("metta-teams", seed=4, **kw), 120, 4)
+    # hearts in every episode's count, some agents with none: every figure can tell a wrong count
+    assert expected["episodes_finished"] == 2 and expected["hearts_per_agent"] > 1 and expected["reward_total"] > 0
+    assert 0 < expected["agents_with_a_heart"] < 12
+    assert {k: out[k] for k in expected} == pytest.approx(expected, abs=1e-9)
 
 
 def test_rollout_unknown_env_is_a_clear_error():
