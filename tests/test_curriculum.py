@@ -339,6 +339,60 @@ def train(tmp, *extra):
                           env={**os.environ, "PYTHONPATH": ROOT})
 
 
+LP_SPEC = """\
+score: shield_steps
+sampler: {kind: learning_progress, fast: 0.5, slow: 0.1, explore: 0.2}
+tasks:
+  short: {weight: 1, max_steps: 12}
+  longer: {weight: 3, max_steps: {low: 15, high: 25}}
+  rich: {weight: 2, max_steps: 18, overrides: {agent_initial_energy: [100, 250]}}
+"""
+
+
+def test_the_logged_task_weights_are_the_learning_progress_by_hand(tmp_path):
+    """What training hands Sample Factory to log at each episode's end, ``curriculum/<task>/weight`` and ``/score``,
+    built as training builds its envs (flags, make_sf_env), against the learning-progress rule worked out here from
+    each finished episode's task and score (the agents' mean shield_steps: a score that moves under random play):
+    fast and slow averages from the first score, progress |fast - slow|, an unscored task the largest progress (1
+    while none has any), p_i = explore w_i + (1 - explore) lp_i / sum lp (w while no task shows progress)."""
+    from types import SimpleNamespace
+
+    from metta.sf_integration.env import make_sf_env
+    from metta.sf_integration.train import parse_args, register_components
+
+    register_components()
+    cfg = parse_args(TINY[:8] + ["--vector_envs=1", "--seed=3", f"--curriculum={write(tmp_path, LP_SPEC)}",
+                                 f"--train_dir={tmp_path}"])
+    sf = make_sf_env("metta-teams", cfg=cfg, env_config=SimpleNamespace(env_id=0))
+    names, w = ["short", "longer", "rich"], [1 / 6, 3 / 6, 2 / 6]
+    fast, slow, recent = {}, {}, {}
+    rng = np.random.default_rng(0)
+    sf.reset(seed=0)
+    reports, moving = 0, 0
+    while reports < 40:
+        task = sf.envs[0].task_name                     # the task of the episode this step may end
+        *_, infos = sf.step(rng.integers(sf.action_space.n, size=sf.num_agents))
+        if "curriculum" not in infos:
+            continue
+        reports += 1
+        score = float(np.mean(infos["social"]["shield_steps"].tolist()))
+        if task not in fast:
+            fast[task] = slow[task] = recent[task] = score
+        else:
+            fast[task] += 0.5 * (score - fast[task])
+            slow[task] += 0.1 * (score - slow[task])
+            recent[task] += 0.1 * (score - recent[task])
+        lp = {n: abs(fast[n] - slow[n]) for n in fast}
+        top = max(lp.values())
+        lp = [lp.get(n, top if top > 0 else 1.0) for n in names]
+        p = [0.2 * w[i] + 0.8 * lp[i] / sum(lp) for i in range(3)] if sum(lp) > 0 else w
+        moving += sum(lp) > 0 and len(fast) == 3
+        assert infos["curriculum"] == pytest.approx({**{f"{n}/weight": p[i] for i, n in enumerate(names)},
+                                                     **{f"{n}/score": recent[n] for n in recent}}, abs=1e-9)
+    assert len(fast) == 3 and moving > 10    # every task scored, and probabilities that progress moved
+    sf.close()
+
+
 def test_a_missing_or_bad_curriculum_stops_training_before_it_starts(tmp_path):
     missing = train(str(tmp_path), "--curriculum=nosuch", "--train_for_env_steps=100")
     assert missing.returncode == 2 and "nosuch.yaml: no such file" in missing.stderr, missing.stderr[-2000:]
@@ -361,6 +415,14 @@ def test_training_on_a_curriculum_logs_task_weights_and_its_policy_sees_the_time
     assert sorted(weights) == sorted(f"curriculum/{t}/weight" for t in ("plain", "split", "rich", "wide"))
     first = {t: acc.Scalars(t)[0].value for t in weights}
     assert abs(sum(first.values()) - 1) < 1e-3  # one summary's probabilities
+    # every summary is a mean of the sampler's probabilities over Sample Factory's window: TINY_SPEC's four tasks
+    # weigh 1/4 each and explore 0.2, so each task's p_i = 0.2 / 4 + 0.8 * its share of the progress lies in
+    # [0.05, 0.85] (test_the_logged_task_weights_are_the_learning_progress_by_hand checks every report exactly)
+    for t in weights:
+        assert all(0.05 - 1e-6 <= e.value <= 0.85 + 1e-6 for e in acc.Scalars(t)), t
+    summaries = {e.step for e in acc.Scalars(weights[0])}
+    for step in summaries:
+        assert sum(e.value for t in weights for e in acc.Scalars(t) if e.step == step) == pytest.approx(1, abs=1e-3)
 
     from metta.curriculum.plot import main as plot, read_curriculum
 

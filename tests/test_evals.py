@@ -1,6 +1,8 @@
 """The eval suite: scenarios scored from real runs, a report built from those numbers, clear errors."""
 import json
+import math
 import os
+import re
 
 import cv2
 import pytest
@@ -18,6 +20,26 @@ class Waiting(Policy):
 
     def act(self, obs, rewards=None, deterministic=False):
         return {a: 0 for a in obs}
+
+
+def report_table(page):
+    """The report's score table: its header cells and each row's cells, as the HTML has them."""
+    table = re.search(r"<table><tr>(.*?)</table>", page, re.S).group(1)
+    head = re.findall(r"<th>(.*?)</th>", table.split("</tr>")[0])
+    rows = [re.findall(r"<td>(.*?)</td>", r) for r in re.findall(r"<tr>(<td>.*?)</tr>", table, re.S)]
+    return head, rows
+
+
+def fisher_by_hand(a, n1, b, n2):
+    """Two-sided Fisher exact p of a/n1 against b/n2: the hypergeometric probabilities of every first-row count as
+    likely as the observed one or less, summed."""
+    k, n = a + b, n1 + n2
+
+    def prob(x):
+        return math.comb(k, x) * math.comb(n - k, n1 - x) / math.comb(n, n1)
+
+    observed = prob(a)
+    return sum(prob(x) for x in range(max(0, k - n2), min(k, n1) + 1) if prob(x) <= observed * (1 + 1e-7))
 
 
 @pytest.mark.parametrize("name", list(SCENARIOS))
@@ -54,10 +76,18 @@ def test_report_numbers_come_from_the_runs(tmp_path):
     assert nav["ci95"] == pytest.approx(list(wilson_interval(sum(hearts), 4)))
     page = (out / "report.html").read_text()
     lo, hi = nav["ci95"]
-    assert f"{nav['rate']:.2f} [{lo:.2f}, {hi:.2f}] ({nav['successes']}/4)" in page
-    assert "oracle (baseline)" in page and "4/4" in page  # the oracle solves navigation every time
-    p = fisher_exact(nav["successes"], 4, 4, 4)
-    assert f"{p:.3g}" in page
+    # navigation's own row: the random policy's replayed score, the oracle's (it solves navigation every time:
+    # Wilson's lower end for 4/4 is 1 / (1 + z^2 / 4) = 0.51) and Fisher's exact p of the two, worked out here
+    head, rows = report_table(page)
+    assert head[3:] == ["random: rate [95% CI]", "oracle (baseline): rate [95% CI]", "p (Fisher exact)"]
+    assert [r[0] for r in rows] == ["<b>navigation</b>", "<b>cooperation</b>"]
+    row = rows[0]
+    k = sum(hearts)
+    assert row[3] == f"{k / 4:.2f} [{lo:.2f}, {hi:.2f}] ({k}/4)"
+    assert row[4] == f"1.00 [{1 / (1 + 1.959964 ** 2 / 4):.2f}, 1.00] (4/4)" == "1.00 [0.51, 1.00] (4/4)"
+    p = fisher_by_hand(k, 4, 4, 4)
+    assert p == pytest.approx(fisher_exact(k, 4, 4, 4))
+    assert row[5] == f"{p:.3g}" + (" *" if p < 0.05 else "")
     assert (out / "scores.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     cap = cv2.VideoCapture(str(out / "videos" / "navigation.mp4"))
     n = 0

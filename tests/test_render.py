@@ -157,4 +157,5 @@ def test_committed_spirv_is_compiled_from_the_glsl(tmp_path):
         out = tmp_path / f"{stage}.spv"
         subprocess.run(["glslc", "-O", "--target-env=vulkan1.0", "-o", str(out), src], check=True)
         with open(src + ".spv", "rb") as fh:
-            assert fh.read() == out.read_bytes(), f"{src}.spv is stale: recompile it (metta/griddly_ext/render.py)"
+            assert fh.read() == out.read_bytes(), \
+                f"{src}.spv is stale: recompile it with the command in metta/viz/render.py's docstring"
