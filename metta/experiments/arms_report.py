@@ -424,6 +424,7 @@ def main(argv=None) -> int:
                                                                 "at (default: what the run trained)")
     ap.add_argument("--reference_episodes", type=int, default=0,
                     help="episodes of the scripted peaceful population to compare hearts with (default 0: none)")
+    ap.add_argument("--plot", default=None, metavar="PNG", help="draw the run's contrasts and learning curves there")
     args = ap.parse_args(argv)
 
     def body(stops):
@@ -438,6 +439,10 @@ def main(argv=None) -> int:
 
             reference = scripted_hearts(stats["env"], args.reference_episodes)
         print(run_text(args.experiment, values, curves, reference))
+        if args.plot:
+            runs = [{"run": args.experiment, "values": values, "curves": curves}]
+            plot({"runs": runs, "summary": summarize(runs)}, args.plot, reference)
+            print(f"wrote {args.plot}")
         return 0
 
     return run_command(body)
