@@ -109,13 +109,15 @@ def test_the_game_validates_runs_in_griddly_and_places_its_counts():
 
 
 class Level:
-    """A fixed level of the dilemma game: step by action name per agent."""
+    """A fixed level of the dilemma game (``GAME``): step by action name per agent."""
 
-    def __init__(self, level, kinship=None, **overrides):
+    GAME = DILEMMA
+
+    def __init__(self, level, kinship=None, seed=0, **overrides):
         from metta import make_env
 
-        self.env = make_env("metta-solo", game=DILEMMA, level=level, kinship=kinship, overrides=overrides)
-        self.env.reset(seed=0)
+        self.env = make_env("metta-solo", game=self.GAME, level=level, kinship=kinship, overrides=overrides)
+        self.env.reset(seed=seed)
         self.raw = np.zeros(self.env.num_agents_total)
 
     def act(self, *per_agent):

@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from conftest import ROOT
+from test_dilemma import Level as DilemmaLevel
 
 KIN = os.path.join(ROOT, "games", "kin_dilemma.yaml")
 DOC = os.path.join(ROOT, "docs", "dilemma.md")
@@ -143,25 +144,10 @@ def test_energy_is_only_ever_whole_hearts_in_play():
     env.close()
 
 
-class Level:
+class Level(DilemmaLevel):
     """A fixed level of the kin dilemma: step by action name per agent."""
 
-    def __init__(self, level, kinship=None, seed=0):
-        from metta import make_env
-
-        self.env = make_env("metta-solo", game=KIN, level=level, kinship=kinship)
-        self.env.reset(seed=seed)
-        self.raw = np.zeros(self.env.num_agents_total)
-
-    def act(self, *per_agent):
-        flat = np.array([0 if a is None else a if isinstance(a, (int, np.integer)) else
-                         self.env.engine.action_index(*(a if isinstance(a, tuple) else (a, 1))) for a in per_agent])
-        _, _, raw, *_ = self.env.step_arrays(flat)
-        self.raw += raw
-        return raw
-
-    def agent(self, i):
-        return self.env.agent_variables()[i]
+    GAME = KIN
 
     def harvest(self, i, count, facing):
         """Agent i turns to ``facing`` and uses the generator there until it carries ``count`` diamonds."""
