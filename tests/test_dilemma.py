@@ -46,15 +46,22 @@ def values(path):
     return load_gdy(path).named_values()
 
 
-def test_the_overlay_changes_exactly_the_named_values_of_the_docs_table():
-    raw = yaml.safe_load(open(DILEMMA))
+def overlay_matches_table(path, table) -> tuple[dict, dict]:
+    """The overlay ``path`` changes metta.yaml's named values only, exactly those of a doc's ``table`` {name: (base,
+    new)}, to the table's values; its and the base's named values."""
+    raw = yaml.safe_load(open(path))
     assert raw["extends"] == "metta.yaml"
     assert set(raw) == {"extends", "Environment"} and set(raw["Environment"]) == {"Name", "Description", "Variables"}
-    base, game = values(os.path.join(ROOT, "games", "metta.yaml")), values(DILEMMA)
-    table = doc_table()
+    base, game = values(os.path.join(ROOT, "games", "metta.yaml")), values(path)
     assert set(game) == set(base)                                 # named values only: none added or removed
     assert {k for k in game if game[k] != base[k]} == set(table)  # every change is in the doc, and only those
-    assert all((base[k], game[k]) == table[k] for k in table)
+    assert {k: (base[k], game[k]) for k in table} == table
+    return base, game
+
+
+def test_the_overlay_changes_exactly_the_named_values_of_the_docs_table():
+    table = doc_table()
+    overlay_matches_table(DILEMMA, table)
     assert len(table) == 12
 
 

@@ -13,10 +13,9 @@ import re
 
 import numpy as np
 import pytest
-import yaml
 
 from conftest import ROOT
-from test_dilemma import Level as DilemmaLevel
+from test_dilemma import Level as DilemmaLevel, overlay_matches_table
 
 KIN = os.path.join(ROOT, "games", "kin_dilemma.yaml")
 DOC = os.path.join(ROOT, "docs", "dilemma.md")
@@ -73,14 +72,7 @@ def test_the_docs_table_is_parsed_with_its_multi_name_rows():
 
 
 def test_the_overlay_changes_exactly_the_named_values_of_the_docs_table():
-    raw = yaml.safe_load(open(KIN))
-    assert raw["extends"] == "metta.yaml"
-    assert set(raw) == {"extends", "Environment"} and set(raw["Environment"]) == {"Name", "Description", "Variables"}
-    base, game = values(os.path.join(ROOT, "games", "metta.yaml")), values(KIN)
-    table = doc_table()
-    assert set(game) == set(base)                                 # named values only: none added or removed
-    assert {k for k in game if game[k] != base[k]} == set(table)  # every change is in the doc, and only those
-    assert {k: (base[k], game[k]) for k in table} == table
+    base, game = overlay_matches_table(KIN, doc_table())
     unchanged = doc_unchanged()
     assert len(unchanged) == 7 and all(game[k] == base[k] == v for k, v in unchanged.items())
 
