@@ -72,7 +72,10 @@ def test_across_runs_by_hand():
     assert (c["lo"], c["hi"]) == pytest.approx((mean - T_DF2 * sd / math.sqrt(3), mean + T_DF2 * sd / math.sqrt(3)))
     assert s["arms"]["alpha_1"]["learning_full"]["mean"] == pytest.approx(1.5)
     assert s["runs_without_contrast"] == []
-    assert "No effect is shown" in arms_report.reading(s) or c["hi"] < 0
+    text = arms_report.reading(s).split("Probe contrast")[0]
+    shown = c["p"] < arms_report.PRIMARY_ALPHA      # Bonferroni over the two co-primary contrasts: 0.05 / 2
+    assert ("Shown at p < 0.025" in text) == shown and ("Not shown at p < 0.025" in text) != shown
+    assert f"{mean:+.3f}" in text
 
 
 def test_a_run_without_an_attack_in_an_arm_has_no_contrast():
@@ -92,6 +95,17 @@ def test_a_run_without_arms_is_refused():
             del m["team_reward"]
     with pytest.raises(ValueError, match="no 'team_reward'"):
         arms_report.run_values(stats)
+
+
+def test_a_curve_has_plateaued_when_its_last_quarter_adds_at_most_a_tenth(tmp_path, monkeypatch):
+    points = [(750, 2.0), (1000, 2.2)]
+    monkeypatch.setattr(arms_report, "curve_task", lambda run_dir: None)
+    monkeypatch.setattr("metta.sf_integration.checkpoints.scalars",
+                        lambda run_dir, tags: {"social/alpha_1/hearts": points})
+    curves = arms_report.learning_curves(str(tmp_path), [1.0], 1000)
+    assert curves["alpha_1"]["plateaued"] is True          # 2.2 <= 1.1 x 2.0
+    points[1] = (1000, 2.3)
+    assert arms_report.learning_curves(str(tmp_path), [1.0], 1000)["alpha_1"]["plateaued"] is False
 
 
 def test_learning_curve_values():

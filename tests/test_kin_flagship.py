@@ -29,6 +29,13 @@ def test_the_spec_is_the_two_arm_design():
     assert spec.seeds >= 5 and spec.seeds * spec.env_steps <= 100_000_000        # fixed in docs/dilemma.md
     assert spec.evaluation.paired and spec.evaluation.probes and spec.evaluation.reference_episodes > 0
     assert any(p.background_seed_offset == 1 for p in spec.crossplay.pairs) and not spec.crossplay.options
+    # what docs/dilemma.md fixed before the main run is what the spec runs
+    fixed = open(os.path.join(ROOT, "docs", "dilemma.md")).read().split("### Fixed before the main run")[1]
+    fixed = fixed.split("\n## ")[0]
+    assert f"**{spec.seeds} runs**" in fixed and f"seeds 0–{spec.seeds - 1}" in fixed
+    assert spec.env_steps == 16_000_000 and "**1.6 × 10^7 agent-steps**" in fixed
+    assert f"seeds 0–{spec.evaluation.episodes - 1}" in fixed and spec.train_flags == [
+        "--vector_envs=12", "--curriculum=kin_dilemma"] and "`--vector_envs=12 --curriculum=kin_dilemma`" in fixed
 
 
 @pytest.fixture(scope="module")

@@ -54,6 +54,9 @@ PRIMARY = ("attack", "actionable")
 PAIRED = ("hearts", "raw_reward", "attacks_on_kin_actionable", "attacks_on_strangers_actionable")
 PER_AGENT = ("hearts", "raw_reward", "reward")
 WINDOW = 0.05  # a learning curve's value at a budget: the mean of its points in the last 5% of the budget before it
+PLATEAU = 1.10  # plateaued: hearts at the full budget at most 10% above those at three quarters of it
+# the two co-primary contrasts (counts, probes) are each read at this level: Bonferroni over the two
+PRIMARY_ALPHA = 0.025
 
 
 def arm_label(a: float) -> str:
@@ -182,7 +185,9 @@ def learning_curves(run_dir: str, arms: list[float], env_steps: int) -> dict:
     out = {}
     for label, tag in tags.items():
         points = found.get(tag, [])
-        out[label] = {"half": curve_value(points, env_steps / 2), "full": curve_value(points, env_steps),
+        full, late = curve_value(points, env_steps), curve_value(points, 0.75 * env_steps)
+        out[label] = {"half": curve_value(points, env_steps / 2), "three_quarters": late, "full": full,
+                      "plateaued": None if full is None or late is None else full <= PLATEAU * late,
                       "points": points}
     return out
 
@@ -209,6 +214,7 @@ def summarize(runs: list[dict]) -> dict:
                                               if r["curves"].get(label, {}).get("half") is not None])
         arm["learning_full"] = mean_interval([r["curves"][label]["full"] for r in runs
                                               if r["curves"].get(label, {}).get("full") is not None])
+        arm["plateaued"] = sum(1 for r in runs if r["curves"].get(label, {}).get("plateaued"))
         out["arms"][label] = arm
     for k in PAIRED:
         out["paired"][k] = mean_interval([r["values"]["paired"][k]["mean"] for r in runs
@@ -216,23 +222,33 @@ def summarize(runs: list[dict]) -> dict:
     return out
 
 
-def reading(summary: dict) -> str:
-    """One paragraph: the effect with its interval, or the smallest effect the design could have detected."""
-    c = summary["contrast"]
+def _test(c: dict, what: str, unit: str) -> str:
+    """One co-primary contrast's sentence: the estimate, its 95% interval and p, and the decision at PRIMARY_ALPHA
+    (Bonferroni over the two), or the smallest effect detectable with 80% power."""
     if c["n"] < 2:
-        return f"The primary contrast has {c['n']} run(s) with a value: no interval, no test."
-    ratio = math.exp(c["mean"])
-    text = (f"Primary contrast, log RR(α = 1) − log RR(α = 0) of attacks per actionable chance: {c['mean']:+.3f} "
-            f"[{c['lo']:+.3f}, {c['hi']:+.3f}] over n = {c['n']} runs (p = {c['p']:.3g}): sharers attack kin "
-            f"{ratio:.2f}× as readily, relative to strangers, as the selfish do. ")
-    if c["hi"] < 0:
-        text += "Sharers spare kin more than the selfish: the effect is shown, in the hypothesis's direction. "
-    elif c["lo"] > 0:
-        text += "Sharers spare kin *less* than the selfish: an effect against the hypothesis. "
-    else:
-        text += (f"No effect is shown. At this spread (sd {c['sd']:.3f}) and n the design detects "
-                 f"|contrast| ≥ {c['mde80']:.3f} (a ratio of ratios of {math.exp(-c['mde80']):.2f} or "
-                 f"{math.exp(c['mde80']):.2f}) with 80% power. ")
+        return f"{what}: {c['n']} run(s) with a value, no interval and no test. "
+    text = (f"{what}: {c['mean']:+.3f} [{c['lo']:+.3f}, {c['hi']:+.3f}] (95%, n = {c['n']} runs, p = "
+            f"{'–' if c['p'] is None else format(c['p'], '.3g')}). ")
+    if c["p"] is not None and c["p"] < PRIMARY_ALPHA:
+        side = "sharers spare kin more than the selfish do" if c["mean"] < 0 else \
+            "sharers spare kin *less* than the selfish do, against the hypothesis"
+        return text + f"Shown at p < {PRIMARY_ALPHA} (Bonferroni over the two contrasts): {side}. "
+    return text + (f"Not shown at p < {PRIMARY_ALPHA}; with this spread (sd {c['sd']:.3f}) and n the design detects "
+                   f"|contrast| ≥ {c['mde80']:.3f} {unit} with 80% power at 95%. ")
+
+
+def reading(summary: dict) -> str:
+    """The two co-primary contrasts, each with its interval and its decision or its power line."""
+    c = summary["contrast"]
+    text = _test(c, "Contrast, log RR(α = 1) − log RR(α = 0) of attacks on kin over strangers per actionable chance",
+                 "(log)")
+    if c["n"] >= 1 and c["mean"] is not None:
+        text += f"(a ratio of ratios of {math.exp(c['mean']):.2f}.) "
+    text += _test(summary["probe_contrast"], "Probe contrast, d(α = 1) − d(α = 0) on actionable states",
+                  "(log-probability)")
+    if summary["runs_without_contrast"]:
+        text += (f"{len(summary['runs_without_contrast'])} run(s) had no attack in an arm and so no count contrast: "
+                 f"{', '.join(summary['runs_without_contrast'])}. ")
     return text
 
 
@@ -260,7 +276,9 @@ def plot(report: dict, path: str, reference: float | None) -> None:
             if s["lo"] is not None:
                 left.plot([s["lo"], s["hi"]], [y, y], color=colour, lw=2)
     left.axvline(0, color="grey", lw=1)
-    left.set_yticks(range(len(values)), [v[0] for v in values])
+    left.set_yticks([*range(len(values)), -1.2, -1.8],
+                    [v[0] for v in values] + ["contrast, mean", "probe contrast, mean"])
+    left.set_ylim(-2.3, len(values) - 0.5)
     left.set_xlabel("α = 1 minus α = 0 (below 0: sharers spare kin more)")
     left.set_title("contrast per run, mean [95% CI]")
     left.legend(fontsize=8, loc="lower right")
@@ -352,7 +370,7 @@ def section(report: dict, crossplay: list[dict] | None = None) -> str:
                      for k, v in s["paired"].items())
     curves = "".join(f"<tr><td>{e(label)}</td><td>{_ci(s['arms'][label]['learning_half'])}</td>"
                      f"<td>{_ci(s['arms'][label]['learning_full'])}</td><td>{_ci(s['arms'][label]['hearts'])}</td>"
-                     "</tr>" for label in arms)
+                     f"<td>{s['arms'][label]['plateaued']} of {len(report['runs'])}</td></tr>" for label in arms)
     ref = report.get("reference_hearts")
     cross = ""
     for pair in crossplay or []:
@@ -380,7 +398,8 @@ probe: mean d = log p(attack | shown as a stranger) − log p(attack | shown as 
 <h3>Learning: hearts per agent in training, at half and at the full budget
 ({report['env_steps'] // 2:,} and {report['env_steps']:,} agent-steps)</h3>
 <p>Scripted peaceful population on this preset: {_fmt(ref)} hearts per agent per episode.</p>
-<table><tr><th>arm</th><th>half</th><th>full</th><th>evaluation</th></tr>{curves}</table>
+<table><tr><th>arm</th><th>half</th><th>full</th><th>evaluation</th><th>runs plateaued (the last quarter added
+at most 10%)</th></tr>{curves}</table>
 <h3>Cross-play per focal arm (the focal team's drawn α)</h3>
 <table><tr><th>pair</th><th>focal arm</th><th>focal return</th><th>resident return</th><th>focal − resident</th>
 <th>focal kin/stranger ratio</th></tr>{cross}</table>
