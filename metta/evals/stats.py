@@ -228,7 +228,7 @@ def contrast_across_runs(values, level: float = 0.95, target: float = 0.80) -> d
     n = out["n"]
     if n < 2:
         return out
-    if out["sd"] > 0:
+    if out["sd"] > 1e-12 * max(1.0, abs(out["mean"])):  # values that do not vary (to rounding) have no test
         out["p"] = float(sps.ttest_1samp(xs, 0.0).pvalue)
     out["detectable"] = t_quantile((1 + level) / 2, n - 1) * out["sd"] / math.sqrt(n)
     out["mde80"] = smallest_effect(n, level, target) * out["sd"]
