@@ -1,4 +1,4 @@
-"""mettagrid's arena under uniformly random actions: ``python metta/peers/mettagrid_bench.py [--json]``.
+"""mettagrid's arena under uniformly random actions: ``python metta/bench/peers/mettagrid_bench.py [--json]``.
 
 Runs in the peer venv that ``devops/peer_bench.sh`` makes (mettagrid and numpy 2 only), so it imports nothing
 from metta and is run as a file path. It builds mettagrid's own arena (``mettagrid.builder.envs.make_arena``)
