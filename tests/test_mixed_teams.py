@@ -176,3 +176,17 @@ def test_training_logs_every_metric_per_arm():
     tasks = MettaSFEnv._arm_means(episodes, ["hearts"], ["game", "charged"])
     assert tasks == {0: {"game/alpha_0/hearts": 3.0, "game/alpha_1/hearts": 3.0},
                      1: {"charged/alpha_0/hearts": 2.5, "charged/alpha_1/hearts": 1.0}}
+
+
+def test_the_hub_card_names_the_structure_and_what_a_policy_of_it_observes():
+    from metta.env.presets import get_preset
+    from metta.sf_integration.config import dump_env_config
+    from metta.sf_integration.hub.card import kinship_figures
+
+    cfg = {"env_config": dump_env_config(get_preset("metta-kin-dilemma"))}   # as config.json holds it
+    figures = dict(kinship_figures(cfg))
+    assert "structure=mixed_teams" in figures["kinship"] and "arms=[0.0, 1.0]" in figures["kinship"]
+    assert "team_reward" in figures["observes"]
+    teams = dict(kinship_figures({"env_config": dump_env_config(get_preset("metta-teams"))}))
+    assert "structure=teams" in teams["kinship"] and "observes" not in teams
+    assert kinship_figures({}) == []
