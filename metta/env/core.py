@@ -335,10 +335,7 @@ class MettaEnv(ParallelEnv):
         """Who meets the game's actionable conditions (its ``Metta.actionable``) of the directed counter ``counter``
         (``attacks``, ``gifts``) in the current state: ``(actor_ok, target_ok)``, one bool per agent; None when the
         game declares none for it."""
-        if self._ok is None or counter not in self.metrics.actionable:
-            return None
-        k = 2 * self.metrics.actionable.index(counter)
-        return self._ok[k], self._ok[k + 1]
+        return self.metrics.roles_ok(self._ok, counter)
 
     def agent_variables(self) -> list[dict | None]:
         """Per agent (in agent order): location, orientation and variables, read from Griddly's state."""

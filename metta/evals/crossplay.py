@@ -45,7 +45,7 @@ import numpy as np
 from metta.errors import UsageError
 from metta.evals.policies import CompositePolicy, policy_for
 from metta.evals.stats import mean_interval, rate_ratio
-from metta.society.metrics import ARM
+from metta.society.metrics import ARM, arm_label
 from metta.env.counters import actions_raising
 from metta.society.observation import quantize, render_kinship
 
@@ -137,7 +137,7 @@ def episode_values(e: dict) -> dict:
 
     on_focal, on_bg = a[np.ix_(bg, focal)].sum(), a[np.ix_(bg, bg)].sum()
     arm = m[int(focal[0])].get(ARM)
-    return {"focal_arm": None if arm is None else f"alpha_{float(arm):g}",
+    return {"focal_arm": None if arm is None else arm_label(arm),
             "focal_return": total("raw_reward", focal) / len(focal),
             "focal_attacks_on_kin": total("attacks_on_kin", focal) / len(focal),
             "focal_attacks_on_strangers": total("attacks_on_strangers", focal) / len(focal),

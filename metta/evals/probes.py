@@ -45,6 +45,7 @@ import numpy as np
 
 from metta.env.counters import actions_raising
 from metta.evals.stats import mean_interval
+from metta.society.metrics import arm_label
 from metta.society.observation import CHANNELS as KIN_CHANNELS
 
 COUNTER = "attacks"  # the per-player counter an attack raises: the actions that raise it are the attacks
@@ -191,3 +192,19 @@ def summarize_probes(records: list[dict]) -> dict:
     contrast = means[-1][1] - means[0][1] if len(means) >= 2 else None
     return {"overall": _cells(records), "arms": {format(a, "g"): c for a, c in per_arm.items()},
             "contrast": contrast}
+
+
+def tally_probes(records: list[dict]) -> dict:
+    """An episode's records as sums, which add up across episodes: over all records (``all``) and per arm
+    (``by_arm``, keyed ``alpha_<a>``), for actionable and all in-reach states, the count ``n`` and the ``sum`` and
+    ``sumsq`` of d (metta.experiments.arms_report reads them)."""
+    def tally(rs):
+        d = [r["d"] for r in rs]
+        return {"n": len(d), "sum": float(sum(d)), "sumsq": float(sum(x * x for x in d))}
+
+    def scopes(rs):
+        return {"actionable": tally([r for r in rs if r["actionable"]]), "in_reach": tally(rs)}
+
+    arms = sorted({r["arm"] for r in records if r["arm"] is not None})
+    return {"all": scopes(records), "by_arm": {arm_label(a): scopes([r for r in records if r["arm"] == a])
+                                               for a in arms}}

@@ -39,7 +39,7 @@ import numpy as np
 
 from metta.evals.stats import contrast_across_runs, mean_interval, rate_ratio
 from metta.runtime.files import atomic_path, read_json
-from metta.society.metrics import ARM
+from metta.society.metrics import ARM, arm_label
 
 # (action, chances) -> the per-agent counts: kin hits, kin chances, stranger hits, stranger chances
 COUNTS = {
@@ -57,10 +57,6 @@ WINDOW = 0.05  # a learning curve's value at a budget: the mean of its points in
 PLATEAU = 1.10  # plateaued: hearts at the full budget at most 10% above those at three quarters of it
 # the two co-primary contrasts (counts, probes) are each read at this level: Bonferroni over the two
 PRIMARY_ALPHA = 0.025
-
-
-def arm_label(a: float) -> str:
-    return f"alpha_{a:g}"
 
 
 def agent_episodes(stats: dict) -> list[dict]:

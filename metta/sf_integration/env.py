@@ -48,7 +48,7 @@ from gymnasium import spaces
 
 from metta.env import MettaEnv, make_env
 from metta.env.batch import EnvBatch
-from metta.society.metrics import ARM
+from metta.society.metrics import ARM, arm_label
 from metta.sf_integration.config import cfg_value, env_config_from_cfg
 
 GRID_KEY = "obs"
@@ -200,7 +200,7 @@ class MettaSFEnv(gym.Env):
                 return {}
             arms = sorted({m[ARM] for m in metrics})
             task = f"{tasks[i]}/" if tasks and tasks[i] else ""
-            out[i] = {(k, f"{task}alpha_{a:g}/{k}"): float(np.mean([m[k] for m in metrics if m[ARM] == a]))
+            out[i] = {(k, f"{task}{arm_label(a)}/{k}"): float(np.mean([m[k] for m in metrics if m[ARM] == a]))
                       for a in arms for k in names if k != ARM}
         common = set.intersection(*({k for k, _ in v} for v in out.values())) if out else set()
         return {i: {key: v for (k, key), v in values.items() if k in common} for i, values in out.items()}

@@ -19,9 +19,8 @@ loads the experiment's latest checkpoint (or a built-in policy: random, oracle),
 ``--paired`` plays every seed twice, the second time with the teams' arms swapped (a kinship structure with arms,
 ``mixed_teams``: the same level, teams and draws, each team at the other share; its episode is marked
 ``"swapped": true``; only the first play is filmed and recorded). ``--probes`` probes the policy's attacks at every
-state with an agent in reach (metta.evals.probes) and keeps each episode's tallies per arm (``probes``: for
-``actionable`` and ``in_reach`` states, the count ``n`` and the ``sum`` and ``sumsq`` of d, under ``by_arm``
-``alpha_<a>`` and ``all``).
+state with an agent in reach (metta.evals.probes) and keeps each episode's tallies per arm (``probes``:
+metta.evals.probes.tally_probes).
 
 Each frame shows the step and each kinship group's hearts in a panel beside the map, with the
 colours' legend (metta.viz.video).
@@ -76,7 +75,7 @@ def evaluate(env_name: str | None, experiment: str | None = None, policy: str | 
         raise UsageError(f"--paired swaps the teams' arms: {env_name}'s kinship structure "
                          f"{env.society.structure!r} has none (a structure with arms: mixed_teams)")
     if probes:
-        from metta.evals.probes import probeable
+        from metta.evals.probes import Prober, probeable, tally_probes
 
         if not probeable(actor):
             raise UsageError(f"--probes: the policy {experiment or policy!r} gives no action probabilities to probe")
@@ -99,16 +98,12 @@ def evaluate(env_name: str | None, experiment: str | None = None, policy: str | 
                     first = not swapped
                     shoot = (lambda: video.add(camera.frame())) if k < filmed and first else None
                     recorder = Recorder(name) if replay_names[k] and first else None
-                    prober = None
-                    if probes:
-                        from metta.evals.probes import Prober
-
-                        prober = Prober(env, actor, seed + k)
+                    prober = Prober(env, actor, seed + k) if probes else None
                     outcomes.append(play_episode(env, actor, seed + k, film=shoot, progress=bar, record=recorder,
                                                  watch=prober.watch if prober else None,
                                                  options={"swap_arms": True} if swapped else None))
                     played.append((swapped, replay_names[k] if first else None,
-                                   probe_tally(prober.records) if prober else None))
+                                   tally_probes(prober.records) if prober else None))
                     if recorder is not None:
                         recorder.write(os.path.join(out_dir, replay_names[k]))
     finally:
@@ -130,21 +125,6 @@ def evaluate(env_name: str | None, experiment: str | None = None, policy: str | 
     }
     write_json(os.path.join(out_dir, "stats.json"), stats)
     return stats
-
-
-def probe_tally(records: list[dict]) -> dict:
-    """An episode's probe records as sums (metta.evals.probes): per arm (``by_arm``, ``alpha_<a>``) and over all
-    (``all``), for actionable and all in-reach states, the count ``n``, and the ``sum`` and ``sumsq`` of d."""
-    def tally(rs):
-        d = [r["d"] for r in rs]
-        return {"n": len(d), "sum": float(sum(d)), "sumsq": float(sum(x * x for x in d))}
-
-    def scopes(rs):
-        return {"actionable": tally([r for r in rs if r["actionable"]]), "in_reach": tally(rs)}
-
-    arms = sorted({r["arm"] for r in records if r["arm"] is not None})
-    return {"all": scopes(records), "by_arm": {f"alpha_{a:g}": scopes([r for r in records if r["arm"] == a])
-                                               for a in arms}}
 
 
 def main(argv=None) -> int:

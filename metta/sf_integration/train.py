@@ -141,13 +141,17 @@ def check_batches(cfg, agents_per_env: int) -> None:
     if not cfg.batched_sampling:
         return
     per_training = cfg.num_batches_per_epoch * (cfg.batch_size // cfg.rollout)
-    slot = agents_per_env * cfg.vector_envs
-    per_worker = slot * cfg.num_envs_per_worker // cfg.worker_num_splits
-    if per_training % per_worker and per_worker % per_training:
-        fits = [k for k in range(1, 4 * cfg.vector_envs + 1)
-                if not (per_training % (agents_per_env * k * cfg.num_envs_per_worker // cfg.worker_num_splits)
-                        and (agents_per_env * k * cfg.num_envs_per_worker // cfg.worker_num_splits) % per_training)]
-        raise UsageError(f"--vector_envs={cfg.vector_envs}: a rollout worker collects {per_worker} trajectories an "
+
+    def per_worker(vector_envs: int) -> int:
+        return agents_per_env * vector_envs * cfg.num_envs_per_worker // cfg.worker_num_splits
+
+    def fit(vector_envs: int) -> bool:
+        return not (per_training % per_worker(vector_envs) and per_worker(vector_envs) % per_training)
+
+    if not fit(cfg.vector_envs):
+        fits = [k for k in range(1, 4 * cfg.vector_envs + 1) if fit(k)]
+        raise UsageError(f"--vector_envs={cfg.vector_envs}: a rollout worker collects {per_worker(cfg.vector_envs)} "
+                         f"trajectories an "
                          f"iteration ({cfg.vector_envs} envs of {agents_per_env} agents, --num_envs_per_worker="
                          f"{cfg.num_envs_per_worker}, --worker_num_splits={cfg.worker_num_splits}) and a training "
                          f"iteration takes {per_training} (--batch_size={cfg.batch_size} / --rollout={cfg.rollout}"

@@ -70,6 +70,11 @@ DIRECTED = {"attacks": ("attack", "attacks_on"), "gifts": ("gift", "gifts_to")}
 # counters of actions that have a target, and the per-player variable naming it: split into kin and strangers
 TARGETS = {"attacks": "attack_target", "gifts": "gift_target", "bonds": "bond_target"}
 ARM = "team_reward"  # each agent's team's share alpha, under a structure with arms (mixed_teams)
+
+
+def arm_label(alpha: float) -> str:
+    """How an arm is named wherever metrics are split by it (``alpha_0``, ``alpha_1``, ``alpha_0.5``)."""
+    return f"alpha_{float(alpha):g}"
 # the comparisons an actionable condition may make (metta.env.game_facts); a condition's opcode is its index here
 OPS = ("==", "!=", "<", "<=", ">", ">=")
 
@@ -205,14 +210,20 @@ class SocialMetrics:
         _holds(view.transpose(2, 1, 0), x, y, self._channel, self._op, self._value, self._group, out)
         return out
 
+    def roles_ok(self, ok: np.ndarray | None, counter: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(actor_ok, target_ok)`` of ``counter`` from ``actionable_at``'s rows ``ok``; None without them."""
+        if ok is None or counter not in self.actionable:
+            return None
+        k = 2 * self.actionable.index(counter)
+        return ok[k], ok[k + 1]
+
     def count_chances(self, counter: str, in_reach: np.ndarray, ok: np.ndarray | None = None) -> None:
         """``in_reach`` (agent, cell): the agent standing in each cell agent i's ``counter`` actions can reach at
         this step, -1 for none. Each one is a chance, for kin or for a stranger; an actionable one too when ``ok``
         (``actionable_at`` at this step's start) says the actor and the target meet the counter's conditions."""
-        if ok is not None and counter in self.actionable:
-            k = 2 * self.actionable.index(counter)
-            _count_actionable(in_reach, self.kin, ok[k], ok[k + 1], self.chances[counter],
-                              self.actionable_chances[counter])
+        roles = self.roles_ok(ok, counter)
+        if roles is not None:
+            _count_actionable(in_reach, self.kin, *roles, self.chances[counter], self.actionable_chances[counter])
         else:
             _count_chances(in_reach, self.kin, self.chances[counter])
 
@@ -243,9 +254,9 @@ class SocialMetrics:
                 j = now[TARGETS[counter]][i] - 1
                 side = np.where(self.kin[i, j], 0, 1)
                 np.add.at(table, (side, i), 1)
-                if ok is not None and counter in self.actionable:
-                    k = 2 * self.actionable.index(counter)
-                    good = ok[k, i] & ok[k + 1, j]
+                roles = self.roles_ok(ok, counter)
+                if roles is not None:
+                    good = roles[0][i] & roles[1][j]
                     np.add.at(self.actionable_hits[counter], (side[good], i[good]), 1)
         formed = []
         for i in rose.get("bonds", ()):
