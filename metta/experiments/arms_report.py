@@ -60,16 +60,12 @@ PRIMARY_ALPHA = 0.025
 
 
 def agent_episodes(stats: dict) -> list[dict]:
-    """Every agent-episode's metrics of an evaluation, each with its episode's seed and ``swapped`` flag."""
-    out = []
-    for e in stats["episodes"]:
-        for name, m in e["agents"].items():
-            out.append({**m, "_agent": name, "_seed": e["seed"], "_swapped": bool(e.get("swapped", False))})
-    return out
+    """Every agent-episode's metrics of an evaluation, each with its agent's name and its episode's seed."""
+    return [{**m, "_agent": name, "_seed": e["seed"]} for e in stats["episodes"] for name, m in e["agents"].items()]
 
 
-def arms_of(stats: dict) -> list[float]:
-    rows = agent_episodes(stats)
+def arms_of(rows: list[dict]) -> list[float]:
+    """The arms the agent-episodes ``rows`` played; ValueError when they carry none."""
     if not rows or any(r.get(ARM) is None for r in rows):
         raise ValueError(f"the evaluation's agents carry no {ARM!r}: not a run of a kinship structure with arms")
     return sorted({float(r[ARM]) for r in rows})
@@ -98,9 +94,10 @@ def probe_values(stats: dict, arm: float) -> dict:
 
 
 def run_values(stats: dict) -> dict:
-    """One run's values per arm, its contrast and probe contrast, and its paired evaluation (module docstring)."""
+    """One run's arms (``alphas``), its values per arm, its contrast and probe contrast, and its paired evaluation
+    (module docstring)."""
     rows = agent_episodes(stats)
-    arms = arms_of(stats)
+    arms = arms_of(rows)
     per_arm = {}
     for a in arms:
         mine = [r for r in rows if float(r[ARM]) == a]
@@ -113,7 +110,7 @@ def run_values(stats: dict) -> dict:
             cell[f"{action}_{chances}"] = None if counts is None else rate_ratio([counts])
         cell["probe"] = probe_values(stats, a)
         per_arm[arm_label(a)] = cell
-    out = {"arms": per_arm, "contrast": None, "probe_contrast": None, "paired": paired(rows, arms)}
+    out = {"alphas": arms, "arms": per_arm, "contrast": None, "probe_contrast": None, "paired": paired(rows, arms)}
     if len(arms) == 2:
         lo, hi = (per_arm[arm_label(a)] for a in arms)
         r0, r1 = lo[f"{PRIMARY[0]}_{PRIMARY[1]}"], hi[f"{PRIMARY[0]}_{PRIMARY[1]}"]
@@ -305,9 +302,8 @@ def arms_report(desc: dict, sweep_dir: str, reference: float | None = None) -> d
         run_dir = os.path.join(sweep_dir, r["name"])
         stats = read_json(os.path.join(run_dir, "eval", "stats.json"), "evaluation stats")
         values = run_values(stats)
-        arms = [float(label.split("_", 1)[1]) for label in values["arms"]]
         runs.append({"run": r["name"], "seed": r["seed"], "episodes": len(stats["episodes"]), "values": values,
-                     "curves": learning_curves(run_dir, arms, desc["env_steps"])})
+                     "curves": learning_curves(run_dir, values["alphas"], desc["env_steps"])})
     summary = summarize(runs)
     report = {"runs": runs, "summary": summary, "reference_hearts": reference, "reading": reading(summary),
               "env_steps": desc["env_steps"], "figure": "arms.png"}
@@ -446,8 +442,7 @@ def main(argv=None) -> int:
         run_dir = os.path.join(args.train_dir, args.experiment)
         stats = read_json(os.path.join(run_dir, "eval", "stats.json"), "evaluation stats")
         values = run_values(stats)
-        arms = [float(label.split("_", 1)[1]) for label in values["arms"]]
-        curves = learning_curves(run_dir, arms, args.env_steps or trained_steps(run_dir))
+        curves = learning_curves(run_dir, values["alphas"], args.env_steps or trained_steps(run_dir))
         reference = None
         if args.reference_episodes:
             from metta.experiments.dilemma_check import scripted_hearts
