@@ -1,11 +1,13 @@
 import contextlib
 import os
+import tempfile
 from collections import Counter
 
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GAME = os.path.join(ROOT, "games", "metta.yaml")
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 
 # Under this variable (set by `make test` when CI is set) every test must run: a test that would skip because a
 # system component is missing fails instead, naming it. Without it (a developer's run, maybe not root) such tests
@@ -115,3 +117,25 @@ class Scene:
 @pytest.fixture
 def scene():
     return Scene
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium, headless and offline, driven through chromedriver (one per test module)."""
+    for component, path in (("chromium", CHROMIUM), ("chromium-driver", CHROMEDRIVER)):
+        require(component, os.path.exists(path), f"the browser tests drive Debian's {component} ({path})")
+    os.environ["SE_OFFLINE"] = "true"  # Selenium Manager must not look for (or download) a browser
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    profile = tempfile.mkdtemp(prefix="metta-chromium-")
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 f"--user-data-dir={profile}", "--window-size=1400,1000"):
+        opts.add_argument(flag)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=opts)
+    yield driver
+    driver.quit()

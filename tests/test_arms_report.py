@@ -1,11 +1,12 @@
 """The kin dilemma's reading (metta.experiments.arms_report) against numbers computed by hand from fabricated
 evaluations: per-arm rate ratios of pooled actionable counts, the contrast between arms, the paired differences, the
-probe means, and the t-interval across runs."""
+probe means, and the t-interval across runs; and the report's Markdown tables (metta.experiments.arms_page) show
+those hand numbers."""
 import math
 
 import pytest
 
-from metta.experiments import arms_report
+from metta.experiments import arms_page, arms_report
 
 T_DF2 = 4.302652729911275   # the 0.975 quantile of Student's t with 2 degrees of freedom (tables)
 
@@ -117,6 +118,29 @@ def test_learning_curve_values():
 
 def test_one_runs_reading_as_text():
     v = arms_report.run_values(evaluation())
-    text = arms_report.run_text("pilot", v, {"alpha_0": {"half": 1.0, "full": 2.0}}, 4.4)
+    text = arms_page.run_text("pilot", v, {"alpha_0": {"half": 1.0, "full": 2.0}}, 4.4)
     assert f"{math.log(8.5 / 16.5):+.3f}" in text and "probe contrast +0.400" in text
     assert "training hearts (alpha_0): half 1, full 2; scripted peaceful 4.4" in text
+
+
+def test_the_markdown_tables_show_the_hand_numbers():
+    runs = [{"run": f"seed_{scale}", "values": arms_report.run_values(evaluation(scale)),
+             "curves": {"alpha_0": {"half": 1.0, "three_quarters": 1.5, "full": 2.0, "plateaued": False},
+                        "alpha_1": {"half": 0.5, "three_quarters": 1.0, "full": 1.5, "plateaued": scale == 2}}}
+            for scale in (1, 2)]
+    s = arms_report.summarize(runs)
+    report = {"runs": runs, "summary": s, "reading": arms_report.reading(s), "reference_hearts": 4.4,
+              "env_steps": 1000}
+    t = arms_page.markdown_tables({"arms": report, "crossplay": []})
+    first = t["runs"].splitlines()[2]   # seed_1, alpha_0: 8 kin hits in 80 chances (100 per 1,000), as on strangers
+    assert first.startswith("| seed_1 | alpha_0 |") and "| 100 (8 / 80) | 100 (8 / 80) | 1.00 [" in first
+    second = t["runs"].splitlines()[3]  # alpha_1: 8 / 160 on kin (50 per 1,000), 16 / 160 on strangers
+    assert "| 50 (8 / 160) | 100 (16 / 160) |" in second and "| +0.500 (16) |" in second
+    assert f"| {math.log(8.5 / 16.5):+.3f} | +0.400 |" in first
+    mean = (math.log(8.5 / 16.5) + math.log(8.5 / 32.5)) / 2
+    assert f"| contrast, log RR(α = 1) − log RR(α = 0) | {mean:+.3f} [" in t["contrasts"]
+    assert "| alpha_1 | 0.5 [0.5, 0.5] | 1.5 [1.5, 1.5] |" in t["learning"] and "| 1 of 2 | 4.4 |" in t["learning"]
+    assert "| seed_2 | 1 | 1.5 | 2 | 0.5 | 1 | 1.5 |" in t["learning_runs"]
+    assert t["reading"] == report["reading"]
+    with pytest.raises(ValueError, match="no arms report"):
+        arms_page.markdown_tables({"crossplay": []})

@@ -105,3 +105,20 @@ def test_the_page_and_the_cross_play_per_arm(tiny):
     assert set(by_arm) <= {"alpha_0", "alpha_1"} and by_arm
     assert flagship["arms"]["reference_hearts"] is not None
     assert json.loads((tiny / "reference.json").read_text())["population"] == "peaceful"
+
+
+def test_the_page_opens_offline_in_chromium(tiny, browser):
+    browser.get_log("browser")
+    browser.get(f"file://{tiny / 'flagship.html'}")
+    done = browser.execute_script("return document.readyState")
+    assert done == "complete"
+    heading = browser.find_element("tag name", "h2").text
+    assert heading == "Cross-play" and "Both arms in every run" in browser.find_element("tag name", "body").text
+    # the figure is the run's own file, drawn; every resource the page asked for is local
+    width = browser.execute_script("const i = document.querySelector('img[src=\"arms.png\"]');"
+                                   "return i && i.complete ? i.naturalWidth : -1")
+    assert width > 0
+    linked = browser.execute_script("return [...document.querySelectorAll('[src], [href]')]"
+                                    ".map(e => e.src || e.href)")
+    assert linked and all(u.startswith("file://") for u in linked), linked
+    assert [e for e in browser.get_log("browser") if e["level"] in ("SEVERE", "ERROR")] == []

@@ -4,15 +4,12 @@ The truth is the env itself: where each agent stood, its energy and inventory, a
 observation, read from the env while the episode was played; the page is read back through
 its canvas pixels and its DOM.
 """
-import os
-import tempfile
 import time
 import urllib.request
 
 import numpy as np
 import pytest
 
-from conftest import require
 from metta import make_env
 from metta.evals.play import play_episode
 from metta.evals.policies import RandomPolicy
@@ -20,7 +17,6 @@ from metta.viz.render import ICE_COLOR, group_color
 from metta.viz.replay import Recorder
 from metta.viz.replay.viewer import PageServer, write_page
 
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 STEPS = 40
 
 
@@ -51,27 +47,6 @@ def episode(tmp_path_factory):
                  action_names=env.action_names, n=env.num_agents_total)
     env.close()
     return page, truth
-
-
-@pytest.fixture(scope="module")
-def browser():
-    for component, path in (("chromium", CHROMIUM), ("chromium-driver", CHROMEDRIVER)):
-        require(component, os.path.exists(path), f"the replay viewer's tests drive Debian's {component} ({path})")
-    os.environ["SE_OFFLINE"] = "true"  # Selenium Manager must not look for (or download) a browser
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    profile = tempfile.mkdtemp(prefix="metta-chromium-")
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 f"--user-data-dir={profile}", "--window-size=1400,1000"):
-        opts.add_argument(flag)
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=opts)
-    yield driver
-    driver.quit()
 
 
 def wait_for(driver, script, timeout=60):

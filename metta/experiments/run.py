@@ -227,7 +227,7 @@ else '0')} episodes per pair and condition.</p>
 def arms_section(flagship: dict) -> str:
     if "arms" not in flagship:
         return ""
-    from metta.experiments.arms_report import section
+    from metta.experiments.arms_page import section
 
     return section(flagship["arms"], flagship["crossplay"])
 
