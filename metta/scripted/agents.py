@@ -81,6 +81,15 @@ class Conduct:
 
 PEACEFUL = Conduct()
 ORACLE = Conduct(defend=True, gift=True, hunt=True)
+# the scripted policies by name, every agent under one conduct (a teacher in training: metta.sf_integration.teacher)
+CONDUCTS = {"oracle": ORACLE, "peaceful": PEACEFUL}
+
+
+def conduct_named(name: str, flag: str = "--teacher") -> Conduct:
+    """The conduct of the scripted policy ``name``; ConfigError naming ``flag`` and the known names otherwise."""
+    if name not in CONDUCTS:
+        raise ConfigError(f"{flag}={name}: no scripted policy of that name; known: {', '.join(CONDUCTS)}")
+    return CONDUCTS[name]
 
 
 class ScriptedAgents:
