@@ -27,6 +27,10 @@ Both then read ``self`` (C + actions + 1: own cell, last action one-hot, last re
 metta.sf_integration.env.SelfFeatures) through an MLP ``--encoder_mlp_layers`` and concatenate; Sample Factory's
 core (a GRU of ``--rnn_size``, or none with ``--use_rnn=False``) and linear policy and value heads follow.
 
+The model reads only ``obs`` and ``self``: a run with a teacher (metta.sf_integration.teacher) has two more keys in
+its observations, and the model is built on the observation space without them (``make_metta_actor_critic``), so
+its parameters and normalisers are the same with and without a teacher and its checkpoints load without one.
+
 Why ``flat`` on 2 CPU cores: the learner's backward pass was the bottleneck, and the 3x3 convolutions cost more
 per sample on the CPU than one matrix product over the flattened cells; Sample Factory's per-element input
 normalisation cost the learner a fifth of its time and held the lock that inference waits on
@@ -59,6 +63,8 @@ from sample_factory.model.model_utils import create_mlp, nonlinearity
 from metta.errors import ConfigError
 from metta.sf_integration.config import cfg_value
 from metta.sf_integration.env import GRID_KEY, SELF_KEY
+from metta.sf_integration.patches import patch_learner
+from metta.sf_integration.teacher import student_space
 
 
 class ConvEncoder(Encoder):
@@ -162,6 +168,8 @@ class ChannelNormalizer(nn.Module):
             own = obs[SELF_KEY].float().clone()
             self.self_norm(own)  # in place
             out[SELF_KEY] = own
+            for key in [k for k in obs.keys() if k not in (GRID_KEY, SELF_KEY)]:
+                out[key] = obs[key]  # what the model does not read passes unchanged, as Sample Factory's does
         return out
 
     def summaries(self) -> dict:
@@ -255,6 +263,8 @@ def make_metta_actor_critic(cfg, obs_space, action_space):
         # Sample Factory runs every process on one torch thread; on 2 CPU cores the learner's backprop was the
         # bottleneck while the other processes left cores idle (docs/performance.md)
         torch.set_num_threads(int(learner_threads))
+    patch_learner()  # kickstarting's loss, in the process whose learner builds this model (when it has a teacher)
+    obs_space = student_space(obs_space)  # the teacher's keys travel beside the observation, never into the model
     arch = architecture(cfg)
     model = default_make_actor_critic_func(cfg, obs_space, action_space)
     if arch.channel_normalizer and cfg_value(cfg, "normalize_input"):

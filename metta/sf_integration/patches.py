@@ -14,9 +14,17 @@ written against (``SF_VERSION``; another version is refused at import with a mes
   (2.1.1 writes them only on a timer, so a short run would end with no ``social/`` scalars).
 - **Stopping** (``stop_training``): the runner's private stop, which the supervisor calls when a worker dies
   or a signal asks for a checkpoint and a stop.
+- **Kickstarting** (``patch_learner``, metta.sf_integration.teacher): ``Learner._calculate_losses`` is wrapped so
+  that, in a run with a teacher, λ_t × the teacher's cross-entropy term (computed on the same minibatch, from the
+  student's action logits and the teacher's observation keys, at the learner's ``env_steps``) is added to the policy
+  loss it returns; ``Learner._record_summaries`` adds that minibatch's ``teacher/...`` statistics to the train stats
+  and keeps ``policy_loss`` APPO's own. It is installed by the model factory (metta.sf_integration.model), in any
+  process that has imported Sample Factory's learner: the learner builds its model before it trains. In the runner
+  (``patch_runner``), the ``teacher/...`` train stats are written under their own names rather than ``train/``.
 """
 from __future__ import annotations
 
+import sys
 import time
 from importlib.metadata import version
 
@@ -46,8 +54,10 @@ def join_worker() -> None:
 
 
 def patch_runner(runner, save_cfg) -> None:
-    """Fit a Sample Factory runner with the project's config writer ``save_cfg(cfg)`` and its two observers."""
+    """Fit a Sample Factory runner with the project's config writer ``save_cfg(cfg)``, its two observers and the
+    teacher's summaries."""
     from sample_factory.algo.runners.runner import AlgoObserver
+    from sample_factory.algo.utils.misc import TRAIN_STATS
 
     class WallClock(AlgoObserver):
         def on_training_step(self, runner, training_iteration_since_resume: int) -> None:
@@ -60,6 +70,53 @@ def patch_runner(runner, save_cfg) -> None:
     runner._save_cfg = lambda: save_cfg(runner.cfg)
     runner.register_observer(WallClock())
     runner.register_observer(LastSummaries())
+    runner.policy_msg_handlers[TRAIN_STATS].insert(0, _teacher_summaries)  # before the handler writing train/...
+
+
+def _teacher_summaries(runner, msg: dict, policy_id: int) -> None:
+    """The learner's ``teacher/...`` train stats, written as they are named (taken out of those ``train/`` gets)."""
+    from sample_factory.algo.utils.misc import TRAIN_STATS
+
+    from metta.sf_integration.teacher import PREFIX
+
+    stats = msg[TRAIN_STATS]
+    for key in [k for k in stats if k.startswith(PREFIX)]:
+        runner.writers[policy_id].add_scalar(key, stats.pop(key), runner.env_steps[policy_id])
+
+
+def patch_learner() -> None:
+    """Kickstarting in Sample Factory's learner, if this process has imported it (the module docstring)."""
+    module = sys.modules.get("sample_factory.algo.learning.learner")
+    if module is None or getattr(module.Learner, "_metta_kickstart", False):
+        return
+    learner = module.Learner
+    calculate, record = learner._calculate_losses, learner._record_summaries
+
+    def _calculate_losses(self, mb, num_invalids: int):
+        out = calculate(self, mb, num_invalids)
+        if "kickstart" not in self.__dict__:
+            from metta.sf_integration.teacher import Kickstart
+
+            self.kickstart = Kickstart.of(self.cfg)
+        if self.kickstart is None:
+            return out
+        distribution, policy_loss, *rest = out
+        loss, self.kickstart_stats = self.kickstart(self.env_steps, mb.normalized_obs, distribution.raw_logits,
+                                                    mb.valids)
+        return (distribution, policy_loss + loss, *rest)
+
+    def _record_summaries(self, train_loop_vars):
+        stats = record(self, train_loop_vars)
+        teacher = getattr(self, "kickstart_stats", None)
+        if teacher:
+            from metta.sf_integration.teacher import PREFIX
+
+            stats.policy_loss = stats.policy_loss - teacher[f"{PREFIX}loss"]  # APPO's own, as without a teacher
+            stats.update(teacher)
+        return stats
+
+    learner._calculate_losses, learner._record_summaries = _calculate_losses, _record_summaries
+    learner._metta_kickstart = True
 
 
 def stop_training(runner, failed: bool = False) -> None:

@@ -11,7 +11,8 @@ env config is ``env_config`` in its ``config.json``).
 Without flags a run trains into ``train_dir/<env name>`` (``--experiment`` to change it)
 with defaults sized for the machine: 2 CPU cores here, bigger batches and model when
 torch sees a GPU. It checkpoints every 3 minutes, writes TensorBoard logs (social metrics
-under ``social/``) and, rerun with the same experiment, resumes where it stopped; a
+under ``social/``) and, rerun with the same experiment, resumes where it stopped (with ``--teacher``, its schedule
+continues from the run's agent-steps: metta.sf_integration.teacher, docs/teachers.md); a
 corrupted checkpoint is moved aside loudly, never silently replaced by a fresh start
 (metta.sf_integration.checkpoints). ``--train_for_seconds`` bounds a run's wall time
 (Sample Factory 2.1.1 parses that flag but never counts the seconds: metta.sf_integration.patches does).
@@ -40,11 +41,12 @@ from metta.griddly_ext.engine import griddly_module
 from metta.runtime.lifetime import Interrupted, StopSignals, run_command
 from metta.env.presets import PRESETS, get_preset
 from metta.runtime.run_lock import RunLock
-from metta.sf_integration.checkpoints import latest_checkpoint, prepare_resume, read_config
+from metta.sf_integration.checkpoints import latest_checkpoint, prepare_resume, read_config, trained_steps
 from metta.sf_integration.config import (ENV_CONFIG, PATH_FLAGS, absolute_paths, add_metta_args, dump_env_config,
                                          env_config_from_cfg, resumed_env_config)
 from metta.sf_integration.patches import patch_runner
 from metta.sf_integration.supervisor import Supervisor, fault_reports, quiet_logging_errors
+from metta.sf_integration.teacher import TEACHER_START, check_teacher, teacher_name
 
 griddly_module()  # imports gym once, quietly, before Sample Factory's modules do
 
@@ -124,6 +126,7 @@ def parse_args(argv: list[str] | None = None, evaluation: bool = False):
 
 
 def check_flags(cfg) -> None:
+    check_teacher(cfg)
     if not 0 <= (cfg.action_prior or 0) < 1:
         raise UsageError(f"--action_prior must be in [0, 1), got {cfg.action_prior}")
     if cfg.vector_envs is None or cfg.vector_envs < 1:
@@ -168,7 +171,16 @@ def check_env(cfg) -> list[str]:
 
     config = env_config_from_cfg(cfg)
     env = make_env(config, name=cfg.env)
-    env.close()
+    try:
+        if teacher_name(cfg) is not None:  # a game whose Metta: section has no oracle has no scripted agents
+            from metta.scripted.agents import ScriptedAgents, conduct_named
+
+            try:
+                ScriptedAgents(env, conduct_named(teacher_name(cfg)))
+            except ConfigError as err:
+                raise UsageError(f"--teacher={teacher_name(cfg)}: {err}") from None
+    finally:
+        env.close()
     check_batches(cfg, env.num_agents_total)
     if cfg.get("curriculum"):  # every task's extreme values, on this run's env
         from metta.curriculum.tasks import load_curriculum
@@ -224,6 +236,8 @@ def _locked(cfg, exp_dir: str, stops: StopSignals) -> int:
             # saved config.json's when Sample Factory loads that (cfg.arguments.load_from_checkpoint)
             cfg.cli_args[ENV_CONFIG] = dump_env_config(resumed_env_config(saved, cfg))
             setattr(cfg, ENV_CONFIG, cfg.cli_args[ENV_CONFIG])
+            # the teacher's envs count the run's agent-steps from where it stopped (metta.sf_integration.teacher)
+            cfg.cli_args[TEACHER_START] = cfg.teacher_start_steps = trained_steps(exp_dir)
         env_cfg = AttrDict(load_from_checkpoint(cfg) if resumed else vars(cfg))
         check_flags(env_cfg)
         action_types = check_env(env_cfg)  # before Sample Factory writes anything
