@@ -176,6 +176,13 @@ def test_the_kickstarting_term_is_the_hand_computed_cross_entropy_and_zero_witho
 
 
 # -------------------------------------------------------------------------------------------- a kickstarted run
+def reset_obs(policy):
+    env = policy.make_env(seed=0)
+    obs, _ = env.reset(seed=0)
+    policy.reset(len(env.possible_agents), env.max_steps, seed=0)
+    return (obs,)
+
+
 def train(tmp, steps, *extra):
     cmd = [sys.executable, "-m", "metta.sf_integration.train", *TINY, f"--train_dir={tmp}/td", "--experiment=kick",
            f"--train_for_env_steps={steps}", *extra]
@@ -206,6 +213,16 @@ def test_a_kickstarted_run_logs_lambda_and_its_checkpoint_loads_evaluates_and_re
     stats = evaluate(None, "kick", train_dir=os.path.join(tmp, "td"), max_steps=10, film=0, replays=0,
                      progress=False)
     assert stats["policy"] == "trained" and len(stats["episodes"]) == 1
+    # shared as a model (a local directory in place of a Hub repository) and installed, it plays without a teacher
+    from metta.sf_integration import hub
+
+    shared = os.path.join(tmp, "shared", "kick-model")
+    hub.save("kick", shared, os.path.join(tmp, "td"), out=lambda *_: None)
+    with open(os.path.join(shared, "README.md")) as f:
+        assert "| teacher | `oracle`" in f.read()
+    installed = hub.load(shared, os.path.join(tmp, "installed"), out=lambda *_: None)
+    again = load_policy(os.path.basename(installed), train_dir=os.path.dirname(installed))
+    assert again.act(*reset_obs(again))
 
     # resumed with the teacher over the whole budget: lambda continues from the run's agent-steps
     done = trained_steps(exp_dir)

@@ -94,6 +94,18 @@ def kinship_figures(cfg: dict) -> list[tuple[str, str]]:
     return out
 
 
+def teacher_figures(cfg: dict) -> list[tuple[str, str]]:
+    """The scripted teacher a kickstarted run learned from (metta.sf_integration.teacher); the policy plays without
+    it."""
+    from metta.sf_integration.teacher import teacher_name
+
+    name = teacher_name(cfg)
+    if name is None:
+        return []
+    return [("teacher", f"`{name}`, λ from `{cfg.get('teacher_coef')}` to 0 by `{cfg.get('teacher_until')}` of the "
+                        f"budget (kickstarting, docs/teachers.md; the policy plays without it)")]
+
+
 def model_card(repo: str, exp: str, info: ModelInfo) -> str:
     cfg = info.config
     figures = [("env", f"`{info.env}`"), ("game", f"`{GAME}`, sha256 `{info.game_sha256}`")]
@@ -106,6 +118,7 @@ def model_card(repo: str, exp: str, info: ModelInfo) -> str:
         if cfg.get(key):
             figures.append((key, f"`{cfg[key]}`"))
     figures += kinship_figures(cfg)
+    figures += teacher_figures(cfg)
     lines = ["---", "library_name: sample-factory", "tags:", "- reinforcement-learning", "- multi-agent",
              "- sample-factory", "- metta", f"- {info.env}", "---", "",
              f"# {repo.rstrip('/').split('/')[-1]}: a Metta policy for `{info.env}`", "",
