@@ -1,8 +1,8 @@
 """The one contract every player of the project calls, and the policies that implement it.
 
-``Policy``: ``reset(num_agents, max_steps, seed)`` at each episode's start (max_steps: the episode's length, for a
-policy that observes the time left; seed: the episode's seed, so that a policy that samples its actions draws the
-same samples whenever it plays the same episode), then ``act(obs, rewards)`` once per
+``Policy`` (metta.evals.contract): ``reset(num_agents, max_steps, seed)`` at each episode's start (max_steps: the
+episode's length, for a policy that observes the time left; seed: the episode's seed, so that a policy that samples
+its actions draws the same samples whenever it plays the same episode), then ``act(obs, rewards)`` once per
 step with the env's observation dict and the rewards the env returned with it (None at an
 episode's start); it returns an action per agent in ``obs``. A trained policy saw each
 agent's last reward in training and needs it to act the same, so every player passes it:
@@ -32,7 +32,6 @@ would act on them now, from their current memory, with ``rewards`` (R,) the rewa
 """
 from __future__ import annotations
 
-import abc
 import glob
 import os
 from collections.abc import Callable
@@ -41,27 +40,13 @@ from importlib.metadata import entry_points
 import numpy as np
 
 from metta.errors import ConfigError
+from metta.evals.contract import Policy
 from metta.scripted.fields import ROTATE_TO
 
 BUILTIN = ("random", "oracle")
 
 
 LOADER_ENTRY_POINTS = "metta.policy_loaders"
-
-
-class Policy(abc.ABC):
-    """Acts for every agent of an env, one step at a time (see the module docstring; a policy that can be probed
-    also has ``log_probs``)."""
-
-    def reset(self, num_agents: int, max_steps: int | None = None, seed: int | None = None) -> None:
-        """Start an episode of ``num_agents`` agents and ``max_steps`` steps (a policy with memory clears it
-        here); ``seed``, the episode's, seeds whatever the policy samples (None: not reproducible)."""
-
-    @abc.abstractmethod
-    def act(self, obs: dict[str, np.ndarray], rewards: dict[str, float] | None = None,
-            deterministic: bool = False) -> dict[str, int]:
-        """An action index for every agent in ``obs``. ``rewards``: what the env returned with ``obs``
-        (None at an episode's start). ``deterministic``: the most likely action instead of a sample."""
 
 
 class RandomPolicy(Policy):
@@ -173,7 +158,7 @@ def policy_for(spec: str, env, train_dir: str = "train_dir", seed: int | None = 
     if spec == "random":
         return RandomPolicy(env.action_space(env.possible_agents[0]).n, seed)
     if spec == "oracle":
-        from metta.scripted.agents import ScriptedOracle  # it builds on Policy, defined here
+        from metta.scripted.agents import ScriptedOracle  # lazily: it compiles its distance fields with Numba
 
         return ScriptedOracle(env)
     return load_experiment(spec, train_dir)

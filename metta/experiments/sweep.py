@@ -40,8 +40,8 @@ from metta.experiments.sweep_runs import evaluate_runs, game_max_steps, launch, 
 from metta.runtime.files import write_json
 from metta.runtime.lifetime import run_command
 
-from sample_factory.launcher.run import launcher_argparser  # noqa: E402
-from sample_factory.utils.utils import str2bool  # noqa: E402
+from sample_factory.launcher.run import launcher_argparser
+from sample_factory.utils.utils import str2bool
 
 DEFAULT_ENV = "metta-teams"
 

@@ -9,8 +9,8 @@ from metta.experiments.sweep_plan import run_description
 from metta.sf_integration.checkpoints import CheckpointError, latest_checkpoint, read_config, trained_steps
 from metta.sf_integration.config import env_config_from_cfg
 
-from sample_factory.launcher.run_ngc import run_ngc  # noqa: E402
-from sample_factory.launcher.run_processes import run as run_processes  # noqa: E402
+from sample_factory.launcher.run_ngc import run_ngc
+from sample_factory.launcher.run_processes import run as run_processes
 
 
 def trained(run_dir: str) -> int:

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from metta.errors import ConfigError
-from metta.evals.policies import Policy
+from metta.evals.contract import Policy
 from metta.scripted.fields import DIRECTIONS, ORIENTATIONS, ROTATE_TO, distance_at, distance_field, downhill
 
 # the attack's 9 cells, (right, forward) of the attacker: the game's attack inputs 1..9

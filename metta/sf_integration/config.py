@@ -144,30 +144,6 @@ def add_metta_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--learner_threads", type=int, default=None, metavar="N",
                    help="torch threads of the learner process (Sample Factory gives every process one; "
                         "default: the machine's defaults in metta.sf_integration.train)")
-    add_teacher_args(parser)
-
-
-def add_teacher_args(parser: argparse.ArgumentParser) -> None:
-    """Kickstarting's flags (metta.sf_integration.teacher)."""
-    from metta.scripted.agents import CONDUCTS
-    from metta.sf_integration.teacher import DEFAULT_COEF, DEFAULT_UNTIL, NO_TEACHER
-
-    g = parser.add_argument_group("metta teacher", "kickstarting from a scripted teacher (docs/teachers.md, "
-                                                   "metta.sf_integration.teacher)")
-    g.add_argument("--teacher", default=None, metavar="NAME",
-                   help=f"a scripted policy ({', '.join(CONDUCTS)}) whose actions the student is pulled towards: the "
-                        f"loss gains lambda x the cross-entropy between the teacher's action and the policy; needs "
-                        f"--train_for_env_steps (default: no teacher; a resumed run keeps its own, {NO_TEACHER} drops "
-                        f"it)")
-    g.add_argument("--teacher_coef", type=float, default=DEFAULT_COEF, metavar="LAMBDA0",
-                   help=f"lambda at the start (default {DEFAULT_COEF}: the cross-entropy weighs about as much as "
-                        f"APPO's policy term, whose advantages are normalised to unit spread, so the teacher leads "
-                        f"at first and reward takes over as lambda falls)")
-    g.add_argument("--teacher_until", type=float, default=DEFAULT_UNTIL, metavar="SHARE",
-                   help=f"the share of --train_for_env_steps by which lambda decays linearly to 0 (default "
-                        f"{DEFAULT_UNTIL}: the second half of the budget is plain RL, so the student can outgrow the "
-                        f"teacher and the policy that ships is judged by reward alone; the teacher is no longer "
-                        f"asked, and costs nothing, after it)")
 
 
 def str2bool(text: str) -> bool:

@@ -52,7 +52,9 @@ from gymnasium import spaces
 from metta.env import MettaEnv, make_env
 from metta.env.batch import EnvBatch
 from metta.society.metrics import ARM, arm_label
+from metta.sf_integration.architectures import architecture
 from metta.sf_integration.config import cfg_value, env_config_from_cfg
+from metta.sf_integration.supervisor import start_process
 
 GRID_KEY = "obs"
 SELF_KEY = "self"
@@ -288,8 +290,7 @@ def make_sf_env(full_env_name: str, cfg=None, env_config=None, render_mode: str 
     stream, so two runs with different seeds play different levels. With ``--curriculum`` the slot's curriculum
     draws its tasks from a generator seeded by ``--seed`` and the slot's env id (``env_config.env_id``).
     """
-    from metta.sf_integration.model import architecture
-
+    start_process()  # the patches, and joining the run, in a rollout worker (metta.sf_integration.supervisor)
     config = env_config_from_cfg(cfg) if cfg is not None else full_env_name
     seed = getattr(cfg, "seed", None)
     count = int(getattr(cfg, "vector_envs", None) or 1)

@@ -40,6 +40,7 @@ above: what the teacher adds to the loss), ``teacher/cross_entropy`` (mean −lo
 """
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,6 +60,28 @@ DEFAULT_UNTIL = 0.5
 SF_DEFAULT_BUDGET = int(1e10)  # Sample Factory's --train_for_env_steps when none is given: no budget
 PREFIX = "teacher/"
 TEACHER_START = "teacher_start_steps"  # the agent-steps a run resumed from, set by metta.sf_integration.train
+
+
+def add_teacher_args(parser: argparse.ArgumentParser) -> None:
+    """Kickstarting's flags (metta.sf_integration.teacher)."""
+    from metta.scripted.agents import CONDUCTS
+
+    g = parser.add_argument_group("metta teacher", "kickstarting from a scripted teacher (docs/teachers.md, "
+                                                   "metta.sf_integration.teacher)")
+    g.add_argument("--teacher", default=None, metavar="NAME",
+                   help=f"a scripted policy ({', '.join(CONDUCTS)}) whose actions the student is pulled towards: the "
+                        f"loss gains lambda x the cross-entropy between the teacher's action and the policy; needs "
+                        f"--train_for_env_steps (default: no teacher; a resumed run keeps its own, {NO_TEACHER} drops "
+                        f"it)")
+    g.add_argument("--teacher_coef", type=float, default=DEFAULT_COEF, metavar="LAMBDA0",
+                   help=f"lambda at the start (default {DEFAULT_COEF}: the cross-entropy weighs about as much as "
+                        f"APPO's policy term, whose advantages are normalised to unit spread, so the teacher leads "
+                        f"at first and reward takes over as lambda falls)")
+    g.add_argument("--teacher_until", type=float, default=DEFAULT_UNTIL, metavar="SHARE",
+                   help=f"the share of --train_for_env_steps by which lambda decays linearly to 0 (default "
+                        f"{DEFAULT_UNTIL}: the second half of the budget is plain RL, so the student can outgrow the "
+                        f"teacher and the policy that ships is judged by reward alone; the teacher is no longer "
+                        f"asked, and costs nothing, after it)")
 
 
 @dataclass(frozen=True)
