@@ -192,7 +192,7 @@ def train(tmp, steps, *extra):
 
 def test_a_kickstarted_run_logs_lambda_and_its_checkpoint_loads_evaluates_and_resumes_without_a_teacher(tmp_path):
     from metta.sf_integration.checkpoints import load_checkpoint, scalars, trained_steps
-    from metta.sf_integration.evaluate import evaluate
+    from metta.evals.evaluate import evaluate
     from metta.sf_integration.policy import load_policy
 
     tmp = str(tmp_path)
@@ -214,7 +214,7 @@ def test_a_kickstarted_run_logs_lambda_and_its_checkpoint_loads_evaluates_and_re
                      progress=False)
     assert stats["policy"] == "trained" and len(stats["episodes"]) == 1
     # shared as a model (a local directory in place of a Hub repository) and installed, it plays without a teacher
-    from metta.sf_integration import hub
+    from metta import hub
 
     shared = os.path.join(tmp, "shared", "kick-model")
     hub.save("kick", shared, os.path.join(tmp, "td"), out=lambda *_: None)
