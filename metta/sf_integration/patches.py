@@ -22,7 +22,7 @@ metta.sf_integration.model: each worker builds one or the other before it does a
   learner (the learner's builds its model before it trains). In the runner (``patch_runner``), the ``teacher/...``
   train stats are written under their own names rather than ``train/``.
 
-A worker also joins its run (metta.sf_integration.supervisor.join_worker): that is process supervision, not a patch.
+A worker also joins its run (metta.sf_integration.supervisor.start_process): process supervision, not a patch.
 """
 from __future__ import annotations
 
