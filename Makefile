@@ -18,7 +18,7 @@ setup:
 # (train_dir/$(ENV)/eval/$(ENV).mp4, a GIF and stats.json).
 train: setup
 	$(PY) -m metta.sf_integration.train --env=$(ENV) --train_for_seconds=$(TRAIN_SECONDS)
-	$(PY) -m metta.sf_integration.evaluate --env=$(ENV) --experiment=$(ENV) --max_steps=$(VIDEO_STEPS)
+	$(PY) -m metta.evals.evaluate --env=$(ENV) --experiment=$(ENV) --max_steps=$(VIDEO_STEPS)
 
 # Train $(ENV) on a curriculum of game variants into train_dir/$(ENV)-$(CURRICULUM), then run the eval suite
 # against random actions (train_dir/$(ENV)-$(CURRICULUM)/evals/report.html)

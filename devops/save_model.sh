@@ -2,7 +2,7 @@
 # Share an experiment's latest model: ./devops/save_model.sh EXPERIMENT REPO [--train_dir DIR] [--force].
 # REPO is ORG/NAME on the Hugging Face Hub (created if needed; HF_TOKEN or `huggingface-cli login`), a bare NAME in
 # the default organisation ($METTA_HUB_ORG, else metta-ai), or a local directory. See --help and
-# metta/sf_integration/hub/.
+# metta/hub/.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/venv_python.sh"
-exec "$PY" -m metta.sf_integration.hub save "$@"
+exec "$PY" -m metta.hub save "$@"

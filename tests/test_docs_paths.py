@@ -195,7 +195,7 @@ def test_the_rule_flags_what_is_missing_and_leaves_what_is_not_a_path():
 
 def test_the_check_reads_the_layout_and_the_scripts_paths():
     tops = tracked_tops()
-    assert "metta/sf_integration/hub" in {p for _, p in tree_paths(read("README.md"), tops)}
+    assert "metta/hub" in {p for _, p in tree_paths(read("README.md"), tops)}
     assert "metta/bench/peers/mettagrid_bench.py" in {p for _, p in path_tokens(read("devops/peer_bench.sh"), tops)}
 
 

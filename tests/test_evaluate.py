@@ -9,7 +9,7 @@ import pytest
 from metta import make_env
 from metta.evals.policies import RandomPolicy
 from metta.viz.replay import read_replay
-from metta.sf_integration.evaluate import main
+from metta.evals.evaluate import main
 from metta.viz.video import InfoPanel
 
 STEPS, EPISODES = 12, 2
@@ -79,7 +79,7 @@ def test_bad_requests_are_clear_errors(tmp_path, capsys, args, words, code):
 @pytest.mark.parametrize("film", [0, 1])
 def test_film_bounds_the_video_not_the_episodes(tmp_path, film):
     """The same episodes and metrics whether 0 or 1 of them is filmed; only the first ``film`` are on video."""
-    from metta.sf_integration.evaluate import evaluate
+    from metta.evals.evaluate import evaluate
 
     stats = evaluate("metta-teams", policy="random", train_dir=str(tmp_path), episodes=EPISODES, max_steps=STEPS,
                      seed=5, tile_size=4, gif=False, progress=False, film=film)
@@ -97,7 +97,7 @@ def test_ctrl_c_stops_an_evaluation_without_a_traceback(tmp_path):
     import sys
     import time
 
-    proc = subprocess.Popen([sys.executable, "-m", "metta.sf_integration.evaluate", "--policy=random",
+    proc = subprocess.Popen([sys.executable, "-m", "metta.evals.evaluate", "--policy=random",
                              f"--train_dir={tmp_path}", "--episodes=50", "--film=0", "--replays=0"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -72,7 +72,7 @@ def test_a_bad_section_is_a_clear_error_naming_the_file_and_key(tmp_path, text, 
 
 def test_a_game_without_the_section(tmp_path):
     """No bodies, no oracle, no headline tally; the game itself plays."""
-    from metta.evals.policies import ScriptedOracle
+    from metta.scripted.agents import ScriptedOracle
 
     doc = yaml.safe_load(standalone_text(os.path.join(GAMES_DIR, "builders.yaml")))
     del doc[SECTION]
@@ -82,7 +82,7 @@ def test_a_game_without_the_section(tmp_path):
     assert env.facts == GameFacts()
     env.reset(seed=0)
     env.step({})
-    with config_error(str(path), "the scripted oracle does not apply to this game"):
+    with config_error(str(path), "the scripted agents do not apply to this game"):
         ScriptedOracle(env)
     with config_error(str(path), "energy profiles (bodies) need the game's Metta.bodies section"):
         make_env("metta-solo", game=str(path), level=LEVEL, bodies={"light": 1})

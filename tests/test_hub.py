@@ -1,7 +1,7 @@
 """Sharing models through the Hub: the real huggingface_hub client against a Hub-compatible server on loopback.
 
 Experiments are built in Sample Factory's layout with real tensors (a model and its Adam state after a step),
-Sample Factory's own config.json and an evaluation written by metta.sf_integration.evaluate (video and
+Sample Factory's own config.json and an evaluation written by metta.evals.evaluate (video and
 stats.json); what comes back is checked against those files byte for byte, and through Sample Factory's own
 config and checkpoint loaders.
 """
@@ -20,7 +20,7 @@ import torch
 
 from conftest import GAME, ROOT, config_error
 from hub_server import HubServer
-from metta.sf_integration import hub
+from metta import hub
 
 TOKEN = "hf_metta_loopback_token"
 ENV = "metta-teams"
@@ -40,8 +40,8 @@ def sf_config() -> dict:
 
 @pytest.fixture(scope="module")
 def evaluation(tmp_path_factory) -> str:
-    """An evaluation as metta.sf_integration.evaluate writes it (a short random-policy episode): its eval dir."""
-    from metta.sf_integration.evaluate import evaluate
+    """An evaluation as metta.evals.evaluate writes it (a short random-policy episode): its eval dir."""
+    from metta.evals.evaluate import evaluate
 
     train_dir = tmp_path_factory.mktemp("evaluation")
     evaluate(ENV, policy="random", train_dir=str(train_dir), max_steps=5, tile_size=8, progress=False)

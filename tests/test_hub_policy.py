@@ -45,8 +45,8 @@ def project_experiment(train_dir: str, name: str) -> dict:
 
 
 def test_downloaded_model_is_installed_and_evaluated_by_load_policy(server, tmp_path):  # noqa: F811
-    from metta.sf_integration import hub
-    from metta.sf_integration.evaluate import evaluate
+    from metta import hub
+    from metta.evals.evaluate import evaluate
     from metta.sf_integration.policy import load_policy
 
     weights = project_experiment(str(tmp_path / "alice"), "small-teams")

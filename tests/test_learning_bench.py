@@ -17,7 +17,7 @@ TINY = ["--width=10", "--height=10", "--num_agents=4", "--team_size=2", "--gener
 
 
 def test_make_train_trains_for_the_benchmarks_default_budget():
-    from metta.sf_integration.learning_bench import MAKE_TRAIN_FLAGS, MAKE_TRAIN_SECONDS
+    from metta.bench.training.learning_bench import MAKE_TRAIN_FLAGS, MAKE_TRAIN_SECONDS
 
     makefile = open(os.path.join(ROOT, "Makefile")).read()
     assert int(re.search(r"^TRAIN_SECONDS \?= (\d+)$", makefile, re.M).group(1)) == MAKE_TRAIN_SECONDS
@@ -31,7 +31,7 @@ def test_two_seeds_are_two_runs_and_their_figures_replay(tmp_path):
     from metta.sf_integration.checkpoints import read_config, scalars
     from metta.sf_integration.policy import load_policy
 
-    cmd = [sys.executable, "-m", "metta.sf_integration.learning_bench", "--seeds", "2", "--first_seed", "3",
+    cmd = [sys.executable, "-m", "metta.bench.training.learning_bench", "--seeds", "2", "--first_seed", "3",
            "--minutes", "0.25", "--episodes", "2", "--eval_max_steps", "30", "--json", "--train_dir", str(tmp_path),
            "--plot", str(tmp_path / "curves.png"), "--", *TINY]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=400,
@@ -73,7 +73,7 @@ def test_two_seeds_are_two_runs_and_their_figures_replay(tmp_path):
     assert out["summary"]["prior_ratio_min"] == (lowest / prior if prior > 0 else None)
 
 
-# the bar as the learning bench states it (metta/sf_integration/learning_bench.py, docs/training.md): per agent per
+# the bar as the learning bench states it (metta/bench/training/learning_bench.py, docs/training.md): per agent per
 # episode at least one heart and one diamond harvested, and at least 5x the hearts of the untrained policy's prior
 BAR = {"hearts": 1.0, "diamonds_harvested": 1.0, "prior_ratio": 5.0}
 
@@ -94,7 +94,7 @@ def bar_by_hand(hearts, diamonds, prior_hearts):
 ])
 def test_the_verdict_is_the_whole_bar(hearts, diamonds, prior):
     from metta import make_env
-    from metta.sf_integration.learning_bench import bar, verdict
+    from metta.bench.training.learning_bench import bar, verdict
 
     env = make_env("metta-teams", width=10, height=10, num_agents=4, team_size=2)
     bars = bar(env)

@@ -181,7 +181,7 @@ def test_training_logs_every_metric_per_arm():
 def test_the_hub_card_names_the_structure_and_what_a_policy_of_it_observes():
     from metta.env.presets import get_preset
     from metta.sf_integration.config import dump_env_config
-    from metta.sf_integration.hub.card import kinship_figures
+    from metta.hub.card import kinship_figures
 
     cfg = {"env_config": dump_env_config(get_preset("metta-kin-dilemma"))}   # as config.json holds it
     figures = dict(kinship_figures(cfg))

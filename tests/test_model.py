@@ -21,14 +21,14 @@ def small_env():
 @pytest.mark.parametrize("arch", ["flat", "conv"])
 def test_encoder_shapes_follow_the_flags(arch):
     from metta.sf_integration.env import observation_space
-    from metta.sf_integration.model import ARCHITECTURES, make_metta_encoder
+    from metta.sf_integration.model import ARCHITECTURES, ENCODERS, make_metta_encoder
     from metta.sf_integration.train import parse_args
 
     cfg = parse_args(["--env=metta-teams", f"--architecture={arch}", "--encoder_conv_mlp_layers", "64",
                       "--encoder_mlp_layers", "16"])
     space = observation_space(small_env(), ARCHITECTURES[arch].layout)
     enc = make_metta_encoder(cfg, space)
-    assert type(enc) is ARCHITECTURES[arch].encoder
+    assert type(enc) is ENCODERS[arch]
     x = {k: torch.zeros((3,) + s.shape) for k, s in space.items()}
     assert enc(x).shape == (3, 80) and enc.get_out_size() == 80
 

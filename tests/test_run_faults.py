@@ -107,7 +107,7 @@ def env_steps(path):
 
 
 def digests(folder):
-    from metta.sf_integration.hub.manifest import sha256_file
+    from metta.hub.manifest import sha256_file
 
     return {os.path.relpath(os.path.join(root, f), folder): sha256_file(os.path.join(root, f))
             for root, _, files in os.walk(folder) for f in files}

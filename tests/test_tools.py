@@ -102,7 +102,7 @@ def test_the_json_readers_share_one_clear_error(tmp_path):
 
     from metta.errors import ConfigError
     from metta.sf_integration.checkpoints import CheckpointError, read_config
-    from metta.sf_integration.hub.manifest import read_manifest
+    from metta.hub.manifest import read_manifest
 
     (tmp_path / "config.json").write_text("{not json")
     with pytest.raises(CheckpointError, match=r"config.json: unreadable experiment config .*expected a JSON file"):

@@ -1,7 +1,7 @@
 """The training profile's reading of py-spy's raw stacks and of Sample Factory's log, on hand-written input."""
 import pytest
 
-from metta.sf_integration.train_profile import OTHER, categorise, fps_from_log, parse_raw, split
+from metta.bench.training.train_profile import OTHER, categorise, fps_from_log, parse_raw, split
 
 RUN = 'process 10:"python -m metta.sf_integration.train"'
 LEARNER = f'{RUN};process 11:"python -c spawn_main";thread (11): MainThread;<module> (<string>:1)'
@@ -51,7 +51,7 @@ def test_the_last_60_second_figure_is_read_from_the_log():
 def test_throughput_variants_parse():
     import argparse
 
-    from metta.sf_integration.throughput import parse_variant
+    from metta.bench.training.throughput import parse_variant
 
     assert parse_variant("base=") == ("base", "")
     assert parse_variant("two=--a=1 --b=2") == ("two", "--a=1 --b=2")

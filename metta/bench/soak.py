@@ -6,7 +6,7 @@ Steps one env (``--env``, default ``metta-teams``: 24 agents on 40x40) with unif
 first episodes have filled the caches and arenas a long run keeps. Growth is the last reading over the baseline,
 and the slope of the second half of the readings (MB per 100k steps, ``tail_slope_mb``) tells a leak, which keeps
 rising with the steps, from an allocator settling, which flattens. Exit status 1 when
-growth exceeds ``--max_growth`` percent (default 5). A training run's processes: metta.sf_integration.soak.
+growth exceeds ``--max_growth`` percent (default 5). A training run's processes: metta.bench.training.soak.
 """
 from __future__ import annotations
 

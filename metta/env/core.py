@@ -314,7 +314,7 @@ class MettaEnv(ParallelEnv):
 
     def render(self):
         raise NotImplementedError("MettaEnv draws no frames itself: metta.viz.video.EnvCamera(env).frame() renders the "
-                                  "current state as an RGB image (python -m metta.sf_integration.evaluate films one)")
+                                  "current state as an RGB image (python -m metta.evals.evaluate films one)")
 
     def close(self):
         if self._windows is not None:

@@ -8,8 +8,9 @@ reference). Every part is optional; a game without one gets the behaviour below,
 - ``metrics``: ``headline``, the per-player counter reported first (the learning bench's bar, the video's
   per-group tally), and ``economy``, the counter of the economy's first step (the bench's second bar). Without
   them the video shows no tally and the learning bench refuses the game.
-- ``oracle``: the objects, variables, actions and named values the scripted oracle (metta.evals.policies)
-  plans with. Without it the oracle does not apply to the game (asking for it is an error).
+- ``oracle``: the objects, variables, actions and named values the scripted agents (metta.scripted: the oracle
+  and the dilemma check's populations) plan with. Without it they do not apply to the game (asking for them is an
+  error).
 - ``render``: the variables frames draw as the energy bar, shield ring, ice and dimming (metta.viz.render).
   Without it frames draw every object by its shape and colour only.
 - ``actionable``: per directed counter (``attacks``, ``gifts``: metta.society.metrics), what makes a chance (an
@@ -38,9 +39,10 @@ from metta.society.metrics import DIRECTED, OPS
 # what each key of the oracle's groups must name in the game
 ORACLE = {
     "objects": ("altar", "charger", "generator"),
-    "variables": ("energy", "frozen", "shield", "inventory", "stock"),  # stock: the generator's
+    # stock: the generator's; cooldown: the stations' (generator, charger, altar; one of them at least)
+    "variables": ("energy", "frozen", "shield", "inventory", "stock", "cooldown"),
     "actions": ("move", "rotate", "use", "attack", "shield", "gift"),
-    "values": ("altar_cost", "max_inventory", "gift_amount", "gift_cost"),
+    "values": ("altar_cost", "max_inventory", "gift_amount", "gift_cost", "charger_energy", "attack_cost"),
 }
 RENDER = ("energy", "max_energy", "shield", "frozen", "cooldown")
 METRICS = ("headline", "economy")
@@ -155,9 +157,10 @@ class _Reader:
                    for k, v in groups["objects"].items()}
         variables = {}
         for k, v in groups["variables"].items():
-            owner = objects["generator"] if k == "stock" else self.game.avatar
-            variables[k] = self.name(f"oracle.variables.{k}", v, f"a variable of {owner!r}",
-                                     self.index.object_variables.get(owner, ()))
+            owners = ((objects["generator"],) if k == "stock" else tuple(objects.values()) if k == "cooldown"
+                      else (self.game.avatar,))
+            variables[k] = self.name(f"oracle.variables.{k}", v, f"a variable of {' or '.join(map(repr, owners))}",
+                                     set().union(*(self.index.object_variables.get(o, ()) for o in owners)))
         actions = {k: self.name(f"oracle.actions.{k}", v, "an action", self.index.actions)
                    for k, v in groups["actions"].items()}
         values = {k: self.value(f"oracle.values.{k}", v) for k, v in groups["values"].items()}

@@ -1,8 +1,8 @@
 """The one contract every player of the project calls, and the policies that implement it.
 
-``Policy``: ``reset(num_agents, max_steps, seed)`` at each episode's start (max_steps: the episode's length, for a
-policy that observes the time left; seed: the episode's seed, so that a policy that samples its actions draws the
-same samples whenever it plays the same episode), then ``act(obs, rewards)`` once per
+``Policy`` (metta.evals.contract): ``reset(num_agents, max_steps, seed)`` at each episode's start (max_steps: the
+episode's length, for a policy that observes the time left; seed: the episode's seed, so that a policy that samples
+its actions draws the same samples whenever it plays the same episode), then ``act(obs, rewards)`` once per
 step with the env's observation dict and the rewards the env returned with it (None at an
 episode's start); it returns an action per agent in ``obs``. A trained policy saw each
 agent's last reward in training and needs it to act the same, so every player passes it:
@@ -17,8 +17,8 @@ would act on them now, from their current memory, with ``rewards`` (R,) the rewa
 
 - ``RandomPolicy``: seeded random actions (uniform, or from given probabilities): the floor
   every learner must beat.
-- ``ScriptedOracle``: reads the true game state (not the observations) and plans with
-  breadth-first search; what an agent that understood the game would do. It shows that a
+- ``ScriptedOracle`` (metta.scripted.agents): reads the true game state (not the observations) and plans on
+  shortest-path distance fields; what an agent that understood the game would do. It shows that a
   scenario is solvable and how well: the ceiling.
 - ``ScriptedAgent``: one agent's fixed routine (face a direction, then repeat an action every
   k steps), for the opponents of the competition scenarios; not a ``Policy``.
@@ -32,38 +32,21 @@ would act on them now, from their current memory, with ``rewards`` (R,) the rewa
 """
 from __future__ import annotations
 
-import abc
 import glob
 import os
-from collections import deque
 from collections.abc import Callable
 from importlib.metadata import entry_points
 
 import numpy as np
 
 from metta.errors import ConfigError
+from metta.evals.contract import Policy
+from metta.scripted.fields import ROTATE_TO
 
 BUILTIN = ("random", "oracle")
-FACING = {"UP": (0, -1), "RIGHT": (1, 0), "DOWN": (0, 1), "LEFT": (-1, 0)}
-ROTATE_TO = {(-1, 0): 1, (0, -1): 2, (1, 0): 3, (0, 1): 4}  # the rotate action's inputs: face left, up, right, down
 
 
 LOADER_ENTRY_POINTS = "metta.policy_loaders"
-
-
-class Policy(abc.ABC):
-    """Acts for every agent of an env, one step at a time (see the module docstring; a policy that can be probed
-    also has ``log_probs``)."""
-
-    def reset(self, num_agents: int, max_steps: int | None = None, seed: int | None = None) -> None:
-        """Start an episode of ``num_agents`` agents and ``max_steps`` steps (a policy with memory clears it
-        here); ``seed``, the episode's, seeds whatever the policy samples (None: not reproducible)."""
-
-    @abc.abstractmethod
-    def act(self, obs: dict[str, np.ndarray], rewards: dict[str, float] | None = None,
-            deterministic: bool = False) -> dict[str, int]:
-        """An action index for every agent in ``obs``. ``rewards``: what the env returned with ``obs``
-        (None at an episode's start). ``deterministic``: the most likely action instead of a sample."""
 
 
 class RandomPolicy(Policy):
@@ -143,130 +126,6 @@ class ScriptedAgent:
         return self.action if t >= self.start and (t - self.start) % self.period == 0 else 0
 
 
-class ScriptedOracle(Policy):
-    """Plays every agent from Griddly's true state: a short plan per agent and step, in this order:
-
-    1. raise the shield when an unfrozen stranger is within 3 cells;
-    2. attack a stranger that carries diamonds (freezing it takes them);
-    3. with energy for the altar, go use the nearest reachable altar;
-    4. when no altar is reachable but a kin agent can reach one, go give it energy;
-    5. with a diamond, go use a charger; with room, go use a generator that has diamonds;
-    6. otherwise wait (waiting is free).
-    "Go use X" walks a shortest path to a cell beside X, turns to face it and acts.
-    The objects, variables, actions and named values are the game's own names for these (its ``Metta.oracle``
-    section, metta.env.game_facts); a game without one has no oracle (ConfigError).
-    """
-
-    def __init__(self, env):
-        self.env = env
-        names = env.facts.oracle  # the game's names for what the plan uses (its Metta.oracle section)
-        if names is None:
-            raise ConfigError(f"{env.game.path}: the scripted oracle does not apply to this game (its Metta: "
-                              f"section has no oracle; docs/games.md)")
-        self.obj, self.var, act = names["objects"], names["variables"], names["actions"]
-        values = {k: env.game.value(v) for k, v in names["values"].items()}
-        self.altar_cost = values["altar_cost"]
-        self.max_inventory = values["max_inventory"]
-        self.gift = values["gift_amount"] + values["gift_cost"]
-        e = env.engine
-        self.a = {role: e.action_index(act[role], i) for role, i in
-                  (("move", 1), ("use", 1), ("attack", 2), ("shield", 1), ("gift", 1))}
-        self.turn = {d: e.action_index(act["rotate"], i) for d, i in ROTATE_TO.items()}
-
-    def act(self, obs, rewards=None, deterministic: bool = True) -> dict[str, int]:
-        state = self.env.engine.state()
-        occupied = {}
-        agents = {}
-        for o in state["Objects"]:
-            occupied[tuple(o["Location"])] = o
-            if o["Name"] == self.env.game.avatar and o.get("PlayerId", 0) >= 1:
-                agents[o["PlayerId"] - 1] = o
-        self._occupied = occupied
-        self._size = (state["Grid"]["Width"], state["Grid"]["Height"])
-        kin = self.env.kinship >= self.env.society.kin_threshold
-        out = {}
-        for name in obs:
-            i = self.env.possible_agents.index(name)
-            out[name] = self._plan(i, agents, kin) if i in agents else 0
-        return out
-
-    # ------------------------------------------------------------------ planning
-    def _plan(self, i: int, agents: dict, kin: np.ndarray) -> int:
-        var, obj = self.var, self.obj
-        me = agents[i]
-        v = me["Variables"]
-        if v.get(var["frozen"], 0) > 0:
-            return 0
-        here = tuple(me["Location"])
-        strangers = [o for j, o in agents.items()
-                     if j != i and not kin[i, j] and o["Variables"].get(var["frozen"], 0) == 0]
-        near = [o for o in strangers if max(abs(o["Location"][0] - here[0]), abs(o["Location"][1] - here[1])) <= 3]
-        if near and not v.get(var["shield"], 0):
-            return self.a["shield"]
-        rich = [tuple(o["Location"]) for o in strangers if o["Variables"].get(var["inventory"], 0) > 0]
-        step = self._go_act(me, rich, self.a["attack"])
-        if step is not None:
-            return step
-        altars = self._cells(obj["altar"])
-        if v.get(var["energy"], 0) >= self.altar_cost:
-            step = self._go_act(me, altars, self.a["use"])
-            if step is not None:
-                return step
-        if v.get(var["energy"], 0) >= self.gift and self._path(here, altars) is None:
-            needy = [tuple(o["Location"]) for j, o in agents.items()
-                     if j != i and kin[i, j] and self._path(tuple(o["Location"]), altars) is not None]
-            step = self._go_act(me, needy, self.a["gift"])
-            if step is not None:
-                return step
-        if v.get(var["inventory"], 0) > 0:
-            step = self._go_act(me, self._cells(obj["charger"]), self.a["use"])
-            if step is not None:
-                return step
-        if v.get(var["inventory"], 0) < self.max_inventory:
-            step = self._go_act(me, self._cells(obj["generator"], lambda o: o["Variables"].get(var["stock"], 0) > 0),
-                                self.a["use"])
-            if step is not None:
-                return step
-        return 0
-
-    def _cells(self, name: str, keep=lambda o: True) -> list[tuple[int, int]]:
-        return [loc for loc, o in self._occupied.items() if o["Name"] == name and keep(o)]
-
-    def _path(self, start: tuple[int, int], targets: list[tuple[int, int]]):
-        """Shortest walk from ``start`` over empty cells to a cell beside a target: (first step, target) or None."""
-        if not targets:
-            return None
-        goals = {}
-        for t in targets:
-            for d in ROTATE_TO:
-                goals.setdefault((t[0] + d[0], t[1] + d[1]), t)
-        w, h = self._size
-        first = {start: None}
-        queue = deque([start])
-        while queue:
-            cell = queue.popleft()
-            if cell in goals:
-                return first[cell], goals[cell]
-            for d in ROTATE_TO:
-                nxt = (cell[0] + d[0], cell[1] + d[1])
-                if nxt in first or not (0 <= nxt[0] < w and 0 <= nxt[1] < h) or nxt in self._occupied:
-                    continue
-                first[nxt] = first[cell] or d
-                queue.append(nxt)
-        return None
-
-    def _go_act(self, me: dict, targets: list[tuple[int, int]], action: int) -> int | None:
-        found = self._path(tuple(me["Location"]), targets)
-        if found is None:
-            return None
-        step, target = found
-        loc = me["Location"]
-        direction = step or (target[0] - loc[0], target[1] - loc[1])
-        if FACING.get(me["Orientation"]) != direction:
-            return self.turn[direction]
-        return self.a["move"] if step else action
-
-
 _trained_loader: Callable[..., Policy] | None = None
 
 
@@ -299,6 +158,8 @@ def policy_for(spec: str, env, train_dir: str = "train_dir", seed: int | None = 
     if spec == "random":
         return RandomPolicy(env.action_space(env.possible_agents[0]).n, seed)
     if spec == "oracle":
+        from metta.scripted.agents import ScriptedOracle  # lazily: it compiles its distance fields with Numba
+
         return ScriptedOracle(env)
     return load_experiment(spec, train_dir)
 

@@ -1,7 +1,7 @@
 """The kinship experiment's reading when every run holds both arms (kinship ``mixed_teams``; docs/dilemma.md, "The kin
 dilemma"): per run and arm, the contrast between arms inside each run, and its test across runs.
 
-Inputs: each run's ``RUN/eval/stats.json`` from the paired evaluation with probes (metta.sf_integration.evaluate
+Inputs: each run's ``RUN/eval/stats.json`` from the paired evaluation with probes (metta.evals.evaluate
 ``--paired --probes``): every evaluation seed played twice, the second time with the teams' arms swapped
 (``swapped``), each agent's metrics with its arm (``team_reward``), and each episode's probe tallies
 (metta.evals.probes); the run's TensorBoard logs for the learning curves.

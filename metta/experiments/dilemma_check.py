@@ -16,16 +16,16 @@ reproduces its numbers unchanged):
   17x17, ``mixed_teams``: 4 teams of 3, ``bond_share`` 0); shared returns at α ∈ {0, 1}; the thief attacks any
   agent in the 9 cells its attack reaches (``REACH``), the cell in front first, then the nearest.
 
-Scripts, from Griddly's true state (like metta.evals.policies.ScriptedOracle, with the game's names for objects,
-variables and actions: its ``Metta.oracle`` section):
+Scripts: metta.scripted.agents (``ScriptedAgents``, from the true game state, with the game's names for objects,
+variables, actions and values: its ``Metta.oracle`` section):
 - peaceful: with energy for the altar, go use the nearest altar; with diamonds enough for a heart
   (or a full inventory, or no generator left), go charge; else go harvest; else wait. "Go" takes a
   shortest path around agents to a free cell beside the nearest target; with no free path the agent
   waits in the queue, facing the way to the target (so a waiting agent faces the one in its way).
 - thief: a peaceful agent that first attacks an agent in its reach (the configuration's ``thief_reach``) when
   that agent is carrying diamonds and unshielded and the thief has room for them (inventory below the cap) and
-  energy for the swing; a kin-aware thief spares kin (``env.kinship`` >= the structure's ``kin_threshold``), a
-  kin-blind one does not.
+  energy for the swing (the game's ``attack_cost``); a kin-aware thief spares kin (``env.kinship`` >= the
+  structure's ``kin_threshold``), a kin-blind one does not.
 
 Populations: ``peaceful``; ``thieves_blind`` / ``thieves_aware``; ``lone_thief_blind`` /
 ``lone_thief_aware`` (the focal agent steals among peaceful agents); ``lone_peaceful`` (the focal
@@ -51,20 +51,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
 
-from metta.errors import ConfigError
 from metta.evals import stats
-from metta.evals.policies import FACING, ROTATE_TO
+from metta.scripted.agents import FRONT, REACH, Conduct, ScriptedAgents, ahead, thief_order
 from metta.society.kinship.teams import team_sharing
 
 GAMES = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "games"))
-# the attack's 9 cells, (right, forward) of the attacker: metta.yaml's attack inputs 1..9
-REACH = [(-1, 1), (0, 1), (1, 1), (-1, 2), (0, 2), (1, 2), (-1, 3), (0, 3), (1, 3)]
-FRONT = (0, 1)
 
 
 @dataclass(frozen=True)
@@ -122,154 +117,28 @@ def shared_returns(kinship: np.ndarray, raw, alpha: float) -> np.ndarray:
     return team_sharing(kinship, np.full(len(raw), float(alpha))) @ raw
 
 
-def thief_order(reach) -> list[tuple[int, int]]:
-    """The cells a thief looks at, in turn: the cell in front first, then the nearest (squared distance; ties in
-    ``REACH`` order)."""
-    return sorted(reach, key=lambda c: (tuple(c) != FRONT, c[0] ** 2 + c[1] ** 2, REACH.index(tuple(c))))
-
-
-class Scripted:
-    """Plays every agent: peaceful, or a thief (``thieves[i]``) that spares kin when ``kin_aware`` and attacks an
-    agent in the cells ``reach`` ((right, forward) offsets; the default: only the cell in front)."""
+class Scripted(ScriptedAgents):
+    """The populations: every agent peaceful, or a thief (``thieves[i]``) that spares kin when ``kin_aware`` and
+    attacks an agent in the cells ``reach`` ((right, forward) offsets; the default: only the cell in front)
+    (metta.scripted.agents); ``act()`` also tallies each agent's profitable chances (``profitable``: [reach,
+    front])."""
 
     def __init__(self, env, thieves: np.ndarray, kin_aware: bool, reach=(FRONT,)):
-        self.env, self.thieves, self.kin_aware = env, thieves, kin_aware
-        names = env.facts.oracle  # the game's names for objects, variables, actions and values (its Metta.oracle)
-        if names is None:
-            raise ConfigError(f"{env.game.path}: the scripted populations need the game's Metta.oracle section "
-                              f"(docs/games.md)")
-        self.obj, self.var, act = names["objects"], names["variables"], names["actions"]
-        self.cooldown = (env.facts.render or {}).get("cooldown", "cooldown")
-        self.blocking = ("wall", self.obj["generator"], self.obj["charger"], self.obj["altar"], "marker")
-        v = env.game.named_values()
-        self.altar_cost, self.max_inv = v[names["values"]["altar_cost"]], v[names["values"]["max_inventory"]]
-        self.charger_energy, self.attack_cost = v["charger_energy"], v["attack_cost"]
-        index = env.engine.action_index
-        self.forward, self.back, self.use = index(act["move"], 1), index(act["move"], 2), index(act["use"], 1)
-        # (cell, the attack on it), in the order the thief looks
-        self.reach = [(c, index(act["attack"], REACH.index(tuple(c)) + 1)) for c in thief_order(reach)]
-        self.turn = {d: index(act["rotate"], i) for d, i in ROTATE_TO.items()}
-        self.kin = env.kinship >= env.society.kin_threshold
-        self.rng = np.random.default_rng(0)
-        self.fields, self.profitable = {}, np.zeros((2, env.num_agents_total), dtype=np.int64)  # [reach, front]
+        super().__init__(env, [Conduct(steal=bool(t), kin_aware=kin_aware, reach=tuple(reach)) for t in thieves])
+        self.thieves = np.asarray(thieves, bool)
+        self.profitable = np.zeros((2, env.num_agents_total), dtype=np.int64)  # [reach, front]
 
-    def read(self) -> None:
-        state = self.env.engine.state()
-        self.w, self.h = state["Grid"]["Width"], state["Grid"]["Height"]
-        self.objects, self.agents = {}, {}
-        for o in state["Objects"]:
-            loc = tuple(o["Location"])
-            if o["Name"] == self.env.game.avatar:
-                self.agents[o["PlayerId"] - 1] = o
-            self.objects[loc] = o
-        self.cell_agent = {tuple(o["Location"]): j for j, o in self.agents.items()}
-        self.step_fields = {}
-
-    def field(self, targets: tuple, agents_block: bool) -> dict:
-        """Steps from each cell to the nearest free cell beside one of ``targets``; with ``agents_block`` agents
-        are obstacles (recomputed each step), else only the map's objects are (cached for the episode)."""
-        key = (targets, agents_block)
-        cache = self.step_fields if agents_block else self.fields
-        if key not in cache:
-            blocked = self.cell_agent if agents_block else {}
-
-            def free(c):
-                return (0 <= c[0] < self.w and 0 <= c[1] < self.h and c not in blocked
-                        and (c not in self.objects or self.objects[c]["Name"] not in self.blocking))
-
-            dist = {c: 0 for t in targets for d in ROTATE_TO if free(c := (t[0] + d[0], t[1] + d[1]))}
-            queue = deque(dist)
-            while queue:
-                c = queue.popleft()
-                for d in ROTATE_TO:
-                    n = (c[0] + d[0], c[1] + d[1])
-                    if n not in dist and free(n):
-                        dist[n] = dist[c] + 1
-                        queue.append(n)
-            cache[key] = dist
-        return cache[key]
-
-    def targets(self, name: str, keep=lambda o: True) -> tuple:
-        return tuple(sorted(loc for loc, o in self.objects.items() if o["Name"] == name and keep(o)))
-
-    def act(self) -> np.ndarray:
-        self.read()
-        out = np.zeros(self.env.num_agents_total, dtype=np.int64)
-        for i, me in self.agents.items():
-            self.count_chances(i, me)
-            out[i] = self.plan(i, me)
+    def act(self, agents=None) -> np.ndarray:
+        out = super().act(agents)
+        w, h = self.occupant.shape
+        for i in range(len(self.x)):
+            for n, offset in enumerate(REACH):
+                x, y = ahead(self.here(i), self.facing[i], offset)
+                j = self.occupant[x, y] if 0 <= x < w and 0 <= y < h else -1
+                if j >= 0 and self.carrying_unshielded(j):
+                    self.profitable[0, i] += 1
+                    self.profitable[1, i] += offset == FRONT
         return out
-
-    @staticmethod
-    def cell(here, facing, offset) -> tuple[int, int]:
-        """The cell ``offset`` (right, forward) of an agent at ``here`` facing ``facing``."""
-        r, fwd = offset
-        return here[0] + fwd * facing[0] - r * facing[1], here[1] + fwd * facing[1] + r * facing[0]
-
-    def count_chances(self, i: int, me: dict) -> None:
-        f = FACING.get(me["Orientation"])
-        if f is None:
-            return
-        for n, offset in enumerate(REACH):
-            j = self.cell_agent.get(self.cell(me["Location"], f, offset))
-            if j is not None and self._carrying_unshielded(j):
-                self.profitable[0, i] += 1
-                self.profitable[1, i] += n == 1
-
-    def _carrying_unshielded(self, j: int) -> bool:
-        v = self.agents[j]["Variables"]
-        return v.get(self.var["inventory"], 0) > 0 and not v.get(self.var["shield"], 0)
-
-    def plan(self, i: int, me: dict) -> int:
-        var = self.var
-        v = me["Variables"]
-        if v.get(var["frozen"], 0) > 0:
-            return 0
-        here, facing = tuple(me["Location"]), FACING.get(me["Orientation"])
-        energy, inv = v.get(var["energy"], 0), v.get(var["inventory"], 0)
-        if self.thieves[i] and facing is not None and inv < self.max_inv and energy >= self.attack_cost:
-            for offset, attack in self.reach:  # the cell in front first, then the nearest
-                j = self.cell_agent.get(self.cell(here, facing, offset))
-                if j is not None and self._carrying_unshielded(j) and not (self.kin_aware and self.kin[i, j]):
-                    return attack
-        generators = self.targets(self.obj["generator"], lambda o: o["Variables"].get(var["stock"], 0) > 0)
-        plan = []
-        if energy >= self.altar_cost:
-            plan.append(self.targets(self.obj["altar"]))
-        if inv > 0 and (energy + inv * self.charger_energy >= self.altar_cost or inv >= self.max_inv
-                        or not generators):
-            plan.append(self.targets(self.obj["charger"]))
-        if inv < self.max_inv and generators:
-            plan.append(generators)
-        for targets in plan:
-            step = self.go_use(here, facing, targets)
-            if step is not None:
-                return step
-        return 0
-
-    def go_use(self, here, facing, targets: tuple) -> int | None:
-        """Use a target beside ``here``, or step along a free path towards one; with no free path, wait in the
-        queue facing the way to it; None when no target can be reached at all."""
-        beside = [d for d in ROTATE_TO if (here[0] + d[0], here[1] + d[1]) in targets]
-        if beside:
-            ready = [d for d in beside
-                     if not self.objects[(here[0] + d[0], here[1] + d[1])]["Variables"].get(self.cooldown, 0)]
-            want = (ready or beside)[0]
-            return self.use if facing == want else self.turn[want]
-        dist = self.field(targets, agents_block=True)
-        steps = [(dist[n], self.rng.random(), d) for d in ROTATE_TO
-                 if (n := (here[0] + d[0], here[1] + d[1])) in dist]
-        if steps:
-            want = min(steps)[2]
-            back = facing == (-want[0], -want[1])
-            return self.forward if facing == want else self.back if back else self.turn[want]
-        static = self.field(targets, agents_block=False)
-        down = [d for d in ROTATE_TO if here in static
-                and static.get((here[0] + d[0], here[1] + d[1]), 1 << 30) < static[here]]
-        if not down:
-            return None
-        want = down[0] if facing not in down else facing
-        return 0 if facing == want else self.turn[want]  # queue, facing the agent in the way
 
 
 def make_check_env(check: CheckConfig, game: str | None = None, max_steps: int | None = None):

@@ -21,7 +21,7 @@ describe the same sweep as sweep.json (env, grid, seeds, training flags) and its
 is refused, so that one sweep never mixes two.
 
 The launcher is Sample Factory's own (``sample_factory.launcher``, its flags pass through): ``--backend processes``
-runs ``--max_parallel`` runs at a time on this machine, then evaluates every run (metta.sf_integration.evaluate,
+runs ``--max_parallel`` runs at a time on this machine, then evaluates every run (metta.evals.evaluate,
 episodes seeded 0..E-1, ``TRAIN_DIR/NAME/RUN/eval/stats.json``) and writes the report (metta.experiments.sweep_report).
 ``slurm`` submits each run as a Slurm job, waits for them (``--slurm_wait False``: returns; a rerun collects) and
 then evaluates and reports (metta.experiments.slurm); ``ngc`` queues the runs on NGC (``--ngc_*`` flags), and once
@@ -40,8 +40,8 @@ from metta.experiments.sweep_runs import evaluate_runs, game_max_steps, launch, 
 from metta.runtime.files import write_json
 from metta.runtime.lifetime import run_command
 
-from sample_factory.launcher.run import launcher_argparser  # noqa: E402
-from sample_factory.utils.utils import str2bool  # noqa: E402
+from sample_factory.launcher.run import launcher_argparser
+from sample_factory.utils.utils import str2bool
 
 DEFAULT_ENV = "metta-teams"
 

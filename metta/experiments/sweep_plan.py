@@ -10,14 +10,14 @@ import os
 import re
 import shlex
 
+from sample_factory.launcher.run_description import Experiment, RunDescription
+from sample_factory.utils.attr_dict import AttrDict
+
 from metta.errors import ConfigError, UsageError
 from metta.runtime.name_values import parse_name_values
-from metta.sf_integration import train as sf_train  # first: it imports gym quietly, before Sample Factory does
+from metta.sf_integration import train as sf_train
 from metta.sf_integration.config import add_metta_args
-
-from sample_factory.cfg.arguments import parse_sf_args  # noqa: E402
-from sample_factory.launcher.run_description import Experiment, RunDescription  # noqa: E402
-from sample_factory.utils.attr_dict import AttrDict  # noqa: E402
+from metta.sf_integration.teacher import add_teacher_args
 
 SWEEP_FILE = "sweep.json"
 TRAIN = "python -m metta.sf_integration.train"  # Sample Factory's launcher swaps a leading `python` for its own
@@ -91,8 +91,11 @@ class TrainingFlags:
             raise UsageError(message)
 
         self.env = env
+        from sample_factory.cfg.arguments import parse_sf_args  # it imports the old gym package: after sf_train
+
         self.parser, _ = parse_sf_args([f"--env={env}"])
         add_metta_args(self.parser)
+        add_teacher_args(self.parser)
         self.parser.set_defaults(**sf_train.default_params())  # as the training command sets them
         self.parser.allow_abbrev = False  # a flag is given whole: the one a grid key names, or none
         self.parser.error = error

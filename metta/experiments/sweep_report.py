@@ -4,7 +4,7 @@ Written to ``TRAIN_DIR/NAME``: ``results.csv`` (tidy, one row per run and evalua
 seed, the episode's seed and every metric), ``results.json`` (the sweep's description, the same rows, the summary),
 ``report.html`` (the summary table and one plot per metric against the swept parameter, in ``plots/``).
 
-Samples. Each run's ``eval/stats.json`` (metta.sf_integration.evaluate) holds each agent's metrics per episode (the
+Samples. Each run's ``eval/stats.json`` (metta.evals.evaluate) holds each agent's metrics per episode (the
 env's ``infos[a]["episode"]``). A sample is one (run, episode): the mean over agents of every numeric metric (None,
 undefined for that episode, is left out; a metric with no value is None), plus the kin-directed rates per chance:
 ``attack_rate_kin = Σ attacks_on_kin / Σ attack_chances_kin`` over the episode's agents, ``attack_rate_strangers``

@@ -9,8 +9,8 @@ from metta.experiments.sweep_plan import run_description
 from metta.sf_integration.checkpoints import CheckpointError, latest_checkpoint, read_config, trained_steps
 from metta.sf_integration.config import env_config_from_cfg
 
-from sample_factory.launcher.run_ngc import run_ngc  # noqa: E402
-from sample_factory.launcher.run_processes import run as run_processes  # noqa: E402
+from sample_factory.launcher.run_ngc import run_ngc
+from sample_factory.launcher.run_processes import run as run_processes
 
 
 def trained(run_dir: str) -> int:
@@ -58,12 +58,12 @@ def evaluate_runs(desc: dict, sweep_dir: str, episodes: int, max_steps: int | No
                   replays: int = 0, paired: bool = False, probes: bool = False) -> None:
     """Play every run's final policy on episodes seeded 0..episodes-1 (``max_steps`` long; default the game's own;
     ``paired``: each seed twice, the arms swapped the second time; ``probes``: with counterfactual probes;
-    metta.sf_integration.evaluate) into ``RUN/eval/stats.json``, unless that file is newer than the run's latest
+    metta.evals.evaluate) into ``RUN/eval/stats.json``, unless that file is newer than the run's latest
     checkpoint and holds those episodes, played that way."""
     import torch
     from tqdm import tqdm
 
-    from metta.sf_integration.evaluate import evaluate
+    from metta.evals.evaluate import evaluate
 
     # one agent batch a step: one thread beats contending ones (2 episodes: 5.7 s against 14 s on a busy 2-core machine)
     torch.set_num_threads(1)

@@ -7,10 +7,7 @@ it must already be validated (metta.griddly_ext.validation): Griddly trusts its 
 """
 from __future__ import annotations
 
-import contextlib
-import io
 import sys
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,17 +15,7 @@ from numba import njit
 
 from metta.griddly_ext.compiled_windows import poses as compiled_poses
 from metta.griddly_ext.gdy import GameDoc
-
-
-@contextlib.contextmanager
-def _quiet_stderr():
-    """Hide the old gym package's import banner (griddly imports gym at import time)."""
-    saved = sys.stderr
-    sys.stderr = io.StringIO()
-    try:
-        yield
-    finally:
-        sys.stderr = saved
+from metta.runtime.quiet import quiet_import
 
 
 def griddly_module():
@@ -41,9 +28,7 @@ def griddly_module():
         python_loader = yaml.FullLoader
         yaml.FullLoader = getattr(yaml, "CFullLoader", python_loader)
         try:
-            with warnings.catch_warnings(), _quiet_stderr():
-                warnings.simplefilter("ignore")
-                import griddly  # noqa: F401
+            quiet_import("griddly")  # it imports the old gym package, which prints a banner
         finally:
             yaml.FullLoader = python_loader
     griddly = sys.modules["griddly"]

@@ -2,7 +2,7 @@
 
 A command that starts processes (``train``, ``evaluate``, the eval suite) calls ``adopt_children()``: it records
 itself in the environment its children inherit (``METTA_PARENT=<pid>:<start time>``). Every process that starts
-through a command's ``main`` (``run_command``), a Sample Factory worker (metta.sf_integration.patches) or a game
+through a command's ``main`` (``run_command``), a Sample Factory worker (metta.sf_integration.supervisor) or a game
 probe runs ``watch_parent()``: when it is a direct child of the recorded process it arranges to die with it,
 then records itself for its own children, so grandchildren (a game probe started by a rollout worker) follow too.
 

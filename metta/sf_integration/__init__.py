@@ -1,8 +1,6 @@
-"""Everything that touches Sample Factory: env registration, model, train and evaluate entry points.
+"""The Sample Factory adapter: env registration, model, flags, train, the trained policy, checkpoints, process
+supervision and, in patches.py, every reach into Sample Factory's internals.
 
-Every Sample Factory process imports this package (the env and model factories live here), so this is where
-the project's patches to Sample Factory's internals take hold (metta.sf_integration.patches: the checkpoint
-allowlist in every process, and a worker of a training run joining it)."""
-from metta.sf_integration.patches import join_worker as _join_worker
-
-_join_worker()
+Importing the package, or any of its modules, changes nothing in the process: the patches apply when training
+starts and in each of its workers (metta.sf_integration.supervisor.start_process), and the numpy scalars Sample
+Factory stores in checkpoints are allowed when a checkpoint is read (metta.sf_integration.checkpoints)."""

@@ -10,7 +10,10 @@ Sample Factory does so that never happens: an unreadable checkpoint is moved asi
 newest readable one, saying so; when none is readable the run stops with a clear error.
 
 Checkpoints are untrusted files (a downloaded model is somebody else's): they are read with
-``torch.load(weights_only=True)``, which refuses pickles that would run code.
+``torch.load(weights_only=True)``, which refuses pickles that would run code. The numpy scalars Sample Factory
+stores in them are allowed (``allow_numpy_scalars``) when a checkpoint is first read, not at import.
+
+Nothing here needs Sample Factory: the Hub (metta.hub) reads checkpoints with it.
 """
 from __future__ import annotations
 
@@ -28,6 +31,18 @@ CONFIG = "config.json"
 CORRUPTED = "corrupted"
 # A checkpoint Sample Factory wrote, relative to the experiment (not checkpoint_temp, not corrupted/).
 CHECKPOINT_FILE = re.compile(r"checkpoint_p\d+/checkpoint_\d+_\d+\.pth")
+
+
+def allow_numpy_scalars() -> None:
+    """Let torch's weights-only loader read numpy scalars and dtypes, which Sample Factory stores in its checkpoints
+    (``best_performance``): plain data, no code runs on load. Idempotent; called before a checkpoint is read, here
+    and in every process of a training run (metta.sf_integration.patches.apply)."""
+    import numpy as np
+    from numpy.core.multiarray import scalar
+
+    allowed = [scalar, np.dtype] + sorted({type(np.dtype(t)) for t in np.typecodes["All"]}, key=lambda t: t.__name__)
+    if not set(allowed) <= set(torch.serialization.get_safe_globals()):
+        torch.serialization.add_safe_globals(allowed)
 
 
 class CheckpointError(ConfigError):
@@ -78,7 +93,8 @@ def latest_checkpoints(exp_dir: str) -> dict[str, str]:
 
 def load_checkpoint(path: str, device: str | torch.device = "cpu") -> dict:
     """A Sample Factory checkpoint dict read without running code, or CheckpointError naming the file and what
-    is wrong. (Numpy scalars, which Sample Factory stores, are allowed by this package's ``__init__``.)"""
+    is wrong. (Numpy scalars, which Sample Factory stores, are allowed: ``allow_numpy_scalars``.)"""
+    allow_numpy_scalars()
     try:
         ckpt = torch.load(path, map_location=device, weights_only=True)
     except Exception as err:  # a pickle naming a global would run code; a truncated zip, garbage: not a checkpoint

@@ -7,7 +7,9 @@ dotted key, with the field's description as help: ``--map.width``, ``--map.num_a
 ``--game.overrides NAME=VALUE`` (repeatable), ``--level PATH`` (read into the config), ``--max_steps``,
 ``--bodies NAME=WEIGHT,...``, ``--obs_backend`` and ``--objects NAME=COUNT,...`` (``map.objects``). The older
 spellings stay as aliases: ``--game``, ``--override``, ``--width``, ``--team_reward``, ``--beta_a`` for
-``--kinship.a``... Unset flags leave the preset's value.
+``--kinship.a``... Unset flags leave the preset's value. Beside them, the project's training options
+(``--vector_envs``, ``--action_prior``, ``--curriculum``...) and kickstarting's ``--teacher``, ``--teacher_coef``
+and ``--teacher_until`` (metta.sf_integration.teacher).
 
 The run's env config, dumped, is ``env_config`` in the experiment's ``config.json`` (beside Sample Factory's own
 keys and the flags), so a resumed run and a loaded policy rebuild exactly that env (``env_config_from_cfg``).

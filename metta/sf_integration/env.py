@@ -22,6 +22,9 @@ The observation is a dict, because Sample Factory's models read dicts:
   last step, and with ``--observe_time`` (on with a curriculum) the time its episode has left: the share of
   ``max_steps`` left and the steps left / 1000. These live here, not in the env, because they are a learning
   concern.
+- with ``--teacher`` (kickstarting, metta.sf_integration.teacher): ``teacher_action``, the scripted teacher's action
+  for this observation, and ``has_teacher``, 1 where the teacher chose it (0 once λ has decayed to 0). They travel
+  beside the observation to the learner's loss; the student's model is built without them and never reads them.
 
 With ``--curriculum`` (metta.curriculum) every env of a slot is a ``CurriculumEnv`` drawing its tasks from the
 slot's one ``Curriculum``; each episode's end reports every task's sampling probability and recent score as
@@ -49,7 +52,9 @@ from gymnasium import spaces
 from metta.env import MettaEnv, make_env
 from metta.env.batch import EnvBatch
 from metta.society.metrics import ARM, arm_label
+from metta.sf_integration.architectures import architecture
 from metta.sf_integration.config import cfg_value, env_config_from_cfg
+from metta.sf_integration.supervisor import start_process
 
 GRID_KEY = "obs"
 SELF_KEY = "self"
@@ -113,10 +118,17 @@ def to_layout(grid: np.ndarray, layout: str) -> np.ndarray:
     return grid if layout == "cwh" else grid.transpose(0, 3, 2, 1)
 
 
-def observation_space(env: MettaEnv, layout: str = "cwh", time: bool = False) -> spaces.Dict:
+def observation_space(env: MettaEnv, layout: str = "cwh", time: bool = False, teacher: bool = False) -> spaces.Dict:
+    """The policy's observation; with ``teacher``, the teacher's keys beside it (metta.sf_integration.teacher: the
+    student's model is built without them)."""
     n_self = SelfFeatures(1, env.obs_shape, env.engine.num_actions, time).size
-    return spaces.Dict({GRID_KEY: spaces.Box(0, 255, grid_shape(env.obs_shape, layout), dtype=np.uint8),
-                        SELF_KEY: spaces.Box(-np.inf, np.inf, (n_self,), dtype=np.float32)})
+    keys = {GRID_KEY: spaces.Box(0, 255, grid_shape(env.obs_shape, layout), dtype=np.uint8),
+            SELF_KEY: spaces.Box(-np.inf, np.inf, (n_self,), dtype=np.float32)}
+    if teacher:
+        from metta.sf_integration.teacher import teacher_spaces
+
+        keys.update(teacher_spaces(env.engine.num_actions))
+    return spaces.Dict(keys)
 
 
 class MettaSFEnv(gym.Env):
@@ -125,8 +137,11 @@ class MettaSFEnv(gym.Env):
     metadata = {"render_modes": []}
 
     def __init__(self, envs: list[MettaEnv], batched: bool, seed: int | None = None, layout: str = "cwh",
-                 time: bool = False):
+                 time: bool = False, teacher=None):
+        """``teacher``: a ``metta.sf_integration.teacher.EnvTeacher`` of ``envs`` whose actions travel beside the
+        observations, or None."""
         self.batch = EnvBatch(envs)
+        self.teacher = teacher
         self.layout = layout
         self.envs = self.batch.envs
         self.batched = batched
@@ -134,7 +149,7 @@ class MettaSFEnv(gym.Env):
         first = self.envs[0]
         self.num_agents = self.batch.num_agents
         self.is_multiagent = True
-        self.observation_space = observation_space(first, layout, time)
+        self.observation_space = observation_space(first, layout, time, teacher is not None)
         self.action_space = first.action_space(first.possible_agents[0])
         self.features = SelfFeatures(self.num_agents, first.obs_shape, self.action_space.n, time)
         self.curriculum = getattr(first, "curriculum", None)  # the slot's one (metta.curriculum.env)
@@ -152,6 +167,14 @@ class MettaSFEnv(gym.Env):
         else:
             feats = self.features(grid)
         grid = self.batch.grid if self.layout == "hwc" else grid
+        if self.teacher is not None:
+            from metta.sf_integration.teacher import HAS_TEACHER_KEY, TEACHER_ACTION_KEY
+
+            action, has = self.teacher.observe()
+            if self.batched:
+                return {GRID_KEY: grid, SELF_KEY: feats, TEACHER_ACTION_KEY: action, HAS_TEACHER_KEY: has}
+            return [{GRID_KEY: g, SELF_KEY: f, TEACHER_ACTION_KEY: a, HAS_TEACHER_KEY: h}
+                    for g, f, a, h in zip(grid, feats, action, has)]
         if self.batched:
             return {GRID_KEY: grid, SELF_KEY: feats}
         return [{GRID_KEY: g, SELF_KEY: f} for g, f in zip(grid, feats)]
@@ -168,6 +191,8 @@ class MettaSFEnv(gym.Env):
         self._tasks = [getattr(e, "task_name", None) for e in self.envs]  # the episode's task, before a reset draws
         obs, rewards, terminated, truncated, episodes = self.batch.step(actions)
         actions = np.asarray(actions, dtype=np.int64).reshape(self.num_agents)
+        if self.teacher is not None:
+            self.teacher.count()
         self._action_counts[self._agent_index, self._type_of[actions]] += 1
         self.features.record(actions, rewards)
         shares = {}
@@ -265,8 +290,7 @@ def make_sf_env(full_env_name: str, cfg=None, env_config=None, render_mode: str 
     stream, so two runs with different seeds play different levels. With ``--curriculum`` the slot's curriculum
     draws its tasks from a generator seeded by ``--seed`` and the slot's env id (``env_config.env_id``).
     """
-    from metta.sf_integration.model import architecture
-
+    start_process()  # the patches, and joining the run, in a rollout worker (metta.sf_integration.supervisor)
     config = env_config_from_cfg(cfg) if cfg is not None else full_env_name
     seed = getattr(cfg, "seed", None)
     count = int(getattr(cfg, "vector_envs", None) or 1)
@@ -283,7 +307,21 @@ def make_sf_env(full_env_name: str, cfg=None, env_config=None, render_mode: str 
     else:
         envs = [make_env(config, seed=None if seed is None else seed + i, name=full_env_name) for i in range(count)]
     return MettaSFEnv(envs, batched=bool(getattr(cfg, "batched_sampling", False)), seed=seed,
-                      layout=architecture(cfg).layout if cfg is not None else "cwh", time=observes_time(cfg))
+                      layout=architecture(cfg).layout if cfg is not None else "cwh", time=observes_time(cfg),
+                      teacher=env_teacher(cfg, envs))
+
+
+def env_teacher(cfg, envs: list):
+    """The teacher of a slot's ``envs`` when ``cfg`` trains with one (``--teacher``; metta.sf_integration.teacher),
+    else None. Its share of the run's agent-steps: one of ``--num_workers`` x ``--num_envs_per_worker`` envs."""
+    from metta.sf_integration.teacher import TEACHER_START, EnvTeacher, schedule, teacher_name
+
+    name = teacher_name(cfg) if cfg is not None else None
+    if name is None:
+        return None
+    share = int(cfg_value(cfg, "num_workers") or 1) * int(cfg_value(cfg, "num_envs_per_worker") or 1)
+    return EnvTeacher(envs, name, schedule(cfg), share=share,
+                      start_steps=int(cfg_value(cfg, TEACHER_START) or 0), seed=cfg_value(cfg, "seed"))
 
 
 def observes_time(cfg) -> bool:

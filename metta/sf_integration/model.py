@@ -27,6 +27,10 @@ Both then read ``self`` (C + actions + 1: own cell, last action one-hot, last re
 metta.sf_integration.env.SelfFeatures) through an MLP ``--encoder_mlp_layers`` and concatenate; Sample Factory's
 core (a GRU of ``--rnn_size``, or none with ``--use_rnn=False``) and linear policy and value heads follow.
 
+The model reads only ``obs`` and ``self``: a run with a teacher (metta.sf_integration.teacher) has two more keys in
+its observations, and the model is built on the observation space without them (``make_metta_actor_critic``), so
+its parameters and normalisers are the same with and without a teacher and its checkpoints load without one.
+
 Why ``flat`` on 2 CPU cores: the learner's backward pass was the bottleneck, and the 3x3 convolutions cost more
 per sample on the CPU than one matrix product over the flattened cells; Sample Factory's per-element input
 normalisation cost the learner a fifth of its time and held the lock that inference waits on
@@ -45,7 +49,6 @@ from __future__ import annotations
 
 import math
 import multiprocessing
-from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -56,9 +59,13 @@ from sample_factory.model.actor_critic import default_make_actor_critic_func
 from sample_factory.model.encoder import Encoder
 from sample_factory.model.model_utils import create_mlp, nonlinearity
 
-from metta.errors import ConfigError
+from metta.sf_integration.architectures import (ARCHITECTURES, DEFAULT_ARCHITECTURE, LEGACY_ARCHITECTURE,  # noqa: F401
+                                                Architecture, add_model_args, architecture, architecture_of_weights,
+                                                check_resume)
 from metta.sf_integration.config import cfg_value
 from metta.sf_integration.env import GRID_KEY, SELF_KEY
+from metta.sf_integration.supervisor import start_process
+from metta.sf_integration.teacher import student_space
 
 
 class ConvEncoder(Encoder):
@@ -162,6 +169,8 @@ class ChannelNormalizer(nn.Module):
             own = obs[SELF_KEY].float().clone()
             self.self_norm(own)  # in place
             out[SELF_KEY] = own
+            for key in [k for k in obs.keys() if k not in (GRID_KEY, SELF_KEY)]:
+                out[key] = obs[key]  # what the model does not read passes unchanged, as Sample Factory's does
         return out
 
     def summaries(self) -> dict:
@@ -169,64 +178,12 @@ class ChannelNormalizer(nn.Module):
                 **running_mean_std_summaries(self.self_norm)}
 
 
-@dataclass(frozen=True)
-class Architecture:
-    name: str
-    encoder: type
-    layout: str            # the grid Sample Factory sees: "cwh" (the env's (C, W, H)) or "hwc" (channels last)
-    channel_normalizer: bool  # ChannelNormalizer instead of Sample Factory's per-element one
-    weight_key: str        # a key only this architecture's checkpoints hold
-    cell_embedding: int | None = None
-    description: str = ""
-
-
-ARCHITECTURES = {
-    "flat": Architecture("flat", FlatEncoder, "hwc", True, "encoder.embed.weight", cell_embedding=8,
-                         description="per-cell linear embedding, flattened, MLP; inputs normalised per channel"),
-    "conv": Architecture("conv", ConvEncoder, "cwh", False, "encoder.grid.0.weight",
-                         description="1x1 embedding, two 3x3 convolutions, MLP; inputs normalised per element"),
-}
-DEFAULT_ARCHITECTURE = "flat"
-LEGACY_ARCHITECTURE = "conv"  # what a config.json without "architecture" was trained with
-
-
-def architecture(cfg) -> Architecture:
-    """The architecture ``cfg`` (a parsed config or a loaded config.json) names; ``conv`` when it names none."""
-    name = cfg_value(cfg, "architecture") or LEGACY_ARCHITECTURE
-    if name not in ARCHITECTURES:
-        raise ConfigError(f"unknown architecture {name!r}; known: {', '.join(ARCHITECTURES)}")
-    return ARCHITECTURES[name]
-
-
-def architecture_of_weights(state_dict: dict) -> str | None:
-    """Which architecture a checkpoint's ``model`` weights are (None: none of ours)."""
-    return next((a.name for a in ARCHITECTURES.values() if a.weight_key in state_dict), None)
-
-
-def add_model_args(parser) -> None:
-    g = parser.add_argument_group("metta model", "the policy's encoder (metta.sf_integration.model)")
-    g.add_argument("--architecture", default=DEFAULT_ARCHITECTURE, choices=list(ARCHITECTURES),
-                   help="the encoder: " + "; ".join(f"{a.name}: {a.description}" for a in ARCHITECTURES.values())
-                        + f" (default {DEFAULT_ARCHITECTURE}; a run resumes with its own)")
-    g.add_argument("--cell_embedding", type=int, default=None, metavar="N",
-                   help="flat: channels of each cell's embedding (default "
-                        f"{ARCHITECTURES['flat'].cell_embedding})")
-
-
-def check_resume(cli_args: dict, saved: dict) -> str:
-    """The architecture a resumed run must keep: the saved config.json's (``conv`` if it names none). A command
-    line asking for another is refused, naming both."""
-    kept = architecture(saved).name
-    asked = cli_args.get("architecture")
-    if asked is not None and asked != kept:
-        raise ConfigError(f"--architecture={asked}: the experiment was trained with architecture {kept!r} and its "
-                          f"checkpoints hold {kept} weights; resume it with --architecture={kept}, or train {asked} "
-                          f"into a new --experiment")
-    return kept
+ENCODERS = {"flat": FlatEncoder, "conv": ConvEncoder}  # each architecture's (metta.sf_integration.architectures)
 
 
 def make_metta_encoder(cfg, obs_space) -> Encoder:
-    return architecture(cfg).encoder(cfg, obs_space)
+    start_process()  # the patches, and joining the run, in a worker that builds no env (the supervisor's docstring)
+    return ENCODERS[architecture(cfg).name](cfg, obs_space)
 
 
 BASIC_ACTIONS = ("noop", "move", "rotate", "use")
@@ -255,11 +212,13 @@ def make_metta_actor_critic(cfg, obs_space, action_space):
         # Sample Factory runs every process on one torch thread; on 2 CPU cores the learner's backprop was the
         # bottleneck while the other processes left cores idle (docs/performance.md)
         torch.set_num_threads(int(learner_threads))
+    start_process()  # kickstarting's loss, in the process whose learner builds this model (patches.patch_learner)
+    obs_space = student_space(obs_space)  # the teacher's keys travel beside the observation, never into the model
     arch = architecture(cfg)
     model = default_make_actor_critic_func(cfg, obs_space, action_space)
     if arch.channel_normalizer and cfg_value(cfg, "normalize_input"):
         model.obs_normalizer = ChannelNormalizer(obs_space)
-    if arch.encoder is ConvEncoder:
+    if ENCODERS[arch.name] is ConvEncoder:
         # set after Sample Factory's orthogonal initialisation, which needs the weights contiguous
         for module in model.modules():
             if isinstance(module, ConvEncoder):

@@ -3,7 +3,7 @@
 Sample Factory 2.1.1 notices a dead learner, inference or rollout worker only through missing heartbeats, minutes
 later, and then waits for it to acknowledge the stop, forever. Here:
 
-- every worker of a run (``join_run``, at import of this package in each Sample Factory process) records the
+- every worker of a run (``join_run``, from ``start_process`` as it builds its env or model) records the
   exception that ends it, as Sample Factory logs it, in ``METTA_RUN_FAULTS/<pid>.json`` (a temporary directory
   outside ``train_dir``, which may be the full or read-only disk); it ignores SIGTERM and SIGHUP, so that a
   signal sent to the whole process group (a cluster's scheduler, a closed terminal) reaches the main process's
@@ -35,7 +35,7 @@ import threading
 import traceback
 from contextlib import contextmanager
 
-from metta.sf_integration.patches import stop_training
+from metta.sf_integration.patches import apply as apply_patches, stop_training
 
 FAULTS_ENV = "METTA_RUN_FAULTS"
 # where a worker's fatal exception is logged: Sample Factory's log, which signal_slot's event loop also uses (an
@@ -133,6 +133,25 @@ def join_run() -> None:
         signal.signal(sig, signal.SIG_IGN)
     quiet_logging_errors()
     record_faults(os.environ[FAULTS_ENV])
+
+
+_started = False
+
+
+def start_process() -> None:
+    """What a process of a training run does before its work, once: Sample Factory patched
+    (metta.sf_integration.patches.apply) and, in a worker, dying with the run's main process (metta.runtime.lifetime)
+    and reporting to it the error that ends it (``join_run``). The env and model factories call it, since every
+    worker builds an env or a model before it does anything else; training's main process calls it as it starts."""
+    global _started
+    if _started:
+        return
+    from metta.runtime.lifetime import watch_parent
+
+    apply_patches()
+    watch_parent()  # a no-op unless this is the direct child of a process that adopted its children
+    join_run()
+    _started = True
 
 
 def role(process_name: str) -> str:

@@ -11,7 +11,8 @@ env config is ``env_config`` in its ``config.json``).
 Without flags a run trains into ``train_dir/<env name>`` (``--experiment`` to change it)
 with defaults sized for the machine: 2 CPU cores here, bigger batches and model when
 torch sees a GPU. It checkpoints every 3 minutes, writes TensorBoard logs (social metrics
-under ``social/``) and, rerun with the same experiment, resumes where it stopped; a
+under ``social/``) and, rerun with the same experiment, resumes where it stopped (with ``--teacher``, its schedule
+continues from the run's agent-steps: metta.sf_integration.teacher, docs/teachers.md); a
 corrupted checkpoint is moved aside loudly, never silently replaced by a fresh start
 (metta.sf_integration.checkpoints). ``--train_for_seconds`` bounds a run's wall time
 (Sample Factory 2.1.1 parses that flag but never counts the seconds: metta.sf_integration.patches does).
@@ -33,32 +34,33 @@ import sys
 import tempfile
 
 import torch
+from sample_factory.algo.utils.context import global_model_factory
+from sample_factory.algo.utils.misc import ExperimentStatus
+from sample_factory.envs.env_utils import register_env
+from sample_factory.utils.attr_dict import AttrDict
+from sample_factory.utils.utils import cfg_file, experiment_dir, log
 
+from metta.env.presets import PRESETS, get_preset
 from metta.errors import DATA_EXIT, ConfigError, UsageError
 from metta.runtime.files import write_json
-from metta.griddly_ext.engine import griddly_module
 from metta.runtime.lifetime import Interrupted, StopSignals, run_command
-from metta.env.presets import PRESETS, get_preset
+from metta.runtime.quiet import quiet_import
 from metta.runtime.run_lock import RunLock
-from metta.sf_integration.checkpoints import latest_checkpoint, prepare_resume, read_config
+from metta.sf_integration.architectures import add_model_args, check_resume
+from metta.sf_integration.checkpoints import latest_checkpoint, prepare_resume, read_config, trained_steps
 from metta.sf_integration.config import (ENV_CONFIG, PATH_FLAGS, absolute_paths, add_metta_args, dump_env_config,
                                          env_config_from_cfg, resumed_env_config)
+from metta.sf_integration.env import make_sf_env
+from metta.sf_integration.model import make_metta_actor_critic, make_metta_encoder, prior_logits
 from metta.sf_integration.patches import patch_runner
-from metta.sf_integration.supervisor import Supervisor, fault_reports, quiet_logging_errors
+from metta.sf_integration.supervisor import Supervisor, fault_reports, quiet_logging_errors, start_process
+from metta.sf_integration.teacher import TEACHER_START, add_teacher_args, check_teacher, teacher_name
 
-griddly_module()  # imports gym once, quietly, before Sample Factory's modules do
+# Sample Factory's argument parser and runner import the old gym package, whose import prints a banner: they are
+# imported where they are used, after this (which a worker runs too: it imports this module as its __main__)
+quiet_import("gym")
 
-from sample_factory.algo.utils.context import global_model_factory  # noqa: E402
-from sample_factory.algo.utils.misc import ExperimentStatus  # noqa: E402
-from sample_factory.cfg.arguments import cfg_dict, load_from_checkpoint, parse_full_cfg, parse_sf_args  # noqa: E402
-from sample_factory.envs.env_utils import register_env  # noqa: E402
-from sample_factory.train import make_runner  # noqa: E402
-from sample_factory.utils.attr_dict import AttrDict  # noqa: E402
-from sample_factory.utils.utils import cfg_file, experiment_dir, log  # noqa: E402
-
-from metta.sf_integration.env import make_sf_env  # noqa: E402
-from metta.sf_integration.model import (add_model_args, check_resume, make_metta_actor_critic,  # noqa: E402
-                                        make_metta_encoder, prior_logits)
+DEFAULT_ENV = "metta-teams"  # the preset --help describes when no --env is given
 
 # Defaults for 2 CPU cores: two rollout workers, each double-buffering two slots of six 24-agent
 # envs, the "flat" model (metta.sf_integration.model: no convolutions, per-channel input
@@ -93,9 +95,14 @@ def register_components() -> None:
 
 def parse_args(argv: list[str] | None = None, evaluation: bool = False):
     """Sample Factory's parser with the project's flags and machine-sized defaults."""
+    from sample_factory.cfg.arguments import parse_full_cfg, parse_sf_args
+
     argv = sys.argv[1:] if argv is None else list(argv)
+    if {"-h", "--help"} & set(argv) and not any(a == "--env" or a.startswith("--env=") for a in argv):
+        argv = [f"--env={DEFAULT_ENV}", *argv]  # Sample Factory requires --env before it can print help
     parser, _ = parse_sf_args(argv, evaluation=evaluation)
     add_metta_args(parser)
+    add_teacher_args(parser)
     add_model_args(parser)
     parser.set_defaults(**default_params())
     cfg = parse_full_cfg(parser, argv)
@@ -124,6 +131,7 @@ def parse_args(argv: list[str] | None = None, evaluation: bool = False):
 
 
 def check_flags(cfg) -> None:
+    check_teacher(cfg)
     if not 0 <= (cfg.action_prior or 0) < 1:
         raise UsageError(f"--action_prior must be in [0, 1), got {cfg.action_prior}")
     if cfg.vector_envs is None or cfg.vector_envs < 1:
@@ -168,7 +176,16 @@ def check_env(cfg) -> list[str]:
 
     config = env_config_from_cfg(cfg)
     env = make_env(config, name=cfg.env)
-    env.close()
+    try:
+        if teacher_name(cfg) is not None:  # a game whose Metta: section has no oracle has no scripted agents
+            from metta.scripted.agents import ScriptedAgents, conduct_named
+
+            try:
+                ScriptedAgents(env, conduct_named(teacher_name(cfg)))
+            except ConfigError as err:
+                raise UsageError(f"--teacher={teacher_name(cfg)}: {err}") from None
+    finally:
+        env.close()
     check_batches(cfg, env.num_agents_total)
     if cfg.get("curriculum"):  # every task's extreme values, on this run's env
         from metta.curriculum.tasks import load_curriculum
@@ -199,6 +216,7 @@ def train(cfg, stops: StopSignals | None = None) -> int:
     """Run ``cfg`` to its end; 0 when done, 128 + signal when a signal stopped it (after saving).
 
     Raises ConfigError for bad input or a held experiment, RunFailed when the run failed."""
+    start_process()
     exp_dir = experiment_dir(cfg, mkdir=False)
     try:
         return _locked(cfg, exp_dir, stops or StopSignals())
@@ -208,6 +226,8 @@ def train(cfg, stops: StopSignals | None = None) -> int:
 
 
 def _locked(cfg, exp_dir: str, stops: StopSignals) -> int:
+    from sample_factory.cfg.arguments import load_from_checkpoint
+
     with RunLock(exp_dir, warn=log.warning):
         check_writable(exp_dir)
         if cfg.restart_behavior == "resume":
@@ -224,6 +244,8 @@ def _locked(cfg, exp_dir: str, stops: StopSignals) -> int:
             # saved config.json's when Sample Factory loads that (cfg.arguments.load_from_checkpoint)
             cfg.cli_args[ENV_CONFIG] = dump_env_config(resumed_env_config(saved, cfg))
             setattr(cfg, ENV_CONFIG, cfg.cli_args[ENV_CONFIG])
+            # the teacher's envs count the run's agent-steps from where it stopped (metta.sf_integration.teacher)
+            cfg.cli_args[TEACHER_START] = cfg.teacher_start_steps = trained_steps(exp_dir)
         env_cfg = AttrDict(load_from_checkpoint(cfg) if resumed else vars(cfg))
         check_flags(env_cfg)
         action_types = check_env(env_cfg)  # before Sample Factory writes anything
@@ -233,6 +255,9 @@ def _locked(cfg, exp_dir: str, stops: StopSignals) -> int:
 
 
 def _run(cfg, exp_dir: str, faults: str, stops: StopSignals) -> int:
+    from sample_factory.cfg.arguments import cfg_dict
+    from sample_factory.train import make_runner
+
     cfg, runner = make_runner(cfg)
     # Sample Factory writes config.json in place: a kill mid-write would leave the experiment unresumable
     patch_runner(runner, lambda cfg: write_json(cfg_file(cfg), cfg_dict(cfg)))
@@ -258,6 +283,7 @@ def _run(cfg, exp_dir: str, faults: str, stops: StopSignals) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     quiet_logging_errors()
+    start_process()  # Sample Factory patched (metta.sf_integration.patches) before anything of it runs
     register_components()
     return run_command(lambda stops: train(parse_args(argv), stops), {RunFailed: DATA_EXIT})
 

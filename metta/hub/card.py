@@ -5,10 +5,10 @@ import os
 from dataclasses import dataclass, field
 
 from metta.sf_integration.checkpoints import load_checkpoint, scalars
-from metta.sf_integration.model import architecture
+from metta.sf_integration.architectures import architecture
 from metta.runtime.files import read_json
-from metta.sf_integration.hub.manifest import sha256_file
-from metta.sf_integration.hub.naming import GAME, MANIFEST, STATS
+from metta.hub.manifest import sha256_file
+from metta.hub.naming import GAME, MANIFEST, STATS
 
 TB_PREFIXES = ("reward/", "len/", "social/", "perf/_fps")  # TensorBoard scalars a model card reports
 # Figures of the run worth a line on the model card, when config.json has them.
@@ -50,7 +50,7 @@ class ModelInfo:
 
 
 def evaluation_metrics(path: str) -> dict[str, float]:
-    """The social metrics of an evaluation's stats.json (metta.sf_integration.evaluate): means per agent and
+    """The social metrics of an evaluation's stats.json (metta.evals.evaluate): means per agent and
     episode."""
     stats = read_json(path, "evaluation stats")
     means = stats.get("mean_per_agent") if isinstance(stats, dict) else None
@@ -94,6 +94,18 @@ def kinship_figures(cfg: dict) -> list[tuple[str, str]]:
     return out
 
 
+def teacher_figures(cfg: dict) -> list[tuple[str, str]]:
+    """The scripted teacher a kickstarted run learned from (metta.sf_integration.teacher); the policy plays without
+    it."""
+    from metta.sf_integration.teacher import teacher_name
+
+    name = teacher_name(cfg)
+    if name is None:
+        return []
+    return [("teacher", f"`{name}`, λ from `{cfg.get('teacher_coef')}` to 0 by `{cfg.get('teacher_until')}` of the "
+                        f"budget (kickstarting, docs/teachers.md; the policy plays without it)")]
+
+
 def model_card(repo: str, exp: str, info: ModelInfo) -> str:
     cfg = info.config
     figures = [("env", f"`{info.env}`"), ("game", f"`{GAME}`, sha256 `{info.game_sha256}`")]
@@ -106,6 +118,7 @@ def model_card(repo: str, exp: str, info: ModelInfo) -> str:
         if cfg.get(key):
             figures.append((key, f"`{cfg[key]}`"))
     figures += kinship_figures(cfg)
+    figures += teacher_figures(cfg)
     lines = ["---", "library_name: sample-factory", "tags:", "- reinforcement-learning", "- multi-agent",
              "- sample-factory", "- metta", f"- {info.env}", "---", "",
              f"# {repo.rstrip('/').split('/')[-1]}: a Metta policy for `{info.env}`", "",
@@ -129,7 +142,7 @@ def model_card(repo: str, exp: str, info: ModelInfo) -> str:
     if info.video:
         lines += ["", f"Evaluation video: `{info.video}`."]
     lines += ["", "## Use it", "", "```bash", f"./devops/load_model.sh {repo} --experiment {exp}",
-              f"python -m metta.sf_integration.evaluate --env={info.env} --experiment={exp}",
+              f"python -m metta.evals.evaluate --env={info.env} --experiment={exp}",
               f"python -m metta.sf_integration.train --env={info.env} --experiment={exp}   # resumes", "```", "",
               f"Every file but this card is listed with its sha256 in `{MANIFEST}`; `load_model.sh` verifies them "
               f"and reads checkpoints with `torch.load(weights_only=True)`.", ""]

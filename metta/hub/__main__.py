@@ -1,6 +1,6 @@
 import sys
 
-from metta.sf_integration.hub.cli import main
+from metta.hub.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

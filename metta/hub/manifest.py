@@ -10,7 +10,7 @@ import shutil
 from metta.errors import ConfigError
 from metta.runtime.files import atomic_path, read_json, write_json
 from metta.sf_integration.checkpoints import CHECKPOINT_FILE, CONFIG
-from metta.sf_integration.hub.naming import GAME, MANIFEST, check_file_name
+from metta.hub.naming import GAME, MANIFEST, check_file_name
 
 MANIFEST_FORMAT = "metta-model/1"
 

@@ -14,10 +14,10 @@ from tqdm import tqdm
 from metta.errors import ConfigError
 from metta.runtime.files import write_json
 from metta.sf_integration.checkpoints import CHECKPOINT_FILE, CONFIG, read_config
-from metta.sf_integration.hub.card import describe
-from metta.sf_integration.hub.client import HubSource, LocalSource
-from metta.sf_integration.hub.manifest import copy_verified, read_manifest, sha256_file
-from metta.sf_integration.hub.naming import (GAME, LEVEL, MANIFEST, SOURCE, check_experiment_name, is_local,
+from metta.hub.card import describe
+from metta.hub.client import HubSource, LocalSource
+from metta.hub.manifest import copy_verified, read_manifest, sha256_file
+from metta.hub.naming import (GAME, LEVEL, MANIFEST, SOURCE, check_experiment_name, is_local,
                                              repo_id_for)
 
 
@@ -138,6 +138,6 @@ def load(name: str, train_dir: str = "train_dir", experiment: str | None = None,
     for line in info.lines() + notes:
         out(line)
     flags = f"--env={info.env} --experiment={exp} --train_dir={train_dir}"
-    out(f"  evaluate   python -m metta.sf_integration.evaluate {flags}")
+    out(f"  evaluate   python -m metta.evals.evaluate {flags}")
     out(f"  resume     python -m metta.sf_integration.train {flags}")
     return dest

@@ -1,19 +1,19 @@
-"""The command line: ``python -m metta.sf_integration.hub load|save`` (devops/load_model.sh, devops/save_model.sh)."""
+"""The command line: ``python -m metta.hub load|save`` (devops/load_model.sh, devops/save_model.sh)."""
 from __future__ import annotations
 
 import argparse
 import sys
 
 from metta.errors import ConfigError
-from metta.sf_integration.hub.install import load
-from metta.sf_integration.hub.naming import DEFAULT_ORG, ORG_ENV
-from metta.sf_integration.hub.publish import save
+from metta.hub.install import load
+from metta.hub.naming import DEFAULT_ORG, ORG_ENV
+from metta.hub.publish import save
 
 
 def main(argv: list[str] | None = None) -> int:
     epilog = (f"A bare NAME means ${ORG_ENV}/NAME (default organisation: {DEFAULT_ORG}); a path (/, ., ~ or an "
               f"existing directory) means a local directory. HF_ENDPOINT, HF_HOME, HF_HUB_OFFLINE and HF_TOKEN apply.")
-    ap = argparse.ArgumentParser(prog="python -m metta.sf_integration.hub", epilog=epilog,
+    ap = argparse.ArgumentParser(prog="python -m metta.hub", epilog=epilog,
                                  description="Share trained models through the Hugging Face Hub.")
     sub = ap.add_subparsers(dest="command", required=True)
     ld = sub.add_parser("load", help="fetch a model into train_dir/EXPERIMENT (devops/load_model.sh)", epilog=epilog,

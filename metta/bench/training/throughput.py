@@ -1,6 +1,6 @@
-"""Training throughput of several settings, side by side: ``python -m metta.sf_integration.throughput``.
+"""Training throughput of several settings, side by side: ``python -m metta.bench.training.throughput``.
 
-    python -m metta.sf_integration.throughput --variant base= --variant "one_learner_thread=--learner_threads=1" \\
+    python -m metta.bench.training.throughput --variant base= --variant "one_learner_thread=--learner_threads=1" \\
         [--seconds 150] [--rounds 1] [--env metta-teams] [--json]
 
 Trains ``--env`` for ``--seconds`` once per variant and round, one run at a time, rounds interleaved (variant A,
@@ -27,7 +27,7 @@ import time
 from tqdm import tqdm
 
 from metta.runtime.lifetime import adopt_children
-from metta.sf_integration.train_profile import fps_from_log
+from metta.bench.training.train_profile import fps_from_log
 
 
 def parse_variant(text: str) -> tuple[str, str]:
@@ -59,7 +59,7 @@ def run_once(program: list[str], env: str, flags: list[str], seconds: int, train
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m metta.sf_integration.throughput", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m metta.bench.training.throughput", description=__doc__.split("\n\n")[0])
     ap.add_argument("--variant", action="append", type=parse_variant, required=True, metavar="NAME=FLAGS")
     ap.add_argument("--command", action="append", type=parse_variant, default=[], metavar="NAME=PROGRAM",
                     help="run variant NAME with PROGRAM instead of this interpreter's training module")

@@ -1,4 +1,4 @@
-"""Where a training run's CPU goes: ``python -m metta.sf_integration.train_profile [--json] [-- TRAIN FLAGS]``.
+"""Where a training run's CPU goes: ``python -m metta.bench.training.train_profile [--json] [-- TRAIN FLAGS]``.
 
 Trains with ``python -m metta.sf_integration.train --env=metta-teams`` (flags after ``--`` are added) for
 ``--seconds`` in a temporary directory. After ``--warmup`` seconds it samples every process of the run with py-spy
@@ -27,7 +27,7 @@ import tempfile
 import time
 
 from metta.runtime.lifetime import adopt_children
-from metta.sf_integration.soak import descendants
+from metta.bench.training.soak import descendants
 
 # role -> (category, stack frames that put a sample in it), first match wins; a sample that matches none is
 # the role's event loop: queues, signals and IPC between Sample Factory's processes
@@ -213,7 +213,7 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     flags = argv[argv.index("--") + 1:] if "--" in argv else []
     argv = argv[:argv.index("--")] if "--" in argv else argv
-    ap = argparse.ArgumentParser(prog="python -m metta.sf_integration.train_profile",
+    ap = argparse.ArgumentParser(prog="python -m metta.bench.training.train_profile",
                                  description=__doc__.split("\n\n")[0])
     ap.add_argument("--seconds", type=int, default=150, help="training run length (default 150)")
     ap.add_argument("--warmup", type=int, default=40, help="seconds before sampling starts (default 40)")

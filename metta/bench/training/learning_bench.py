@@ -1,4 +1,4 @@
-"""Does training pay, on every seed? ``python -m metta.sf_integration.learning_bench --seeds 3 [--json]``.
+"""Does training pay, on every seed? ``python -m metta.bench.training.learning_bench --seeds 3 [--json]``.
 
 Trains ``--seeds`` K fresh experiments on ``--env`` (default metta-teams), one after the
 other, each with its own ``--seed`` and the same wall-clock budget (default: ``make train``'s,
@@ -200,7 +200,7 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     extra = argv[argv.index("--") + 1:] if "--" in argv else None
     argv = argv[:argv.index("--")] if "--" in argv else argv
-    ap = argparse.ArgumentParser(prog="python -m metta.sf_integration.learning_bench",
+    ap = argparse.ArgumentParser(prog="python -m metta.bench.training.learning_bench",
                                  description=__doc__.split("\n\n")[0])
     ap.add_argument("--env", default="metta-teams")
     ap.add_argument("--seeds", type=int, default=3, help="independent training runs, --seed=first_seed.. (default 3)")

@@ -8,7 +8,7 @@ import os
 import re
 
 from metta.errors import ConfigError
-from metta.sf_integration.hub.naming import MANIFEST
+from metta.hub.naming import MANIFEST
 
 
 def _reason(err: Exception) -> str:

@@ -1,7 +1,7 @@
 """Watch a policy play: episodes rendered to video, with the social metrics of each.
 
-    python -m metta.sf_integration.evaluate --env=metta-teams --experiment=NAME
-    python -m metta.sf_integration.evaluate --env=metta-teams --policy=random
+    python -m metta.evals.evaluate --env=metta-teams --experiment=NAME
+    python -m metta.evals.evaluate --env=metta-teams --policy=random
 
 loads the experiment's latest checkpoint (or a built-in policy: random, oracle), plays
 ``--episodes`` episodes (seeds ``--seed``, ``--seed`` + 1, ...) and writes, under
@@ -128,7 +128,7 @@ def evaluate(env_name: str | None, experiment: str | None = None, policy: str | 
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m metta.sf_integration.evaluate", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m metta.evals.evaluate", description=__doc__.split("\n\n")[0])
     ap.add_argument("--env", default=None, help="preset to play (default: the experiment's, else metta-teams)")
     ap.add_argument("--experiment", default=None, help="a trained experiment in --train_dir")
     ap.add_argument("--policy", default=None, help="a built-in policy instead: random or oracle")

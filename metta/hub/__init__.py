@@ -1,7 +1,7 @@
 """Share trained models through the Hugging Face Hub, safely.
 
-    python -m metta.sf_integration.hub save EXPERIMENT REPO      (devops/save_model.sh)
-    python -m metta.sf_integration.hub load NAME [--revision REV] [--experiment EXP]   (devops/load_model.sh)
+    python -m metta.hub save EXPERIMENT REPO      (devops/save_model.sh)
+    python -m metta.hub load NAME [--revision REV] [--experiment EXP]   (devops/load_model.sh)
 
 A saved model is a Hub model repository (or a local directory) holding
 
@@ -31,19 +31,21 @@ game and level), so ``evaluate`` and a resumed ``train`` use it at once; ``manif
 The modules, by concern: ``naming`` (repository ids, experiment names, a model's file names), ``manifest``
 (hashing, the manifest, the verified copy), ``card`` (what a model is, its model card), ``client`` (the Hub and
 local directories as sources, the Hub's errors, upload), ``install`` (staging and ``load``), ``publish``
-(``save``), ``cli``. Checkpoint files themselves are ``metta.sf_integration.checkpoints``'s.
+(``save``), ``cli``. Checkpoint files themselves are ``metta.sf_integration.checkpoints``'s. The package imports
+without Sample Factory: it reads checkpoints, configs and architectures through the adapter's modules that do not
+import it (tests/test_import_graph.py).
 """
 from __future__ import annotations
 
-from metta.sf_integration.hub.card import ModelInfo, describe, model_card
-from metta.sf_integration.hub.cli import main
-from metta.sf_integration.hub.client import HubSource, LocalSource, hub_errors, upload
-from metta.sf_integration.hub.install import load
-from metta.sf_integration.hub.manifest import MANIFEST_FORMAT, copy_verified, read_manifest, sha256_file
-from metta.sf_integration.hub.naming import (CARD, DEFAULT_ORG, GAME, LEVEL, MANIFEST, ORG_ENV, SOURCE, STATS,
+from metta.hub.card import ModelInfo, describe, model_card
+from metta.hub.cli import main
+from metta.hub.client import HubSource, LocalSource, hub_errors, upload
+from metta.hub.install import load
+from metta.hub.manifest import MANIFEST_FORMAT, copy_verified, read_manifest, sha256_file
+from metta.hub.naming import (CARD, DEFAULT_ORG, GAME, LEVEL, MANIFEST, ORG_ENV, SOURCE, STATS,
                                              check_experiment_name, check_file_name, default_org, is_local,
                                              repo_id_for)
-from metta.sf_integration.hub.publish import save
+from metta.hub.publish import save
 
 __all__ = ["CARD", "DEFAULT_ORG", "GAME", "LEVEL", "MANIFEST", "MANIFEST_FORMAT", "ORG_ENV", "SOURCE", "STATS",
            "HubSource", "LocalSource", "ModelInfo", "check_experiment_name", "check_file_name", "copy_verified",

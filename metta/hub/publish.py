@@ -10,11 +10,11 @@ from metta.errors import ConfigError
 from metta.runtime.files import write_text
 from metta.griddly_ext.gdy import standalone_text
 from metta.sf_integration.checkpoints import CONFIG, latest_checkpoints, read_config
-from metta.sf_integration.hub.card import ModelInfo, describe, model_card
-from metta.sf_integration.hub.client import upload
-from metta.sf_integration.hub.install import move_into_place, staging_dir, trained_game
-from metta.sf_integration.hub.manifest import write_manifest
-from metta.sf_integration.hub.naming import CARD, GAME, LEVEL, STATS, check_experiment_name, is_local, repo_id_for
+from metta.hub.card import ModelInfo, describe, model_card
+from metta.hub.client import upload
+from metta.hub.install import move_into_place, staging_dir, trained_game
+from metta.hub.manifest import write_manifest
+from metta.hub.naming import CARD, GAME, LEVEL, STATS, check_experiment_name, is_local, repo_id_for
 
 
 def stage_model(exp_dir: str, exp: str, repo: str, stage: str) -> ModelInfo:

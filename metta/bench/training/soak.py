@@ -1,6 +1,6 @@
 """Memory of every process of a training run over its length.
 
-    python -m metta.sf_integration.soak [--minutes 20] [--every 30] [--warmup 60] [--json] [--train_dir DIR]
+    python -m metta.bench.training.soak [--minutes 20] [--every 30] [--warmup 60] [--json] [--train_dir DIR]
                                         [--experiment soak] [-- TRAIN FLAGS]
 
 trains with ``python -m metta.sf_integration.train --env=metta-teams`` (``make train``'s command; flags after ``--``
@@ -184,7 +184,7 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     flags = argv[argv.index("--") + 1:] if "--" in argv else []
     argv = argv[:argv.index("--")] if "--" in argv else argv
-    ap = argparse.ArgumentParser(prog="python -m metta.sf_integration.soak", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m metta.bench.training.soak", description=__doc__.split("\n\n")[0])
     ap.add_argument("--minutes", type=float, default=20)
     ap.add_argument("--every", type=float, default=30, help="seconds between readings")
     ap.add_argument("--warmup", type=float, default=60,

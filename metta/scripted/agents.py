@@ -1,0 +1,294 @@
+"""Scripted agents: every agent of an env played by a fixed plan read off the true game state.
+
+``ScriptedAgents(env, conduct)`` plays every agent; each agent's ``Conduct`` says what it does besides the economy.
+Every step, in this order (an agent that is frozen waits):
+
+1. ``defend``: raise the shield while an unfrozen stranger that can pay for an attack has the agent in its reach
+   (the attack's 9 cells, ``REACH``); lower it once no unfrozen stranger is within ``NEAR`` cells;
+2. ``steal``: attack an agent in the cells ``reach`` ((right, forward) offsets, the cell in front first, then the
+   nearest) that carries diamonds and is unshielded, when the agent has room for them and energy for the swing;
+   ``kin_aware`` spares kin (``env.kinship`` >= the structure's ``kin_threshold``);
+3. with energy for the altar, go use an altar;
+4. ``gift``: with energy for a gift and no free way to an altar, go give energy to kin that has one;
+5. with diamonds enough for a heart (counting ``charger_energy`` per diamond), a full inventory, or no generator
+   with diamonds left, go use a charger;
+6. ``hunt``: with room and energy for a swing and no free way to a generator with diamonds, go rob an unfrozen,
+   unshielded stranger that carries diamonds (the only diamonds left may be the ones a stranger holds);
+7. with room, go use a generator that has diamonds;
+8. otherwise wait (waiting is free).
+
+"Go use X" walks a shortest path around the agents to a free cell beside the nearest X (steepest descent on the
+distance field of every X at once, metta.scripted.fields; of equally short ways, straight on, else one drawn by a
+seeded generator), turns to face X
+(the one not cooling down, when several are beside) and acts. When every way to X is held by agents, the agent
+queues: it waits, facing the way to X, if X can be reached once they move; otherwise it goes on to its next item.
+Steps 3, 5 and 7 queue; the gift and the hunt go only where a free way leads.
+
+The state is read from the global VECTOR view the env renders (the validator keeps every observed variable in
+0..255, so the view holds them exactly) and the objects, variables, actions and named values are the game's own
+names for them (its ``Metta.oracle`` section, metta.env.game_facts); a game without one has no scripted agents
+(ConfigError). The distance fields are computed once per kind of target and step, shared by every agent.
+
+``ScriptedOracle``: the eval suite's ``oracle`` policy (metta.evals.policies.policy_for): every agent under
+``ORACLE``'s conduct, through the Policy contract.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from metta.errors import ConfigError
+from metta.evals.contract import Policy
+from metta.scripted.fields import DIRECTIONS, ORIENTATIONS, ROTATE_TO, distance_at, distance_field, downhill
+
+# the attack's 9 cells, (right, forward) of the attacker: the game's attack inputs 1..9
+REACH = ((-1, 1), (0, 1), (1, 1), (-1, 2), (0, 2), (1, 2), (-1, 3), (0, 3), (1, 3))
+FRONT = (0, 1)
+NEAR = 3  # a defender lowers its shield once no stranger is within this many cells (either axis)
+
+
+def thief_order(reach) -> list[tuple[int, int]]:
+    """The cells a thief looks at, in turn: the cell in front first, then the nearest (squared distance; ties in
+    ``REACH`` order)."""
+    return sorted((tuple(c) for c in reach),
+                  key=lambda c: (c != FRONT, c[0] ** 2 + c[1] ** 2, REACH.index(c)))
+
+
+def ahead(here, facing, offset) -> tuple[int, int]:
+    """The cell ``offset`` (right, forward) of an agent at ``here`` facing ``facing`` (dx, dy)."""
+    r, fwd = offset
+    return here[0] + fwd * facing[0] - r * facing[1], here[1] + fwd * facing[1] + r * facing[0]
+
+
+def offset_of(here, facing, cell) -> tuple[int, int]:
+    """``ahead``'s inverse: the (right, forward) offset of ``cell`` from an agent at ``here`` facing ``facing``."""
+    dx, dy = cell[0] - here[0], cell[1] - here[1]
+    return dx * -facing[1] + dy * facing[0], dx * facing[0] + dy * facing[1]
+
+
+@dataclass(frozen=True)
+class Conduct:
+    """What an agent does besides the economy (the module docstring's steps 1, 2, 4 and 6)."""
+
+    steal: bool = False          # rob a carrier in ``reach``
+    kin_aware: bool = True       # ... sparing kin
+    reach: tuple = (FRONT,)      # (right, forward) offsets looked at, in thief_order
+    defend: bool = False         # shield while a stranger can strike
+    gift: bool = False           # give energy to kin that can reach an altar when the agent cannot
+    hunt: bool = False           # walk up to a carrier stranger when no generator can be reached
+
+
+PEACEFUL = Conduct()
+ORACLE = Conduct(defend=True, gift=True, hunt=True)
+# the scripted policies by name, every agent under one conduct (a teacher in training: metta.sf_integration.teacher)
+CONDUCTS = {"oracle": ORACLE, "peaceful": PEACEFUL}
+
+
+def conduct_named(name: str, flag: str = "--teacher") -> Conduct:
+    """The conduct of the scripted policy ``name``; ConfigError naming ``flag`` and the known names otherwise."""
+    if name not in CONDUCTS:
+        raise ConfigError(f"{flag}={name}: no scripted policy of that name; known: {', '.join(CONDUCTS)}")
+    return CONDUCTS[name]
+
+
+class ScriptedAgents:
+    """Plays every agent of ``env`` under ``conduct`` (one Conduct for all, or one per agent); ``seed`` seeds the
+    tie-breaks between equally short ways."""
+
+    def __init__(self, env, conduct: Conduct | list = PEACEFUL, seed: int | None = 0):
+        names = env.facts.oracle  # the game's names for what the plans use (its Metta.oracle section)
+        if names is None:
+            raise ConfigError(f"{env.game.path}: the scripted agents do not apply to this game (its Metta: "
+                              f"section has no oracle; docs/games.md)")
+        self.env = env
+        n = env.num_agents_total
+        self.conduct = [conduct] * n if isinstance(conduct, Conduct) else list(conduct)
+        if len(self.conduct) != n:
+            raise ValueError(f"ScriptedAgents: {len(self.conduct)} conducts for {n} agents")
+        e = env.engine
+        obj, var, act = names["objects"], names["variables"], names["actions"]
+        values = {k: env.game.value(v) for k, v in names["values"].items()}
+        self.altar_cost, self.max_inventory = values["altar_cost"], values["max_inventory"]
+        self.gift_energy = values["gift_amount"] + values["gift_cost"]
+        self.charger_energy, self.attack_cost = values["charger_energy"], values["attack_cost"]
+        self.layer = {k: e.object_names.index(v) for k, v in obj.items()}
+        self.avatar = e.object_names.index(env.game.avatar)
+        self.objects = len(e.object_names)
+        self.channel = {k: e.variable_channel(v) for k, v in var.items()}
+        index = e.action_index
+        self.forward, self.back = index(act["move"], 1), index(act["move"], 2)
+        self.a = {role: index(act[role], 1) for role in ("use", "shield", "gift")}
+        self.a["attack"] = index(act["attack"], REACH.index(FRONT) + 1)
+        self.attack_at = {c: index(act["attack"], REACH.index(c) + 1) for c in REACH}
+        self.turn = {d: index(act["rotate"], i) for d, i in ROTATE_TO.items()}
+        self.reach = [thief_order(c.reach) for c in self.conduct]
+        self.rng = np.random.default_rng(seed)
+
+    def reset(self, seed: int | None = 0) -> None:
+        """A new episode: the tie-breaks seeded anew."""
+        self.rng = np.random.default_rng(seed)
+
+    # ------------------------------------------------------------------ the state
+    def read(self) -> None:
+        """Read this step's state from the global view: the agents' poses and variables, what blocks each cell."""
+        e = self.env.engine
+        self.kin = self.env.kinship >= self.env.society.kin_threshold   # the teams the env's reset drew
+        view = e.global_view()
+        self.x, self.y, orientation = (np.asarray(a, dtype=np.int64) for a in e.poses(view))
+        self.facing = [ORIENTATIONS[o] for o in orientation.tolist()]
+        layers = view[:self.objects] > 0
+        self.static = layers.any(axis=0) & ~layers[self.avatar]   # what blocks a walk: objects, not agents
+        self.blocked = self.static.copy()
+        self.blocked[self.x, self.y] = True                        # ... and agents too
+        self.occupant = np.full(self.static.shape, -1, dtype=np.int64)
+        self.occupant[self.x, self.y] = np.arange(len(self.x))
+        self.v = {k: view[c, self.x, self.y].astype(np.int64) for k, c in self.channel.items()}
+        self.cooldown = view[self.channel["cooldown"]]
+        self.cells = {k: np.argwhere(layers[c]) for k, c in self.layer.items()}
+        gen = self.layer["generator"]
+        self.cells["stocked"] = np.argwhere(layers[gen] & (view[self.channel["stock"]] > 0))
+        self.targets = {}   # (kind, cells) -> set of target cells
+        self.fields = {}    # (cells' bytes, agents block) -> distance field
+
+    def field(self, cells: np.ndarray, dynamic: bool) -> np.ndarray:
+        """This step's distance field to the cells beside ``cells``; ``dynamic``: agents block (else only
+        objects do). Computed once per step and set of targets."""
+        key = (cells.tobytes(), dynamic)
+        if key not in self.fields:
+            self.fields[key] = distance_field(self.blocked if dynamic else self.static, cells)
+        return self.fields[key]
+
+    def here(self, i: int) -> tuple[int, int]:
+        return int(self.x[i]), int(self.y[i])
+
+    def beside(self, cell, cells: np.ndarray) -> list[tuple[int, int]]:
+        """The directions from ``cell`` to the ones of ``cells`` beside it."""
+        near = {(int(a), int(b)) for a, b in cells if abs(a - cell[0]) + abs(b - cell[1]) == 1}
+        return [d for d in DIRECTIONS if (cell[0] + d[0], cell[1] + d[1]) in near]
+
+    def distance(self, i: int, cells: np.ndarray, dynamic: bool = True) -> int:
+        """Agent i's steps to a free cell beside one of ``cells`` (-1: none can be reached)."""
+        if not len(cells):
+            return -1
+        here = self.here(i)
+        return distance_at(self.field(cells, dynamic), here, bool(self.beside(here, cells)))
+
+    # ------------------------------------------------------------------ acting
+    def act(self, agents=None) -> np.ndarray:
+        """Every agent's action (flat index) for this step; only ``agents`` (indices) are planned when given, the
+        others wait."""
+        self.read()
+        out = np.zeros(len(self.x), dtype=np.int64)
+        for i in (range(len(self.x)) if agents is None else agents):
+            out[i] = self.plan(i)
+        return out
+
+    def strangers(self, i: int) -> np.ndarray:
+        """Agent i's unfrozen strangers."""
+        return np.flatnonzero(~self.kin[i] & (self.v["frozen"] == 0))
+
+    def threatened(self, i: int, others: np.ndarray) -> bool:
+        """Can one of ``others`` (unfrozen, with energy for a swing) strike agent i where it stands?"""
+        here = self.here(i)
+        return any(self.v["energy"][j] >= self.attack_cost and
+                   offset_of(self.here(j), self.facing[j], here) in REACH for j in others if j != i)
+
+    def plan(self, i: int) -> int:
+        c, v = self.conduct[i], self.v
+        if v["frozen"][i] > 0:
+            return 0
+        here, facing = self.here(i), self.facing[i]
+        energy, inv = int(v["energy"][i]), int(v["inventory"][i])
+        if c.defend:
+            others = self.strangers(i)
+            if not v["shield"][i] and self.threatened(i, others):
+                return self.a["shield"]
+            if v["shield"][i] and not any(max(abs(self.x[j] - here[0]), abs(self.y[j] - here[1])) <= NEAR
+                                          for j in others if j != i):
+                return self.a["shield"]   # lower it: nobody near
+        if c.steal and inv < self.max_inventory and energy >= self.attack_cost:
+            w, h = self.occupant.shape
+            for offset in self.reach[i]:  # the cell in front first, then the nearest
+                x, y = ahead(here, facing, offset)
+                j = self.occupant[x, y] if 0 <= x < w and 0 <= y < h else -1
+                if j >= 0 and self.carrying_unshielded(j) and not (c.kin_aware and self.kin[i, j]):
+                    return self.attack_at[offset]
+        cells = self.cells
+        generators = cells["stocked"]
+        if energy >= self.altar_cost:
+            step = self.go(i, cells["altar"], self.a["use"])
+            if step is not None:
+                return step
+        if c.gift and energy >= self.gift_energy and self.distance(i, cells["altar"]) < 0:
+            needy = [j for j in np.flatnonzero(self.kin[i]) if j != i and self.distance(j, cells["altar"]) >= 0]
+            step = self.go(i, self.agent_cells(needy), self.a["gift"], queue=False)
+            if step is not None:
+                return step
+        if inv > 0 and (energy + inv * self.charger_energy >= self.altar_cost or inv >= self.max_inventory
+                        or not len(generators)):
+            step = self.go(i, cells["charger"], self.a["use"])
+            if step is not None:
+                return step
+        if c.hunt and inv < self.max_inventory and energy >= self.attack_cost and self.distance(i, generators) < 0:
+            prey = [j for j in self.strangers(i) if self.carrying_unshielded(j)]
+            step = self.go(i, self.agent_cells(prey), self.a["attack"], queue=False)
+            if step is not None:
+                return step
+        if inv < self.max_inventory and len(generators):
+            step = self.go(i, generators, self.a["use"])
+            if step is not None:
+                return step
+        return 0
+
+    def carrying_unshielded(self, j: int) -> bool:
+        return self.v["inventory"][j] > 0 and not self.v["shield"][j]
+
+    def agent_cells(self, agents) -> np.ndarray:
+        return np.array([self.here(j) for j in agents], dtype=np.int64).reshape(-1, 2)
+
+    def go(self, i: int, cells: np.ndarray, action: int, queue: bool = True) -> int | None:
+        """Act on one of ``cells`` beside agent i, or step along a free way towards one; with none free, wait in
+        the queue facing the way to one (when ``queue``); None when none can be reached at all."""
+        if not len(cells):
+            return None
+        here, facing = self.here(i), self.facing[i]
+        beside = self.beside(here, cells)
+        if beside:
+            ready = [d for d in beside if not self.cooldown[here[0] + d[0], here[1] + d[1]]]
+            want = (ready or beside)[0]
+            return action if facing == want else self.turn[want]
+        ways = downhill(self.field(cells, dynamic=True), here, self.rng)
+        if ways:
+            want = facing if facing in ways else ways[0]   # a turn costs a step: keep going straight when as short
+            if facing == want:
+                return self.forward
+            return self.back if facing == (-want[0], -want[1]) else self.turn[want]
+        if not queue:
+            return None
+        static = self.field(cells, dynamic=False)
+        if static[here] < 0:
+            return None
+        down = [d for d in downhill(static, here) if static[here[0] + d[0], here[1] + d[1]] < static[here]]
+        if not down:
+            return None
+        want = facing if facing in down else down[0]
+        return 0 if facing == want else self.turn[want]  # queue, facing the agent in the way
+
+
+class ScriptedOracle(Policy):
+    """The ``oracle`` policy: every agent a ``ScriptedAgents`` agent under ``ORACLE``'s conduct (shields, gifts
+    to kin, robs a stranger when no generator can be reached): what an agent that understood the game would do.
+    It shows that a scenario is solvable and how well: the ceiling."""
+
+    def __init__(self, env, conduct: Conduct = ORACLE):
+        self.env = env
+        self.agents = ScriptedAgents(env, conduct)
+
+    def reset(self, num_agents: int, max_steps: int | None = None, seed: int | None = None) -> None:
+        self.agents.reset(0 if seed is None else seed)
+
+    def act(self, obs, rewards=None, deterministic: bool = True) -> dict[str, int]:
+        index = {a: i for i, a in enumerate(self.env.possible_agents)}
+        actions = self.agents.act([index[a] for a in obs])
+        return {a: int(actions[index[a]]) for a in obs}
