@@ -176,3 +176,14 @@ def test_a_seed_without_events_has_no_ratio_and_the_report_says_so():
     assert cell["mean"] == pytest.approx(1.5 / 3.5 * 6)
     assert "1 seed(s) without a ratio (1 with no event at all)" in seed_stats.power_line("r", {**cell, "power": {
         "detectable": 2.0, "mdr80": 3.0}, "lo": 1.0, "hi": 4.0, "sd": 0.5})
+
+
+def test_a_ratio_of_zero_is_left_out_of_the_log_scale_and_counted():
+    from metta.experiments.seed_stats import across_seeds, power_line
+
+    s = across_seeds([0.0, 2.0, 8.0], log=True)      # geometric mean of 2 and 8 is 4; the 0 has no log
+    assert s["zero"] == 1 and s["n"] == 2 and s["mean"] == pytest.approx(4.0)
+    assert "1 seed(s) with a ratio of 0 left out" in power_line("gift_actionable_kin_stranger_ratio", s)
+    none = across_seeds([0.0, 0.0], log=True)
+    assert none["mean"] is None and none["zero"] == 2
+    assert "(2 with a ratio of 0)" in power_line("gift_actionable_kin_stranger_ratio", none)

@@ -61,14 +61,16 @@ def episode_counts(agents: list[dict], prefix: str) -> tuple[float, float, float
 
 def across_seeds(values, log: bool = False) -> dict:
     """Mean, sd, n (= seeds) and 95% t-interval over the seeds' values; ``log``: over their logs, exponentiated
-    (mean = the geometric mean), plus the power line. ``seeds``: the values, as given (None kept in place)."""
+    (mean = the geometric mean), plus the power line; a ratio of 0 (no event on the kin side, an env metric's raw
+    ratio) has no log and is left out, counted in ``zero``. ``seeds``: the values, as given (None kept in place)."""
     given = [v for v in values if v is not None]
     if not log:
         return {**mean_interval(given), "seeds": list(values), "scale": "linear"}
-    s = mean_interval([math.log(v) for v in given])
+    s = mean_interval([math.log(v) for v in given if v > 0])
     out = {"mean": None if s["mean"] is None else math.exp(s["mean"]), "n": s["n"],
            "lo": None if s["lo"] is None else math.exp(s["lo"]), "hi": None if s["hi"] is None else math.exp(s["hi"]),
-           "sd": s["sd"], "log_mean": s["mean"], "seeds": list(values), "scale": "log"}
+           "sd": s["sd"], "log_mean": s["mean"], "seeds": list(values), "scale": "log",
+           "zero": sum(1 for v in given if v <= 0)}
     return {**out, "power": power(s["sd"], s["n"])}
 
 
@@ -152,7 +154,8 @@ def power_line(metric: str, cell: dict) -> str:
     """One sentence: the seeds, the geometric mean and interval, and what the design can detect."""
     n, p = cell["n"], cell.get("power") or {}
     if cell["mean"] is None:
-        return f"{metric}: no seed has a ratio (n = 0 seeds)"
+        zero = f" ({cell['zero']} with a ratio of 0)" if cell.get("zero") else ""
+        return f"{metric}: no seed has a ratio above 0 (n = 0 seeds){zero}"
     head = f"{metric}: {cell['mean']:.3g} over n = {n} seed{'s' if n != 1 else ''}"
     if p.get("detectable") is None:
         return f"{head}; {ONE_SEED}, no power"
@@ -161,4 +164,5 @@ def power_line(metric: str, cell: dict) -> str:
             f"detected with 80% power from {p['mdr80']:.3g}"
             + (f"; {cell['zero_count']} seed(s) with no kin or no stranger hit" if cell.get("zero_count") else "")
             + (f"; {cell['undefined']} seed(s) without a ratio" if cell.get("undefined") else "")
+            + (f"; {cell['zero']} seed(s) with a ratio of 0 left out" if cell.get("zero") else "")
             + (f" ({cell['no_events']} with no event at all)" if cell.get("no_events") else ""))
