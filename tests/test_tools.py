@@ -97,6 +97,21 @@ def test_rollout_unknown_env_is_a_clear_error():
     assert "unknown environment 'metta-nope'" in proc.stderr and "Traceback" not in proc.stderr
 
 
+def test_scripted_bench_summary_and_its_arithmetic():
+    proc = run("metta.bench.scripted", "--env", "metta-kin-dilemma", "--steps", "40", "--json")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert (out["env"], out["agents"], out["steps"]) == ("metta-kin-dilemma", 12, 40)
+    choose, step = out["scripted_ms_per_step"] / 1e3, out["env_ms_per_step"] / 1e3
+    assert choose > 0 and step > 0
+    assert out["scripted_over_env"] == pytest.approx(choose / step)
+    assert out["env_agent_steps_per_s"] == pytest.approx(12 / step)
+    assert out["with_scripted_agent_steps_per_s"] == pytest.approx(12 / (step + choose))
+    proc = run("metta.bench.scripted", "--env", "metta-nope", "--steps", "3")
+    assert proc.returncode == 2 and "unknown environment 'metta-nope'" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
 def test_the_json_readers_share_one_clear_error(tmp_path):
     import pytest
 

@@ -45,30 +45,42 @@ def random_rollout(env, steps: int, seed: int, progress: bool = True) -> dict:
     }
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m metta.bench.rollout", description=__doc__.split("\n\n")[0])
+def env_bench(argv, prog: str, doc: str, steps: int, measure, describe) -> int:
+    """A bench script's command line over one env: ``--env``, ``--steps`` (default ``steps``), ``--seed``, ``--json``.
+    ``measure(env, steps, seed, quiet)`` returns the summary, printed as JSON with ``--json``, else as the lines of
+    ``describe(summary)``; the env is closed either way."""
+    ap = argparse.ArgumentParser(prog=prog, description=doc.split("\n\n")[0])
     ap.add_argument("--env", default="metta-teams")
-    ap.add_argument("--steps", type=int, default=300)
+    ap.add_argument("--steps", type=int, default=steps)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", action="store_true", help="print the summary as JSON")
     args = ap.parse_args(argv)
-    return run_command(lambda stops: _run(args))
+
+    def body(stops) -> int:
+        from metta import make_env
+
+        env = make_env(args.env, seed=args.seed)
+        try:
+            summary = measure(env, args.steps, args.seed, args.json)
+        finally:
+            env.close()
+        print(json.dumps(summary, indent=2) if args.json else "\n".join(describe(summary)))
+        return 0
+
+    return run_command(body)
 
 
-def _run(args) -> int:
-    from metta import make_env
+def describe(summary: dict) -> list[str]:
+    return [f"{summary['env']}: {summary['agents']} agents, {summary['steps']} steps of a random policy",
+            f"  hearts per agent   {summary['hearts_per_agent']:.3f}  "
+            f"({summary['agents_with_a_heart']} agents earned at least one)",
+            f"  reward (total)     {summary['reward_total']:.1f}",
+            f"  throughput         {summary['agent_steps_per_s']:,.0f} agent-steps/s"]
 
-    env = make_env(args.env, seed=args.seed)
-    summary = random_rollout(env, args.steps, args.seed, progress=not args.json)
-    if args.json:
-        print(json.dumps(summary, indent=2))
-    else:
-        print(f"{summary['env']}: {summary['agents']} agents, {summary['steps']} steps of a random policy")
-        print(f"  hearts per agent   {summary['hearts_per_agent']:.3f}  "
-              f"({summary['agents_with_a_heart']} agents earned at least one)")
-        print(f"  reward (total)     {summary['reward_total']:.1f}")
-        print(f"  throughput         {summary['agent_steps_per_s']:,.0f} agent-steps/s")
-    return 0
+
+def main(argv=None) -> int:
+    return env_bench(argv, "python -m metta.bench.rollout", __doc__, 300,
+                     lambda env, steps, seed, quiet: random_rollout(env, steps, seed, progress=not quiet), describe)
 
 
 if __name__ == "__main__":

@@ -8,14 +8,12 @@ agent of the finished episodes.
 """
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import time
 
 import numpy as np
 
-from metta.runtime.lifetime import run_command
+from metta.bench.rollout import env_bench
 
 WARMUP = 20
 
@@ -50,36 +48,21 @@ def measure(env, steps: int, seed: int = 0, warmup: int = WARMUP) -> dict:
             "hearts_per_agent": float(np.mean(hearts)) if hearts else None}
 
 
+def describe(s: dict) -> list[str]:
+    lines = [f"{s['env']}: {s['agents']} agents, {s['steps']} steps of the scripted oracle",
+             f"  scripted agents   {s['scripted_ms_per_step']:.3f} ms per step (every agent's action)",
+             f"  env step          {s['env_ms_per_step']:.3f} ms per step",
+             f"  ratio             {s['scripted_over_env']:.2f} x the env's step",
+             f"  agent-steps/s     {s['env_agent_steps_per_s']:,.0f} env alone, "
+             f"{s['with_scripted_agent_steps_per_s']:,.0f} with the agents choosing"]
+    if s["hearts_per_agent"] is not None:
+        lines.append(f"  hearts per agent  {s['hearts_per_agent']:.3f} ({s['episodes_finished']} episodes)")
+    return lines
+
+
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m metta.bench.scripted", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--env", default="metta-teams")
-    ap.add_argument("--steps", type=int, default=1000)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--json", action="store_true", help="print the summary as JSON")
-    args = ap.parse_args(argv)
-    return run_command(lambda stops: _run(args))
-
-
-def _run(args) -> int:
-    from metta import make_env
-
-    env = make_env(args.env, seed=args.seed)
-    try:
-        s = measure(env, args.steps, args.seed)
-    finally:
-        env.close()
-    if args.json:
-        print(json.dumps(s, indent=2))
-    else:
-        print(f"{s['env']}: {s['agents']} agents, {s['steps']} steps of the scripted oracle")
-        print(f"  scripted agents   {s['scripted_ms_per_step']:.3f} ms per step (every agent's action)")
-        print(f"  env step          {s['env_ms_per_step']:.3f} ms per step")
-        print(f"  ratio             {s['scripted_over_env']:.2f} x the env's step")
-        print(f"  agent-steps/s     {s['env_agent_steps_per_s']:,.0f} env alone, "
-              f"{s['with_scripted_agent_steps_per_s']:,.0f} with the agents choosing")
-        if s["hearts_per_agent"] is not None:
-            print(f"  hearts per agent  {s['hearts_per_agent']:.3f} ({s['episodes_finished']} episodes)")
-    return 0
+    return env_bench(argv, "python -m metta.bench.scripted", __doc__, 1000,
+                     lambda env, steps, seed, quiet: measure(env, steps, seed), describe)
 
 
 if __name__ == "__main__":
