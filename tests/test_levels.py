@@ -179,6 +179,48 @@ def test_a_maze_is_perfect_and_everything_stands_in_its_corridors(width, height,
     assert tokens.count("a") == 3 and tokens.count("g") == 4 and sum(t.startswith("A") for t in tokens) == 6
 
 
+@pytest.mark.parametrize("width, height, arenas, seed", [(25, 21, 1, 0), (40, 40, 1, 1), (66, 44, 24, 2),
+                                                     (42, 44, 24, 3)])
+def test_every_object_in_a_maze_can_be_reached_by_every_agent(width, height, arenas, seed):
+    """Objects block a walk, and one in a corridor would cut a perfect maze in two: a search over the free cells
+    (neither wall nor object) from each agent reaches a cell beside every object of its arena."""
+    opts = MapOptions(width=width, height=height, num_agents=24 if arenas > 1 else 6, layout="maze", arenas=arenas)
+    g = grid(generate_level(opts, CHARS, np.random.default_rng(seed), defaults={"altar": 24, "generator": 24}
+                            if arenas > 1 else {"altar": 3, "generator": 4}))
+    walkable = {(x, y) for y, r in enumerate(g) for x, t in enumerate(r) if t == "." or t.startswith("A")}
+    objects = [(x, y) for y, r in enumerate(g) for x, t in enumerate(r) if t in ("a", "g")]
+    agents = [(x, y) for y, r in enumerate(g) for x, t in enumerate(r) if t.startswith("A")]
+    for start in agents:
+        seen, todo = set(), [start]
+        while todo:
+            x, y = todo.pop()
+            if (x, y) in seen:
+                continue
+            seen.add((x, y))
+            todo += [c for c in ((x + 1, y), (x - 1, y), (x, y + 1), (x, y - 1)) if c in walkable]
+        near = [o for o in objects if any(abs(o[0] - x) + abs(o[1] - y) <= 1 for x, y in seen)]
+        same_arena = [o for o in objects if (o[0] * 6 // width, o[1] * 4 // height) ==
+                      (start[0] * 6 // width, start[1] * 4 // height)] if arenas == 24 else objects
+        assert set(same_arena) <= set(near), (start, sorted(set(same_arena) - set(near)))
+    assert len(objects) == (48 if arenas > 1 else 7)
+
+
+def test_kin_share_an_arena():
+    """Teams are drawn at every reset, and the level is numbered after the draw so that a team fills arenas in
+    turn: in a map of 12 arenas of 2 agents with teams of 4, the two agents of every arena are kin."""
+    from metta import make_env
+
+    env = make_env("metta-teams", arenas=12, seed=0)
+    for seed in range(3):
+        env.reset(seed=seed)
+        where = [a["location"] for a in env.agent_variables()]
+        arena = [(x // (env.engine.width // 4), y // (env.engine.height // 3)) for x, y in where]
+        pairs = [(i, j) for i in range(24) for j in range(i + 1, 24) if arena[i] == arena[j]]
+        assert len(pairs) == 12
+        assert all(env.kinship[i, j] >= env.society.kin_threshold for i, j in pairs)
+    env.close()
+
+
 def test_a_maze_trains_like_any_map():
     from metta import make_env
 

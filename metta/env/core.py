@@ -42,7 +42,7 @@ from metta.env.backends import REFERENCE, check_backend, make_backend
 from metta.env.config import EnvConfig, configure
 from metta.griddly_ext.engine import GriddlyEngine
 from metta.griddly_ext.gdy import GameDoc, load_gdy
-from metta.griddly_ext.levels import MapOptions, default_counts, generate_level, parse_level
+from metta.griddly_ext.levels import MapOptions, default_counts, generate_level, group_agents, parse_level
 from metta.griddly_ext.probe import probe_game
 from metta.griddly_ext.validation import validate_game
 from metta.griddly_ext.windows import WindowLayout
@@ -227,9 +227,13 @@ class MettaEnv(ParallelEnv):
         are ignored (PettingZoo's API test passes some)."""
         if seed is not None:
             self._rng = np.random.default_rng(seed)
-        self.level = self._next_level()
-        self.engine.reset(self.level, int(self._rng.integers(2**31 - 1)))
+        level = self._next_level()
+        engine_seed = int(self._rng.integers(2**31 - 1))
         draw = self.society.draw(self.num_agents_total, self._rng, swap_arms=bool((options or {}).get("swap_arms")))
+        if self._fixed_level is None and self.map_options.arenas > 1:   # kin share an arena
+            level = group_agents(level, draw.kinship >= self.society.kin_threshold, self._chars[self.game.avatar])
+        self.level = level
+        self.engine.reset(level, engine_seed)
         self.kinship, self.team_rewards = draw.kinship, draw.team_rewards
         self.sharing = self._kin_sharing = draw.sharing
         if self.team_rewards is not None:

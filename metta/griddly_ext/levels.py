@@ -13,12 +13,15 @@ placed in the order of the game's ``Objects`` list, after the agents.
 
 Arenas: ``arenas=A`` splits the map into A arenas walled apart, a near-square grid of them (24 arenas: 4 rows
 of 6), each generated as a map of its own (its own border, layout and walls) on its share of the map; agents
-and every object are dealt out evenly (the first ``count % A`` arenas get one more), agents in order, so that
-consecutive agents (a kinship team) share an arena. Cells left over at the right and bottom are walls.
+and every object are dealt out evenly (the first ``count % A`` arenas get one more), agents in order. The env then
+numbers the agents so that kin share an arena (``group_agents``, once its reset has drawn the kinship: a team of 4
+fills an arena of 4, or two of 2). Cells left over at the right and bottom are walls.
 
 Layouts: ``rooms`` (border walls, ``rooms`` rectangular rooms with a door per side, then
 random walls at ``wall_density``) and ``maze`` (a perfect maze: one path between any two
-corridor cells; agents and objects stand in corridor cells). Walls are the game's ``wall``
+corridor cells; agents stand in corridor cells, and objects in its dead ends while there are dead ends for them,
+so that every object and corridor cell stays reachable from every other: an object in a corridor would cut the maze
+in two). Walls are the game's ``wall``
 object; a game without one has no walls: the map's edge is Griddly's boundary,
 ``wall_density`` places nothing, and rooms and mazes are refused.
 """
@@ -316,13 +319,58 @@ def _arena(options: MapOptions, chars: Mapping[str, str], rng: np.random.Generat
         raise ConfigError(
             f"impossible map: {needed} objects do not fit in the {len(free)} free cells left by "
             f"rooms={options.rooms} on a {w}x{h} map: at most {len(free)} fit; use fewer rooms or a larger map")
-    picks = free[rng.choice(len(free), size=needed, replace=False)]
     tokens = [f"{chars[avatar]}{first_agent + i}" for i in range(options.num_agents)]
     for name, count in counts.items():
         tokens += [chars[name]] * count
+    if options.layout == "maze":
+        cells = _dead_ends(grid == ".", needed - options.num_agents, rng)
+        rest = np.argwhere(grid == ".")
+        rest = rest[~(rest[:, None] == cells[None]).all(-1).any(1)] if len(cells) else rest
+        picks = np.concatenate([rest[rng.choice(len(rest), size=options.num_agents, replace=False)], cells])
+    else:
+        picks = free[rng.choice(len(free), size=needed, replace=False)]
     for (y, x), tok in zip(picks, tokens):
         grid[y, x] = tok
     return grid
+
+
+def _dead_ends(open_: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` cells (row, col) of a perfect maze's corridors ``open_`` for objects: each a dead end (one open
+    neighbour, or none) of the corridors left once the cells before it are taken, and none beside a cell taken
+    before (whose way in it would close). Taking a leaf from a tree leaves a tree, so the corridors stay one
+    connected maze with a way to every cell taken. Among the leaves of each turn, one drawn at random. When no such
+    dead end is left (a small maze, many objects), the rest stand in corridor cells drawn at random, where they may
+    cut the maze."""
+    open_, kept = open_.copy(), np.zeros_like(open_)
+    out = []
+    for _ in range(n):
+        padded = np.pad(open_, 1)
+        degree = padded[:-2, 1:-1].astype(int) + padded[2:, 1:-1] + padded[1:-1, :-2] + padded[1:-1, 2:]
+        leaves = np.argwhere(open_ & ~kept & (degree <= 1))
+        if not len(leaves):
+            leaves = np.argwhere(open_)
+        y, x = leaves[int(rng.integers(len(leaves)))]
+        open_[y, x] = False
+        kept[max(y - 1, 0):y + 2, x] = kept[y, max(x - 1, 0):x + 2] = True
+        out.append((y, x))
+    return np.array(out, dtype=np.int64).reshape(-1, 2)
+
+
+def group_agents(level: str, kin: np.ndarray, agent_char: str) -> str:
+    """``level`` with its agents renumbered so that kin come in turn: the k-th agent token in number order becomes
+    the k-th agent when agents are ordered by their first kin (``kin``: (N, N) bool, each agent its own kin), ties
+    in number order. A team's agents thus take consecutive places (the same arena, in a map of arenas); agents
+    without kin keep their numbers."""
+    first = np.argmax(np.asarray(kin, dtype=bool), axis=1)
+    order = np.argsort(first, kind="stable")   # place k (0-based) holds agent order[k]
+    if (order == np.arange(len(order))).all():
+        return level
+    rows = [row.split(" ") for row in level.split("\n")]
+    for row in rows:
+        for c, tok in enumerate(row):
+            if tok.startswith(agent_char) and tok[len(agent_char):].isdigit():
+                row[c] = f"{agent_char}{order[int(tok[len(agent_char):]) - 1] + 1}"
+    return "\n".join(" ".join(row) for row in rows)
 
 
 def parse_level(level: str, chars: dict[str, str], agent_char: str) -> tuple[int, int, int]:
