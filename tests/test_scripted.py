@@ -124,3 +124,69 @@ def test_an_agent_walks_around_an_agent_in_its_way_and_harvests():
     assert env.agent_variables()[0]["inventory"] >= 1
     assert env.agent_variables()[1]["location"] == (2, 1)
     env.close()
+
+
+def test_an_agent_goes_to_the_altar_only_with_energy_for_the_walk_too():
+    """Moves cost 2 and a turn 1 (games/metta.yaml), the altar 100: three cells away an agent needs 100 + 3 x 2 + 1
+    = 107 to arrive with the altar's price; with 106 and nothing else to do it waits, with 107 it sets off."""
+    from metta import make_env
+    from metta.scripted.agents import ScriptedAgents
+
+    for energy, sets_off in ((106, False), (107, True)):
+        env = make_env("metta-solo", level="W W W W W W W\nW A1 . . . a W\nW W W W W W W\n",
+                       overrides={"agent_initial_energy": energy, "agent_energy_regen": 0})
+        env.reset(seed=0)
+        assert (ScriptedAgents(env).act()[0] != 0) == sets_off, energy
+        env.close()
+
+
+GIFT = """W W W W W W W W
+W A1 . . A2 . a W
+W W W W W W W W
+"""
+
+
+def test_kin_short_of_the_altar_give_to_the_one_nearer_it():
+    """Two kin with 80 energy each, no regeneration and no economy: neither can pay the altar's 100 alone. The one
+    farther from it walks up and gives 50 (gift_amount, costing it 52); the nearer then has 130 - 2 - 1 on arrival:
+    exactly one heart, earned by agent 2 with agent 1's gift."""
+    from metta import make_env
+    from metta.scripted.agents import ORACLE, ScriptedAgents
+
+    env = make_env("metta-teams", level=GIFT, team_size=2, max_steps=40,
+                   overrides={"agent_initial_energy": 80, "agent_energy_regen": 0, "gift_amount": 50})
+    env.reset(seed=0)
+    agents = ScriptedAgents(env, ORACLE)
+    infos = {}
+    while env.agents:
+        actions = agents.act()
+        _, _, _, _, infos = env.step(dict(zip(env.possible_agents, actions.tolist())))
+    one, two = (infos[a]["episode"] for a in env.possible_agents)
+    assert (one["gifts_to_kin"], one["hearts"], two["hearts"]) == (1, 0, 1)
+    env.close()
+
+
+POCKET = """W W W W W W W
+W A1 . . A2 a W
+W W W . W W W
+W W W W W W W
+"""
+
+
+def test_an_agent_with_nothing_to_do_makes_way():
+    """Agent 2 stands on the altar's only free side. It pays for a heart at once, then has nothing left to do (no
+    regeneration, no economy) while agent 1, which can pay too, queues behind it: asked, it steps aside until the
+    way is free, and agent 1 earns its heart. Without making way, agent 1 would wait the whole episode."""
+    from metta import make_env
+    from metta.scripted.agents import ScriptedAgents
+
+    for seed in range(3):
+        env = make_env("metta-solo", level=POCKET, max_steps=60,
+                       overrides={"agent_initial_energy": 150, "agent_energy_regen": 0})
+        env.reset(seed=seed)
+        agents = ScriptedAgents(env, seed=seed)
+        infos = {}
+        while env.agents:
+            _, _, _, _, infos = env.step(dict(zip(env.possible_agents, agents.act().tolist())))
+        assert [infos[a]["episode"]["hearts"] for a in env.possible_agents] == [1, 1], seed
+        env.close()

@@ -42,7 +42,8 @@ ORACLE = {
     # stock: the generator's; cooldown: the stations' (generator, charger, altar; one of them at least)
     "variables": ("energy", "frozen", "shield", "inventory", "stock", "cooldown"),
     "actions": ("move", "rotate", "use", "attack", "shield", "gift"),
-    "values": ("altar_cost", "max_inventory", "gift_amount", "gift_cost", "charger_energy", "attack_cost"),
+    "values": ("altar_cost", "max_inventory", "gift_amount", "gift_cost", "charger_energy", "attack_cost",
+               "move_cost", "rotate_cost", "use_cost"),
 }
 RENDER = ("energy", "max_energy", "shield", "frozen", "cooldown")
 METRICS = ("headline", "economy")
