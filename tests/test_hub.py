@@ -403,6 +403,28 @@ def test_bare_names_and_local_directories(server, tmp_path, sf_config, monkeypat
     assert os.listdir(tmp_path / "shared") == ["run-model"]
 
 
+def test_a_model_shipped_in_the_repository_installs_offline_before_the_hub(server, tmp_path, sf_config,
+                                                                          monkeypatch):
+    """A bare NAME with a directory in the repository's models/ installs from there, verified against its
+    manifest, with the Hub unreachable; a name without one still means the Hub."""
+    import metta.hub.naming as naming
+
+    monkeypatch.setattr(naming, "SHIPPED_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    src = make_experiment(tmp_path / "alice", "run", 3_000, sf_config, seed=1)
+    hub.save("run", str(tmp_path / "models" / "baseline"), str(tmp_path / "alice"), out=quiet)
+    dest = hub.load("baseline", str(tmp_path / "bob"), out=quiet)
+    assert dest == str(tmp_path / "bob" / "baseline") and not server.repos
+    rel = os.path.join("checkpoint_p0", "checkpoint_000000005_3000.pth")
+    assert files_of(dest)[rel] == files_of(src)[rel]
+    assert naming.shipped("baseline") and naming.shipped("other") is None and naming.shipped("../x") is None
+    with open(tmp_path / "models" / "baseline" / rel, "ab") as f:   # a changed file is refused, as from the Hub
+        f.write(b"x")
+    with config_error("sha256"):
+        hub.load("baseline", str(tmp_path / "carol"), out=quiet)
+    assert not (tmp_path / "carol" / "baseline").exists()
+
+
 def test_uploading_without_a_token_is_a_clear_error(server, tmp_path, sf_config, monkeypatch):
     from huggingface_hub import constants
 

@@ -11,8 +11,9 @@ from metta.hub.publish import save
 
 
 def main(argv: list[str] | None = None) -> int:
-    epilog = (f"A bare NAME means ${ORG_ENV}/NAME (default organisation: {DEFAULT_ORG}); a path (/, ., ~ or an "
-              f"existing directory) means a local directory. HF_ENDPOINT, HF_HOME, HF_HUB_OFFLINE and HF_TOKEN apply.")
+    epilog = (f"A bare NAME is a model shipped in the repository's models/ when there is one (baseline), else "
+              f"${ORG_ENV}/NAME (default organisation: {DEFAULT_ORG}); a path (/, ., ~ or an existing directory) "
+              f"means a local directory. HF_ENDPOINT, HF_HOME, HF_HUB_OFFLINE and HF_TOKEN apply.")
     ap = argparse.ArgumentParser(prog="python -m metta.hub", epilog=epilog,
                                  description="Share trained models through the Hugging Face Hub.")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -20,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
                         description="Download a model (Hub repo ORG/NAME, bare NAME in the default organisation, or "
                                     "a local directory), verify every file against its manifest, read checkpoints "
                                     "without running code, and install it into train_dir/EXPERIMENT.")
-    ld.add_argument("name", metavar="NAME", help="ORG/NAME, NAME, or a local directory")
+    ld.add_argument("name", metavar="NAME", help="a model shipped in models/, ORG/NAME, NAME, or a local directory")
     ld.add_argument("--revision", help="a branch, tag or commit id (default: main)")
     ld.add_argument("--experiment", help="the experiment name to install under (default: the repository's name)")
     ld.add_argument("--train_dir", default="train_dir", help="Sample Factory's train_dir (default: %(default)s)")

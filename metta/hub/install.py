@@ -17,7 +17,7 @@ from metta.sf_integration.checkpoints import CHECKPOINT_FILE, CONFIG, read_confi
 from metta.hub.card import describe
 from metta.hub.client import HubSource, LocalSource
 from metta.hub.manifest import copy_verified, read_manifest, sha256_file
-from metta.hub.naming import (GAME, LEVEL, MANIFEST, SOURCE, check_experiment_name, is_local,
+from metta.hub.naming import (GAME, LEVEL, MANIFEST, SOURCE, check_experiment_name, is_local, shipped,
                                              repo_id_for)
 
 
@@ -98,10 +98,11 @@ def adapt_config(stage: str, train_dir: str, exp: str, config: dict, files: dict
 def load(name: str, train_dir: str = "train_dir", experiment: str | None = None, revision: str | None = None,
          force: bool = False, out=print) -> str:
     """Fetch, verify and install a model into ``train_dir/EXPERIMENT``; return that directory."""
-    if is_local(name):
+    local = name if is_local(name) else shipped(name)
+    if local is not None:
         if revision:
-            raise ConfigError(f"--revision {revision}: a local directory ({name}) has no revisions")
-        source = LocalSource(name)
+            raise ConfigError(f"--revision {revision}: a local directory ({local}) has no revisions")
+        source = LocalSource(local)
         default_name = os.path.basename(source.root)
     else:
         source = HubSource(repo_id_for(name), revision)

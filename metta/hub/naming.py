@@ -17,6 +17,8 @@ GAME = "game.yaml"
 LEVEL = "level.txt"
 STATS = "eval/stats.json"
 EXPERIMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+# models that ship inside the repository, one directory each (``./devops/load_model.sh baseline``)
+SHIPPED_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "models")
 
 
 def default_org() -> str:
@@ -25,6 +27,15 @@ def default_org() -> str:
 
 def is_local(name: str) -> bool:
     return name.startswith(("/", ".", "~")) or os.path.isdir(name)
+
+
+def shipped(name: str) -> str | None:
+    """The directory of the model called ``name`` that ships in the repository's ``models/`` (a bare name whose
+    directory holds a manifest), else None: such a name is installed from there, offline, before the Hub."""
+    if not EXPERIMENT_NAME.fullmatch(name or ""):
+        return None
+    path = os.path.join(SHIPPED_DIR, name)
+    return path if os.path.isfile(os.path.join(path, MANIFEST)) else None
 
 
 def repo_id_for(name: str) -> str:
