@@ -1,5 +1,6 @@
-"""``python -m metta.curriculum.solvable [CURRICULUM] [--env metta-teams] [--episodes 2] [--json]``: how well the
-scripted agents (metta.scripted, the ``oracle`` conduct, every agent) play each task of a curriculum.
+"""``python -m metta.curriculum.solvable [CURRICULUM] [--policy oracle] [--env metta-teams] [--episodes 2] [--json]``:
+how well a policy plays each task of a curriculum: by default the scripted agents (metta.scripted, the ``oracle``
+conduct, every agent), or ``random``, or a trained experiment in ``train_dir`` (its student, say).
 
 A teacher can only teach what it does, and a task nobody can solve teaches nothing: for every task, at each of its
 corner draws (every value at its first extreme, then each value at each extreme in turn, as the curriculum's own
@@ -13,22 +14,23 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
-
 import numpy as np
 
 from metta.errors import ConfigError, UsageError
 
 
-def task_rows(curriculum: str, env: str = "metta-teams", episodes: int = 2, progress: bool = False) -> list[dict]:
+def task_rows(curriculum: str, env: str = "metta-teams", episodes: int = 2, progress: bool = False,
+              policy: str = "oracle", train_dir: str = "train_dir") -> list[dict]:
     """One row per task and corner draw: ``{"task", "changes", "share", "mean"}`` (share of agents whose headline
-    metric reached 1, its mean per agent; over ``episodes`` episodes)."""
+    metric reached 1, its mean per agent; over ``episodes`` episodes), played by ``policy``
+    (metta.evals.policies.policy_for)."""
     from tqdm import tqdm
 
     from metta.curriculum.tasks import load_curriculum, task_config
     from metta.env import make_env
     from metta.env.presets import get_preset
-    from metta.scripted.agents import ScriptedOracle
+    from metta.evals.play import play_episode
+    from metta.evals.policies import policy_for
 
     if episodes < 1:
         raise UsageError(f"--episodes must be at least 1, got {episodes}")
@@ -36,22 +38,17 @@ def task_rows(curriculum: str, env: str = "metta-teams", episodes: int = 2, prog
     spec = load_curriculum(curriculum, base)
     draws = [(name, changes) for name, task in spec.tasks.items() for changes in task.corner_changes()]
     rows = []
-    bar = tqdm(total=len(draws) * episodes, desc=f"scripted agents on {curriculum}", unit="episode",
+    bar = tqdm(total=len(draws) * episodes, desc=f"{policy} on {curriculum}", unit="episode",
                disable=not progress)
     for name, changes in draws:
         game = make_env(task_config(base, changes), seed=0)
         headline = game.facts.headline
         if headline is None:
             raise ConfigError(f"{game.game.path}: Metta.metrics has no headline metric to score the tasks by")
-        oracle = ScriptedOracle(game)
+        player = policy_for(policy, game, train_dir=train_dir, seed=0)
         reached, total = [], []
         for seed in range(episodes):
-            obs, _ = game.reset(seed=seed)
-            oracle.reset(len(game.possible_agents), game.max_steps, seed)
-            infos: dict[str, Any] = {}
-            while game.agents:
-                obs, _, _, _, infos = game.step(oracle.act(obs))
-            values = [infos[a]["episode"][headline] for a in game.possible_agents]
+            values = [m[headline] for m in play_episode(game, player, seed).metrics]
             reached += [v >= 1 for v in values]
             total += values
             bar.update(1)
@@ -66,12 +63,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m metta.curriculum.solvable", description=__doc__.split("\n\n")[0])
     parser.add_argument("curriculum", nargs="?", default="suite",
                         help="a curriculum file, or the name of one in games/curricula (default: suite)")
+    parser.add_argument("--policy", default="oracle",
+                        help="oracle (the default), random, or an experiment in --train_dir")
+    parser.add_argument("--train_dir", default="train_dir")
     parser.add_argument("--env", default="metta-teams", help="the run's env preset (default: metta-teams)")
     parser.add_argument("--episodes", type=int, default=2, help="episodes per corner draw (default: 2)")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")
     args = parser.parse_args(argv)
     try:
-        rows = task_rows(args.curriculum, args.env, args.episodes, progress=not args.json)
+        rows = task_rows(args.curriculum, args.env, args.episodes, progress=not args.json, policy=args.policy,
+                         train_dir=args.train_dir)
     except (ConfigError, UsageError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
