@@ -214,3 +214,13 @@ def test_the_shipped_exploration_games_are_overlays_of_the_metta_game(game):
     players = [a["Name"] for a in doc["Actions"] if not a.get("InputMapping", {}).get("Internal")]
     assert players[:5] == ["move", "rotate", "use", "attack", "shield"]
 
+
+def test_every_shipped_overlay_says_only_what_changes():
+    """An overlay that grows past 150 lines is restating its base: merge by name, by (source, destination), or
+    repeat a rule over Parameters instead (docs/games.md)."""
+    import glob
+
+    overlays = [p for p in glob.glob(os.path.join(ROOT, "games", "*.yaml")) if "extends" in yaml.safe_load(open(p))]
+    assert len(overlays) >= 5
+    sizes = {os.path.basename(p): sum(1 for _ in open(p)) for p in overlays}
+    assert all(n < 150 for n in sizes.values()), sizes

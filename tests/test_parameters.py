@@ -76,6 +76,20 @@ def test_null_drops_a_list():
     assert commands(expand(doc, "g.yaml")) == [{"incr": "attacks"}]
 
 
+def test_the_metta_game_loots_its_inventory_and_the_chain_ore_and_batteries():
+    from conftest import ROOT
+
+    def loot(name):
+        attack = next(a for a in load_gdy(f"{ROOT}/games/{name}.yaml").doc["Actions"] if a["Name"] == "attack")
+        src = attack["Behaviours"][0]["Src"]["Commands"]
+        robbed = next(c["eq"]["Commands"] for c in src if "eq" in c and c["eq"]["Arguments"] == ["dst.shield", 0])
+        return [c["add"] for c in robbed if "add" in c], [c["gt"]["Arguments"] for c in src if "gt" in c]
+
+    assert loot("metta") == ([["inventory", "dst.inventory"]], [["inventory", "agent_max_inventory"]])
+    assert loot("resource_chain") == ([["ore", "dst.ore"], ["battery", "dst.battery"]],
+                                      [["ore", "agent_max_ore"], ["battery", "agent_max_battery"]])
+
+
 def precondition(each):
     doc = game([LOOT, CAP])
     doc["Actions"][0]["Behaviours"][0]["Src"]["Preconditions"] = [each]
