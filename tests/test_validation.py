@@ -255,12 +255,15 @@ print("accepted")
 
 
 def test_griddly_alone_is_not_safe(tmp_path):
-    """Why validation comes first: a file our validator rejects, given straight to Griddly, does not fail cleanly."""
+    """Why validation comes first: a file our validator rejects, given straight to Griddly, does not fail cleanly.
+    Griddly gets the document it would be given (the parameterised rules written out), not the file as written."""
+    from metta.griddly_ext.gdy import parse_gdy
+
     outcomes = {}
     for case_id in ["avatar-not-an-object", "behaviour-unknown-object", "unknown-named-value", "zero-cooldown"]:
         content = next(c for i, c, _ in CASES if i == case_id)
         path = tmp_path / f"{case_id}.yaml"
-        path.write_text(content())
+        path.write_text(parse_gdy(content(), str(path)).to_yaml())
         try:
             proc = subprocess.run([sys.executable, "-c", CRASHER, str(path)], capture_output=True, text=True,
                                   timeout=60)

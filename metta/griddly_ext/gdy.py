@@ -9,6 +9,9 @@ platform reads and Griddly never sees. ``GameDoc`` keeps it apart from ``doc``, 
 serialised for Griddly (``to_yaml``) or checked against its schema contains it; overlays
 inherit and merge it like any other mapping. What it may hold is the platform's business
 (metta.env.game_facts), not this module's.
+
+A game file may hold a top-level ``Parameters:`` too: lists that its ``each:`` commands repeat a rule over
+(metta.griddly_ext.parameters). ``GameDoc`` writes them out: its ``doc`` holds the copies, never the section.
 """
 from __future__ import annotations
 
@@ -28,6 +31,7 @@ from yaml.resolver import Resolver
 from metta.errors import ConfigError, UsageError
 from metta.griddly_ext.game_index import GameIndex, variable_name
 from metta.griddly_ext.overlay import EXTENDS, resolve
+from metta.griddly_ext.parameters import expand, has_rules
 from metta.runtime.name_values import parse_name_values
 
 GAMES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "games")
@@ -55,6 +59,8 @@ class GameDoc:
             if self.section is None:
                 self.section = self.doc[SECTION]
             self.doc = {k: v for k, v in self.doc.items() if k != SECTION}
+        if isinstance(self.doc, dict) and has_rules(self.doc):
+            self.doc = expand(self.doc, self.path)
 
     @property
     def index(self) -> GameIndex:
@@ -327,13 +333,14 @@ def load_gdy(path: str | os.PathLike) -> GameDoc:
 
 def standalone_text(path: str | os.PathLike) -> str | None:
     """The game at ``path`` as one self-contained GDY text when it ``extends`` a base (what to ship, e.g. with a
-    model, where the base may not be), its SECTION included; None when the file stands alone already (ship it as
-    written)."""
+    model, where the base may not be), its SECTION included and its ``each:`` commands written out; None when the
+    file stands alone already (ship it as written)."""
     path = os.fspath(path)
     doc = _read_gdy(path)
     if EXTENDS not in doc:
         return None
-    return f"# {os.path.basename(path)} with the games it extends merged in\n" + _dump(_resolved(path, doc))
+    whole = expand(_resolved(path, doc), path)
+    return f"# {os.path.basename(path)} with the games it extends merged in\n" + _dump(whole)
 
 
 def _resolved(path: str, doc: dict) -> dict:
