@@ -425,6 +425,33 @@ def test_a_model_shipped_in_the_repository_installs_offline_before_the_hub(serve
     assert not (tmp_path / "carol" / "baseline").exists()
 
 
+def test_the_shipped_baseline_installs_offline_verified_and_plays(tmp_path, monkeypatch):
+    """The repository's models/baseline: every file its manifest lists, verified by its sha256, installs with no
+    network; its card names the teacher it learned from; the policy loads with no teacher configured and plays
+    the eval suite's navigation scenario."""
+    import json
+
+    from metta.evals.play import play_episode
+    from metta.evals.policies import load_experiment
+    from metta.evals.scenarios import SCENARIOS
+    from metta.hub.naming import SHIPPED_DIR
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with open(os.path.join(SHIPPED_DIR, "baseline", "manifest.json")) as f:
+        manifest = json.load(f)
+    dest = hub.load("baseline", str(tmp_path), out=quiet)
+    for rel, meta in manifest["files"].items():
+        with open(os.path.join(dest, rel), "rb") as f:
+            assert hashlib.sha256(f.read()).hexdigest() == meta["sha256"], rel
+    assert any(rel.endswith(".pth") for rel in manifest["files"])
+    with open(os.path.join(SHIPPED_DIR, "baseline", "README.md")) as f:
+        assert "teacher | `oracle`" in f.read()
+    env = SCENARIOS["navigation"].make_env(0)
+    outcome = play_episode(env, load_experiment("baseline", str(tmp_path)), 0)
+    env.close()
+    assert outcome.steps > 0 and outcome.actions.sum() == outcome.steps
+
+
 def test_uploading_without_a_token_is_a_clear_error(server, tmp_path, sf_config, monkeypatch):
     from huggingface_hub import constants
 
