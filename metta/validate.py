@@ -22,13 +22,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _check(args) -> int:
-    from metta.griddly_ext.gdy import load_gdy, parse_overrides
+    from metta.griddly_ext.gdy import load_gdy
     from metta.griddly_ext.probe import probe_game
     from metta.griddly_ext.validation import validate_game
     from metta.env.game_facts import GameFacts
+    from metta.runtime.name_values import parse_name_values
 
     game = load_gdy(args.file)
-    game = validate_game(game.with_overrides(parse_overrides(args.override)))
+    game = validate_game(game.with_overrides(parse_name_values(args.override, int, "--override", "NAME=INTEGER",
+                                                                   "attack.cost=20")))
     GameFacts.of(game)  # the Metta: section
     if not args.no_probe:
         probe_game(game)

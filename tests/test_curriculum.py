@@ -31,10 +31,9 @@ TINY_ENV = dict(width=10, height=10, num_agents=4, team_size=2, generators=4, ch
 
 
 def tiny_base():
-    from metta.env.config import configure
     from metta.env.presets import get_preset
 
-    return configure(get_preset("metta-teams"), **TINY_ENV)
+    return get_preset("metta-teams").override(TINY_ENV)
 
 
 def write(tmp_path, text, name="spec.yaml"):
@@ -100,7 +99,7 @@ def test_every_project_curriculum_validates_on_metta_teams(path):
 @pytest.mark.parametrize("text, words", [
     ("tasks: {a: {}}\nsampler: {kind: fancy}", ["sampler.kind", "weighted", "learning_progress"]),
     ("tasks: {}", ["at least one task"]),
-    ("tasks: {a: {maps: {}}}", ["tasks.a: unknown key maps", "known: map"]),
+    ("tasks: {a: {maps: {}}}", ["tasks.a: unknown key maps", "did you mean map?"]),
     ("tasks: {a: {map: {num_agents: 8}}}", ["tasks.a", "map.num_agents", "arenas"]),
     ("tasks: {a: {level: 'W W W'}}", ["tasks.a", "level", "held out"]),
     ("tasks: {a: {max_steps: {low: 50, high: 10}}}", ["tasks.a", "max_steps", "low <= high"]),
@@ -109,7 +108,8 @@ def test_every_project_curriculum_validates_on_metta_teams(path):
     ("tasks: {a: {overrides: {agent_inital_energy: 5}}}", ["tasks.a", "agent_inital_energy"]),
     ("tasks: {a: {map: {width: 3}}}", ["tasks.a", "do not fit"]),
     ("tasks: {a: {map: {arenas: [1, 40]}}}", ["tasks.a", "arenas"]),
-    ("tasks: {a: {map: {wdth: 3}}}", ["tasks.a", "map.wdth", "not a map option"]),
+    ("tasks: {a: {map: {wdth: 3}}}", ["tasks.a", "unknown key map.wdth", "did you mean map.width?"]),
+    ("tasks: {a: {kinship.team_reward: 0}}", ["tasks.a", "kinship.team_reward", "a task changes"]),
     ("tasks: {a: {weight: 0}}", ["tasks.a", "weight", "positive"]),
     ("- a\n- b", ["a curriculum is a mapping"]),
 ])
@@ -137,11 +137,11 @@ def test_a_task_draws_from_buckets_and_ranges_only():
                                                           "max_steps": {"low": 10, "high": 12}}}})
     rng = np.random.default_rng(0)
     draws = [spec.tasks["t"].changes(rng) for _ in range(300)]
-    assert {d["overrides"]["a"] for d in draws} == {1, 2, 3}
+    assert {d["game.overrides.a"] for d in draws} == {1, 2, 3}
     assert {d["max_steps"] for d in draws} == {10, 11, 12}
     assert all(isinstance(d["max_steps"], int) for d in draws)
-    assert all(0.0 <= d["wall_density"] <= 0.1 for d in draws)
-    assert all(d["objects"] == {"altar": 2} for d in draws)
+    assert all(0.0 <= d["map.wall_density"] <= 0.1 for d in draws)
+    assert all(d["map.objects.altar"] == 2 for d in draws)
 
 
 # ---------------------------------------------------------------- arenas
@@ -171,12 +171,13 @@ def as_grid(level: str) -> np.ndarray:
 
 @pytest.mark.parametrize("arenas, layout", [(6, "rooms"), (4, "maze"), (24, "rooms")])
 def test_arenas_are_walled_apart_and_deal_agents_in_order(arenas, layout):
-    from metta.griddly_ext.levels import MapOptions, arena_grid, generate_level
+    from metta.griddly_ext.levels import generate_level
+    from metta.griddly_ext.map_config import MapConfig, arena_grid
 
     chars = {"agent": "A", "wall": "W", "altar": "a", "generator": "g", "charger": "c"}
     side = 44 if arenas == 24 else 40
-    opts = MapOptions(width=side, height=side + 10, num_agents=24, layout=layout, arenas=arenas,
-                      objects={"altar": arenas, "generator": 7, "charger": 0}, wall_density=0.05)
+    opts = MapConfig(width=side, height=side + 10, num_agents=24, layout=layout, arenas=arenas,
+                     objects={"altar": arenas, "generator": 7, "charger": 0}, wall_density=0.05)
     grid = as_grid(generate_level(opts, chars, np.random.default_rng(1)))
     rows, cols = arena_grid(arenas)
     ah, aw = (side + 10) // rows, side // cols
@@ -252,7 +253,8 @@ def test_no_training_task_generates_an_eval_level(path):
     from metta.env.presets import get_preset
     from metta.evals.scenarios import SCENARIOS
     from metta.griddly_ext.gdy import load_gdy
-    from metta.griddly_ext.levels import default_counts, generate_level
+    from metta.griddly_ext.levels import generate_level
+    from metta.griddly_ext.map_config import default_counts
 
     base = get_preset("metta-teams")
     spec = load_curriculum(path, base)
@@ -262,7 +264,7 @@ def test_no_training_task_generates_an_eval_level(path):
         for _ in range(8):
             cfg = task_config(base, task.changes(rng))
             doc = load_gdy(cfg.game.path).with_overrides(cfg.game.overrides)
-            grid = as_grid(generate_level(cfg.map.options(), doc.map_characters(), rng, doc.avatar,
+            grid = as_grid(generate_level(cfg.map, doc.map_characters(), rng, doc.avatar,
                                           default_counts(doc.named_values())))
             for level_name, level in levels.items():
                 assert not contains(grid, level), f"task {name} generated the eval level {level_name}"

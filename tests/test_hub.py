@@ -69,8 +69,9 @@ def small_model(seed: int):
 
 
 def make_experiment(train_dir, name: str, env_steps: int, sf_config: dict, evaluation: str | None = None,
-                    payload=None, seed: int = 0, game: str | None = None) -> str:
-    """``train_dir/name`` as Sample Factory leaves it: config.json, checkpoint_p0/, and an evaluation."""
+                    payload=None, seed: int = 0, game: str | None = None, game_flag: str = "game.path") -> str:
+    """``train_dir/name`` as Sample Factory leaves it: config.json (``game`` under the flag ``game_flag``: an older
+    config.json's is ``game``), checkpoint_p0/, and an evaluation."""
     exp_dir = os.path.join(train_dir, name)
     ckpt_dir = os.path.join(exp_dir, "checkpoint_p0")
     os.makedirs(ckpt_dir, exist_ok=True)
@@ -84,7 +85,7 @@ def make_experiment(train_dir, name: str, env_steps: int, sf_config: dict, evalu
     if payload is not None:
         ckpt["extra"] = payload
     torch.save(ckpt, os.path.join(ckpt_dir, f"checkpoint_{train_step:09d}_{env_steps}.pth"))
-    cfg = dict(sf_config, experiment=name, train_dir=str(train_dir), game=game,
+    cfg = dict(sf_config, experiment=name, train_dir=str(train_dir), **{game_flag: game},
                cli_args=dict(sf_config["cli_args"], experiment=name, train_dir=str(train_dir)))
     with open(os.path.join(exp_dir, "config.json"), "w") as f:
         json.dump(cfg, f, indent=2)
@@ -233,8 +234,8 @@ def test_a_custom_game_travels_with_the_model(server, tmp_path, sf_config):
     custom.unlink()  # the downloader does not have the uploader's file
     dest = hub.load("lab/run", str(tmp_path / "bob"), out=quiet)
     cfg = json.load(open(os.path.join(dest, "config.json")))
-    assert cfg["game"] == os.path.join(dest, "game.yaml")
-    assert open(cfg["game"], "rb").read().endswith(b"# a variant of the rules\n")
+    assert cfg["game.path"] == os.path.join(dest, "game.yaml")
+    assert open(cfg["game.path"], "rb").read().endswith(b"# a variant of the rules\n")
 
 
 def test_an_overlay_game_travels_with_its_bases_merged_in(server, tmp_path, sf_config):
@@ -243,7 +244,7 @@ def test_an_overlay_game_travels_with_its_bases_merged_in(server, tmp_path, sf_c
     overlay = tmp_path / "rules" / "mine.yaml"
     overlay.parent.mkdir()
     overlay.write_text(f"extends: {GAME}\nEnvironment:\n  Name: Mine\n")
-    make_experiment(tmp_path / "alice", "run", 1_000, sf_config, game=str(overlay))
+    make_experiment(tmp_path / "alice", "run", 1_000, sf_config, game=str(overlay), game_flag="game")  # older name
     hub.save("run", "lab/run", str(tmp_path / "alice"), out=quiet)
     resolved = load_gdy(str(overlay)).doc
     overlay.unlink()  # the downloader has neither the overlay nor, in general, its base

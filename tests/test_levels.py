@@ -6,7 +6,8 @@ import pytest
 
 from metta import ConfigError
 from metta.griddly_ext.gdy import load_gdy
-from metta.griddly_ext.levels import MapOptions, default_counts, generate_level, parse_level
+from metta.griddly_ext.levels import generate_level, parse_level
+from metta.griddly_ext.map_config import MapConfig, default_counts
 
 from conftest import GAME, config_error
 from tree_game import TREE_COUNT, write_tree_game
@@ -62,26 +63,25 @@ def grid(level):
 
 
 @pytest.mark.parametrize("opts", [
-    MapOptions(),
-    MapOptions(width=25, height=25, num_agents=5, generators=5, chargers=3, altars=2, wall_density=0.1),
-    MapOptions(width=100, height=100, num_agents=99, generators=60, chargers=30, altars=15, rooms=10),
-    MapOptions(width=7, height=5, num_agents=2, generators=1, chargers=1, altars=1, wall_density=0.9),
+    MapConfig(),
+    MapConfig(width=25, height=25, num_agents=5, generators=5, chargers=3, altars=2, wall_density=0.1),
+    MapConfig(width=100, height=100, num_agents=99, generators=60, chargers=30, altars=15, rooms=10),
+    MapConfig(width=7, height=5, num_agents=2, generators=1, chargers=1, altars=1, wall_density=0.9),
 ])
 def test_generated_level_has_what_was_asked(opts):
     g = grid(generate_level(opts, CHARS, np.random.default_rng(0), defaults=DEFAULTS))
     assert len(g) == opts.height and all(len(r) == opts.width for r in g)
     flat = [t for r in g for t in r]
     assert sorted(t for t in flat if t.startswith("A")) == sorted(f"A{i}" for i in range(1, opts.num_agents + 1))
-    for name in ("generator", "charger", "altar"):
-        spelled = getattr(opts, name + "s")
-        assert flat.count(CHARS[name]) == (DEFAULTS[name] if spelled is None else spelled)
+    for name in ("generator", "charger", "altar"):  # generators=5 spells objects={"generator": 5}
+        assert flat.count(CHARS[name]) == (opts.objects or {}).get(name, DEFAULTS[name])
     border = g[0] + g[-1] + [r[0] for r in g] + [r[-1] for r in g]
     assert set(border) == {CHARS["wall"]}
     assert parse_level("\n".join(" ".join(r) for r in g), CHARS, "A") == (opts.width, opts.height, opts.num_agents)
 
 
 def test_wall_density_is_respected():
-    opts = MapOptions(width=50, height=50, num_agents=4, generators=0, chargers=0, altars=0, wall_density=0.2)
+    opts = MapConfig(width=50, height=50, num_agents=4, generators=0, chargers=0, altars=0, wall_density=0.2)
     g = grid(generate_level(opts, CHARS, np.random.default_rng(1)))
     inner = [t for r in g[1:-1] for t in r[1:-1]]
     assert inner.count("W") == round(0.2 * 48 * 48)
@@ -89,7 +89,7 @@ def test_wall_density_is_respected():
 
 @pytest.mark.parametrize("layout", ["rooms", "maze"])
 def test_same_seed_same_level_different_seed_different_level(layout):
-    opts = MapOptions(layout=layout)
+    opts = MapConfig(layout=layout)
     a = generate_level(opts, CHARS, np.random.default_rng(42), defaults=DEFAULTS)
     b = generate_level(opts, CHARS, np.random.default_rng(42), defaults=DEFAULTS)
     c = generate_level(opts, CHARS, np.random.default_rng(43), defaults=DEFAULTS)
@@ -97,15 +97,15 @@ def test_same_seed_same_level_different_seed_different_level(layout):
 
 
 def test_the_game_file_counts_give_the_levels_of_before():
-    """games/metta.yaml declares the counts MapOptions used to hold (map_count_generator 20, charger 10, altar 5):
+    """games/metta.yaml declares the counts the map options used to hold (map_count_generator 20, charger 10, altar 5):
     the same options and seed give the very levels generated before, directly and through make_env."""
     from metta import make_env
 
     assert DEFAULTS == {"generator": 20, "charger": 10, "altar": 5}
     for options, seed, digest in LEVELS_BEFORE:
-        level = generate_level(MapOptions(**options), CHARS, np.random.default_rng(seed), defaults=DEFAULTS)
+        level = generate_level(MapConfig(**options), CHARS, np.random.default_rng(seed), defaults=DEFAULTS)
         assert hashlib.sha256(level.encode()).hexdigest() == digest, (options, seed)
-    small = MapOptions(width=12, height=8, num_agents=3, generators=2, chargers=1, altars=1)
+    small = MapConfig(width=12, height=8, num_agents=3, generators=2, chargers=1, altars=1)
     assert generate_level(small, CHARS, np.random.default_rng(7)) == SMALL_BEFORE
     env = make_env("metta-teams", seed=5)
     levels = [env.level, env.reset(seed=9) and env.level, env.reset() and env.level]
@@ -133,7 +133,7 @@ def test_a_new_object_is_placed_by_its_yaml_default_and_by_objects(tmp_path):
     assert [count(env.level, c) for c in "tagc"] == [10, 1, 2, 10]
     env.close()
     chars = load_gdy(path).map_characters()
-    level = generate_level(MapOptions(num_agents=2, objects={"tree": 3}), chars, np.random.default_rng(0))
+    level = generate_level(MapConfig(num_agents=2, objects={"tree": 3}), chars, np.random.default_rng(0))
     assert count(level, "t") == 3 and count(level, "a") == 0  # no game defaults given: only what was asked
 
 
@@ -141,26 +141,26 @@ def test_unknown_objects_and_maps_that_cannot_fit_are_clear_errors():
     rng = np.random.default_rng(0)
     with config_error("objects['altr']", "no placeable object 'altr'", "did you mean 'altar'?",
                       "placeable: wall, generator, charger, altar, marker"):
-        generate_level(MapOptions(objects={"altr": 3}), CHARS, rng, defaults=DEFAULTS)
+        generate_level(MapConfig(objects={"altr": 3}), CHARS, rng, defaults=DEFAULTS)
     with config_error("objects['agent']", "num_agents"):
-        generate_level(MapOptions(objects={"agent": 3}), CHARS, rng)
+        generate_level(MapConfig(objects={"agent": 3}), CHARS, rng)
     with config_error("altars=3 and objects['altar']=4 disagree"):
-        generate_level(MapOptions(altars=3, objects={"altar": 4}), CHARS, rng)
+        generate_level(MapConfig(altars=3, objects={"altar": 4}), CHARS, rng)
     with config_error("impossible map", "num_agents=4, altar=70", "at most 64 fit"):
-        generate_level(MapOptions(width=10, height=10, num_agents=4, objects={"altar": 70}), CHARS, rng)
+        generate_level(MapConfig(width=10, height=10, num_agents=4, objects={"altar": 70}), CHARS, rng)
     with config_error("impossible map", "corridors", "at most 49 fit"):  # 25 maze cells and 24 passages
-        generate_level(MapOptions(width=11, height=11, num_agents=20, layout="maze"), CHARS, rng, defaults=DEFAULTS)
-    with config_error("layout must be one of rooms, maze"):
-        generate_level(MapOptions(layout="caves"), CHARS, rng)
+        generate_level(MapConfig(width=11, height=11, num_agents=20, layout="maze"), CHARS, rng, defaults=DEFAULTS)
+    with config_error("layout", "'rooms' or 'maze'", "'caves'"):
+        generate_level(MapConfig(layout="caves"), CHARS, rng)
     with config_error("a maze needs walls", "'wall'"):
-        generate_level(MapOptions(layout="maze"), {k: v for k, v in CHARS.items() if k != "wall"}, rng)
+        generate_level(MapConfig(layout="maze"), {k: v for k, v in CHARS.items() if k != "wall"}, rng)
 
 
 @pytest.mark.parametrize("width, height, seed", [(15, 11, 0), (40, 40, 1), (24, 17, 2)])
 def test_a_maze_is_perfect_and_everything_stands_in_its_corridors(width, height, seed):
     """One path between any two corridor cells: the corridors are connected and have one cell fewer passages
     than cells (a tree); agents and objects stand in corridor cells, and the maze is enclosed by walls."""
-    opts = MapOptions(width=width, height=height, num_agents=6, layout="maze")
+    opts = MapConfig(width=width, height=height, num_agents=6, layout="maze")
     g = grid(generate_level(opts, CHARS, np.random.default_rng(seed), defaults={"altar": 3, "generator": 4}))
     open_ = {(x, y) for y, r in enumerate(g) for x, t in enumerate(r) if t != "W"}
     assert len(open_) == 2 * ((width - 1) // 2) * ((height - 1) // 2) - 1
@@ -184,7 +184,7 @@ def test_a_maze_is_perfect_and_everything_stands_in_its_corridors(width, height,
 def test_every_object_in_a_maze_can_be_reached_by_every_agent(width, height, arenas, seed):
     """Objects block a walk, and one in a corridor would cut a perfect maze in two: a search over the free cells
     (neither wall nor object) from each agent reaches a cell beside every object of its arena."""
-    opts = MapOptions(width=width, height=height, num_agents=24 if arenas > 1 else 6, layout="maze", arenas=arenas)
+    opts = MapConfig(width=width, height=height, num_agents=24 if arenas > 1 else 6, layout="maze", arenas=arenas)
     g = grid(generate_level(opts, CHARS, np.random.default_rng(seed), defaults={"altar": 24, "generator": 24}
                             if arenas > 1 else {"altar": 3, "generator": 4}))
     walkable = {(x, y) for y, r in enumerate(g) for x, t in enumerate(r) if t == "." or t.startswith("A")}
@@ -273,12 +273,12 @@ def test_a_maze_trains_like_any_map():
 
 def test_objects_that_cannot_fit_are_a_clear_error():
     with pytest.raises(ConfigError, match="impossible map"):
-        generate_level(MapOptions(width=4, height=4, num_agents=5, generators=0, chargers=0, altars=0),
+        generate_level(MapConfig(width=4, height=4, num_agents=5, generators=0, chargers=0, altars=0),
                        CHARS, np.random.default_rng(0))
     # rooms can eat the space the objects need
     with pytest.raises(ConfigError, match="rooms"):
         for seed in range(20):
-            generate_level(MapOptions(width=8, height=8, num_agents=30, generators=0, chargers=0, altars=0,
+            generate_level(MapConfig(width=8, height=8, num_agents=30, generators=0, chargers=0, altars=0,
                                       rooms=6, room_size=6), CHARS, np.random.default_rng(seed))
 
 

@@ -135,7 +135,6 @@ def test_action_shares_per_episode_count_each_agents_action_types(batched):
 
 def test_flags_become_the_env_config(tmp_path):
     """The old undotted spellings still work (--width, --beta_a, --override...)."""
-    from metta.env.config import configure
     from metta.env.presets import PRESETS
     from metta.sf_integration.config import env_config_from_cfg
     from metta.sf_integration.train import parse_args, register_components
@@ -148,8 +147,9 @@ def test_flags_become_the_env_config(tmp_path):
                       "--bodies=light=1,heavy=2"])
     assert cfg.experiment == "metta-kin"  # named after the env unless given
     config = env_config_from_cfg(cfg)
-    assert config == configure(PRESETS["metta-kin"], overrides={"attack.cost": 20, "altar_cost": 50}, width=12,
-                               a=2.0, kinship_noise=0.3, level=LEVEL, max_steps=9, bodies={"light": 1.0, "heavy": 2.0})
+    assert config == PRESETS["metta-kin"].override(dict(overrides={"attack.cost": 20, "altar_cost": 50}, width=12,
+                                                        a=2.0, kinship_noise=0.3, level=LEVEL, max_steps=9,
+                                                        bodies={"light": 1.0, "heavy": 2.0}))
     assert cfg.env_config == config.model_dump(mode="json")
     from metta import make_env
 
@@ -187,7 +187,7 @@ def test_the_defaults_follow_whether_torch_sees_a_gpu(cuda, monkeypatch):
 
 @pytest.mark.parametrize("argv,words", [
     (["--env=metta-team"], ["unknown environment", "metta-teams"]),
-    (["--env=metta-teams", "--override", "attack.cost"], ["--override", "NAME=INTEGER"]),
+    (["--env=metta-teams", "--override", "attack.cost"], ["--game.overrides", "NAME=INTEGER"]),
     (["--env=metta-teams", "--override", "attack_cots=3"], ["attack_cots"]),
     (["--env=metta-teams", "--width=2"], ["width"]),
     (["--env=metta-teams", "--level=/nonexistent/level.txt"], ["/nonexistent/level.txt"]),

@@ -71,7 +71,7 @@ def test_leaves_checkpoint_config_and_tensorboard_social_metrics(run):
     assert ckpt["env_steps"] == steps and any(k.startswith("encoder.grid") for k in ckpt["model"])
     with open(os.path.join(run["exp_dir"], "config.json")) as f:
         cfg = json.load(f)
-    assert cfg["env"] == "metta-teams" and cfg["map.width"] == 10 and cfg["override"] == ["attack.cost=5"]
+    assert cfg["env"] == "metta-teams" and cfg["map.width"] == 10 and cfg["game.overrides"] == ["attack.cost=5"]
     assert cfg["env_config"]["map"]["width"] == 10 and cfg["env_config"]["game"]["overrides"] == {"attack.cost": 5}
     tags = run["first_scalars"]
     for m in SOCIAL:

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from conftest import config_error
-from metta import ConfigError, make_env
+from metta import make_env
 from metta.env.presets import PRESETS
 from metta.society.kinship import Clans, RandomKinship
 
@@ -132,12 +132,13 @@ def test_invalid_social_parameters_name_the_parameter(kwargs, words):
 
 
 def test_unknown_kinship_parameter():
-    with pytest.raises(ConfigError, match="unknown kinship parameter"):
+    with config_error("unknown key kinship.teamsize", "did you mean kinship.team_size?"):
         make_env("metta-teams", kinship={"teamsize": 3})
 
 
 def test_a_parameter_of_another_structure_is_an_error_and_a_presets_own_do_not_carry_over():
-    with config_error("unknown kinship parameter", "team_size", "'selfish'"):
+    with config_error("kinship.team_size is a parameter of structure 'teams' or 'mixed_teams'",
+                      "not of structure 'selfish'"):
         make_env("metta-solo", team_size=4)
     env = make_env("metta-teams", structure="clans", w_stranger=0.1)  # the preset's team_size stays behind
     assert env.society.structure == "clans" and env.society.w_stranger == 0.1 and env.society.family_size == 2

@@ -99,7 +99,7 @@ class CurriculumEnv:
         else:
             self._variants.move_to_end(key)
         if config.level is None:
-            env.retask(config.map.options(), config.max_steps or env.game.value("max_steps"))
+            env.retask(config)
         return env
 
     def _next(self) -> None:

@@ -5,12 +5,18 @@
     tasks:
       maze_arenas:
         weight: 1                       # the weighted sampler's weight, the learning-progress floor's share
-        map: {arenas: 6, layout: maze}  # map options (metta.env.config.MapConfig)
-        overrides: {agent_energy_regen: 0, agent_initial_energy: [60, 100]}   # named values of the game
+        map.arenas: 6                   # any setting of the env's config by its dotted key (metta.env.config)
+        map.layout: maze
+        map.objects.altar: [6, 12]
+        game.overrides.agent_initial_energy: [60, 100]
         max_steps: {low: 100, high: 300}
 
-A value is a constant, a list (a bucket: one of them, uniformly) or ``{low, high}`` (uniformly between, whole
-numbers when both ends are). Each task draws its values afresh at every episode.
+A task changes what an env can change between episodes: the game's named values (``game.overrides.NAME``), the
+map (``map.*``, but ``map.num_agents``) and ``max_steps``. The older sections spell the same keys: ``map: {arenas:
+6}`` for ``map.arenas: 6``, ``objects: {altar: 6}`` for ``map.objects.altar``, ``overrides: {NAME: V}`` for
+``game.overrides.NAME`` (metta.env.config's aliases). A value is a constant, a list (a bucket: one of them,
+uniformly) or ``{low, high}`` (uniformly between, whole numbers when both ends are). Each task draws its values
+afresh at every episode.
 
 Every task changes the run's own env (``--env`` and its flags: ``python -m metta.sf_integration.train
 --env=metta-teams --curriculum=suite``). Read strictly (metta.config): an unknown key, a value of the wrong type,
@@ -29,12 +35,13 @@ import numpy as np
 from pydantic import Field, field_validator, model_validator
 
 from metta.config import ConfigModel
-from metta.env.config import MAP_KEYS, EnvConfig, configure
+from metta.env.config import EnvConfig
 from metta.errors import ConfigError, UsageError
 
 CURRICULA_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                              "games", "curricula")
 Scalar = int | float | str
+TASK_KEYS = ("game.overrides.", "map.", "max_steps")  # what an env changes between episodes (metta.curriculum.env)
 
 
 class Range(ConfigModel):
@@ -93,75 +100,49 @@ def extremes(value: Draw) -> list[Scalar]:
 
 class Task(ConfigModel):
     weight: float = Field(1.0, description="the weighted sampler's weight; the learning-progress floor's share")
-    overrides: dict[str, Any] = Field(default_factory=dict, description="named values of the game, drawn")
-    map: dict[str, Any] = Field(default_factory=dict, description="map options (metta.env.config.MapConfig) but "
-                                                                  "objects, drawn")
-    objects: dict[str, Any] = Field(default_factory=dict, description="object counts of procedural maps, drawn")
-    max_steps: Any = Field(None, description="episode length, drawn (default: the run's)")
+    draws: dict[str, Any] = Field(default_factory=dict, description="values of the run's env config by dotted key "
+                                                                    "(game.overrides.NAME, map.*, max_steps), drawn")
 
     @model_validator(mode="before")
     @classmethod
-    def _no_level(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "level" in data:
+    def _dotted(cls, data: Any) -> Any:
+        """Every key but ``weight`` is a setting of the env's config, by dotted key or an older spelling (the
+        sections ``map``, ``objects``, ``overrides``: metta.env.config)."""
+        if not isinstance(data, dict):
+            return data
+        if "level" in data:
             raise ConfigError("level: tasks generate their maps; a fixed level is the eval suite's (held out)")
-        return data
+        rest = {k: v for k, v in data.items() if k not in ("weight", "draws")}
+        draws = {**(data.get("draws") or {}), **EnvConfig.dotted(rest)}
+        return {**({"weight": data["weight"]} if "weight" in data else {}), "draws": draws}
 
-    @field_validator("overrides", "map", "objects", mode="before")
+    @field_validator("draws")
     @classmethod
-    def _draws(cls, v: Any, info) -> Any:
-        if not isinstance(v, Mapping):
-            raise ConfigError(f"{info.field_name} must be a mapping of name to value, got {v!r}")
-        return {k: as_draw(x, f"{info.field_name}.{k}") for k, x in v.items()}
-
-    @field_validator("max_steps", mode="before")
-    @classmethod
-    def _draw(cls, v: Any) -> Any:
-        return None if v is None else as_draw(v, "max_steps")
+    def _draws(cls, v: dict[str, Any]) -> dict[str, Any]:
+        for key in v:
+            if key == "map.num_agents":
+                raise ConfigError("map.num_agents: the agent count is the run's, the same in every task (Sample "
+                                  "Factory needs it); split it among arenas instead (map.arenas)")
+            if not key.startswith(TASK_KEYS):
+                raise ConfigError(f"{key}: a task changes what an env can change between episodes: "
+                                  f"{', '.join(k.rstrip('.') for k in TASK_KEYS)}")
+        return {k: as_draw(x, k) for k, x in v.items()}
 
     @model_validator(mode="after")
     def _check(self):
         if isinstance(self.weight, bool) or not self.weight > 0:
             raise ConfigError(f"weight must be a positive number, got {self.weight!r}")
-        if "objects" in self.map:
-            raise ConfigError("map.objects: object counts are the task's own key objects: {name: count}")
-        unknown = sorted(set(self.map) - set(MAP_KEYS))
-        if unknown:
-            raise ConfigError(f"map.{unknown[0]}: not a map option (known: {', '.join(MAP_KEYS)})")
-        if "num_agents" in self.map:
-            raise ConfigError("map.num_agents: the agent count is the run's, the same in every task (Sample "
-                              "Factory needs it); split it among arenas instead (map.arenas)")
         return self
 
     def changes(self, rng: np.random.Generator) -> dict[str, Any]:
-        """One episode's draw: make_env's keywords (``overrides``, ``max_steps``, map options)."""
-        out: dict[str, Any] = {k: draw(v, rng) for k, v in self.map.items()}
-        if self.objects:
-            out["objects"] = {k: draw(v, rng) for k, v in self.objects.items()}
-        if self.overrides:
-            out["overrides"] = {k: draw(v, rng) for k, v in self.overrides.items()}
-        if self.max_steps is not None:
-            out["max_steps"] = draw(self.max_steps, rng)
-        return out
+        """One episode's draw: ``{dotted key: value}`` (metta.config's ``override``)."""
+        return {k: draw(v, rng) for k, v in self.draws.items()}
 
     def corner_changes(self) -> list[dict[str, Any]]:
         """The draws checking tries: every value at its first extreme, then each value at each extreme in turn."""
-        keyed = [("map", k, extremes(v)) for k, v in self.map.items()]
-        keyed += [("overrides", k, extremes(v)) for k, v in self.overrides.items()]
-        keyed += [("objects", k, extremes(v)) for k, v in self.objects.items()]
-        if self.max_steps is not None:
-            keyed.append(("max_steps", "", extremes(self.max_steps)))
-        first = {(part, k): vals[0] for part, k, vals in keyed}
-        picks = [first] + [{**first, (part, k): v} for part, k, vals in keyed for v in vals[1:]]
-        out = []
-        for pick in picks:
-            changes: dict[str, Any] = {k: v for (part, k), v in pick.items() if part == "map"}
-            for section in ("overrides", "objects"):
-                if any(part == section for part, _ in pick):
-                    changes[section] = {k: v for (part, k), v in pick.items() if part == section}
-            if ("max_steps", "") in pick:
-                changes["max_steps"] = pick[("max_steps", "")]
-            out.append(changes)
-        return out
+        keyed = {k: extremes(v) for k, v in self.draws.items()}
+        first = {k: vals[0] for k, vals in keyed.items()}
+        return [first] + [{**first, k: v} for k, vals in keyed.items() for v in vals[1:]]
 
 
 class Weighted(ConfigModel):
@@ -210,30 +191,23 @@ class CurriculumSpec(ConfigModel):
 
 
 def task_config(base: EnvConfig, changes: dict[str, Any]) -> EnvConfig:
-    """``base`` (the run's env) with one draw of a task's ``changes``; a task's object counts replace the run's,
-    however the run spelled them (``--generators=4`` or ``--objects generator=4``)."""
-    if "objects" in changes:
-        from metta.griddly_ext.levels import SPELLINGS
-
-        changes = {**changes, "objects": {**(base.map.objects or {}), **changes["objects"]}}
-        for spelling, name in SPELLINGS.items():
-            if name in changes["objects"] and getattr(base.map, spelling) is not None and spelling not in changes:
-                changes[spelling] = None
-    return configure(base, **changes)
+    """``base`` (the run's env) with one draw of a task's ``changes``: a task's object count or named value
+    replaces the run's, the others stay."""
+    return base.override(changes)
 
 
 def check_tasks(spec: CurriculumSpec, base: EnvConfig, where: str) -> None:
     """Every task's extreme draws change ``base`` into an env config whose game values exist and whose maps fit;
     ConfigError naming ``where`` and the task otherwise."""
     from metta.griddly_ext.gdy import load_gdy
-    from metta.griddly_ext.levels import default_counts
+    from metta.griddly_ext.map_config import default_counts
 
     for name, task in spec.tasks.items():
         for changes in task.corner_changes():
             try:
                 cfg = task_config(base, changes)
                 doc = load_gdy(cfg.game.path).with_overrides(cfg.game.overrides)
-                cfg.map.options().resolve(doc.map_characters(), doc.avatar, default_counts(doc.named_values()))
+                cfg.map.resolve(doc.map_characters(), doc.avatar, default_counts(doc.named_values()))
             except (ConfigError, UsageError) as err:
                 raise ConfigError(f"{where}: tasks.{name}: {err}") from None
 

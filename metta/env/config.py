@@ -1,4 +1,4 @@
-"""The env's one typed config: ``EnvConfig`` says everything ``make_env`` builds an env from.
+"""The env's one typed config: ``EnvConfig`` says everything an env is built from (``MettaEnv(config)``).
 
     EnvConfig(game=GameConfig(path=..., overrides={"attack.cost": 20}),
               map=MapConfig(width=40, height=40, num_agents=24, ...),
@@ -12,36 +12,29 @@ Unknown keys are refused, values are not coerced, and a bad value raises ConfigE
 a dict without one is ``selfish``. A config dumps to JSON and loads back equal (``model_dump`` /
 ``EnvConfig.model_validate``): that is what a training run keeps in its ``config.json``.
 
-The named presets are EnvConfig instances (metta.env.presets); ``configure(base, **keywords)`` is the
-keyword convenience of ``make_env`` (``team_reward=0.5``, ``width=20``, ``kinship={"structure": "random"}``...)
-applied to a config.
+Every setting is changed by its dotted key, ``config.override("map.width", 30)`` (metta.config): training flags,
+sweep grids, cross-play options, curriculum tasks and ``make_env``'s keywords all come down to it. The older,
+undotted spellings are ``EnvConfig.aliases``: ``width`` for ``map.width``, ``team_reward`` for
+``kinship.team_reward`` (every map option and kinship parameter), ``generators`` for ``map.objects.generator``,
+``game`` for ``game.path``, ``bodies`` for ``bodies.mix``, ``overrides`` and ``objects`` for the entries of
+``game.overrides`` and ``map.objects``.
 """
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args
+from typing import TYPE_CHECKING, Annotated, Any, Union
 
-import numpy as np
 from pydantic import Field, field_validator, model_validator
 
+from metta.config import ConfigModel, plain
 from metta.env.backends import check_backend
-from metta.config import ConfigModel
 from metta.errors import ConfigError
 from metta.griddly_ext.gdy import DEFAULT_GAME
-from metta.griddly_ext.levels import LAYOUTS, MapOptions
+from metta.griddly_ext.map_config import MapConfig
 from metta.society.bodies import BodyMix
 from metta.society.kinship import SHARED, STRUCTURES, Kinship, Selfish
 
-
-def _plain(value: Any) -> Any:
-    """NumPy scalars (a sweep's or a curriculum's draws) as Python numbers, inside dicts and lists too."""
-    if isinstance(value, np.generic) and not isinstance(value, np.bool_):
-        return value.item()
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
+__all__ = ["BodiesConfig", "EnvConfig", "GameConfig", "MapConfig", "kinship_keys"]
 
 
 class GameConfig(ConfigModel):
@@ -58,37 +51,7 @@ class GameConfig(ConfigModel):
             return v
         if not isinstance(v, Mapping):
             raise ConfigError(f"overrides must be a mapping of named value to integer, got {type(v).__name__}")
-        return {k: int(x) if isinstance(x, float) and x.is_integer() else x for k, x in _plain(dict(v)).items()}
-
-
-class MapConfig(ConfigModel):
-    """The fields of metta.griddly_ext.levels.MapOptions (the level generator's own), described."""
-
-    width: int = Field(40, description="map width in cells, border walls included (3..1000)")
-    height: int = Field(40, description="map height in cells, border walls included (3..1000)")
-    num_agents: int = Field(24, description="agents on procedural maps (1..99: Griddly reads two-digit player ids)")
-    objects: dict[str, int] | None = Field(None, description="how many of each object procedural maps place, "
-                                                             "{name: count}, over the game's map_count_<object>")
-    generators: int | None = Field(None, description="generators on the map: objects={'generator': N} spelled "
-                                                     "otherwise (default: the game's count)")
-    chargers: int | None = Field(None, description="chargers on the map: objects={'charger': N} spelled otherwise")
-    altars: int | None = Field(None, description="altars on the map: objects={'altar': N} spelled otherwise")
-    layout: Literal["rooms", "maze"] = Field("rooms", description="rooms (border, rooms, random walls) or maze (a "
-                                                                  "perfect maze; ignores wall_density)")
-    wall_density: float = Field(0.05, description="the share of free cells that become walls, in [0, 1)")
-    rooms: int = Field(0, description="rectangular rooms with a door per side (layout rooms)")
-    room_size: int = Field(8, description="the side of a room, at least 3")
-    arenas: int = Field(1, description="arenas the map is split into, walled apart, agents and objects dealt out "
-                                       "evenly, each laid out as a map of its own (1: one map)")
-
-    @model_validator(mode="after")
-    def _checked(self):
-        self.options().validate()
-        return self
-
-    def options(self) -> MapOptions:
-        """The level generator's options."""
-        return MapOptions(**{k: getattr(self, k) for k in MapConfig.model_fields})
+        return {k: int(x) if isinstance(x, float) and x.is_integer() else x for k, x in plain(dict(v)).items()}
 
 
 class BodiesConfig(ConfigModel):
@@ -103,7 +66,7 @@ class BodiesConfig(ConfigModel):
     def _mapping(cls, v: Any) -> Any:
         if not isinstance(v, Mapping):
             raise ConfigError(f"bodies must be a non-empty dict of profile name to weight, got {v!r}")
-        return _plain(dict(v))
+        return plain(dict(v))
 
     @model_validator(mode="after")
     def _checked(self):
@@ -118,9 +81,6 @@ if TYPE_CHECKING:
     KinshipConfig = Kinship
 else:  # every registered structure, told apart by its ``structure``
     KinshipConfig = Annotated[Union[tuple(STRUCTURES.values())], Field(discriminator="structure")]
-
-
-assert get_args(MapConfig.model_fields["layout"].annotation) == LAYOUTS  # the generator's layouts, spelled out
 
 
 class EnvConfig(ConfigModel):
@@ -139,7 +99,7 @@ class EnvConfig(ConfigModel):
     def _selfish_by_default(cls, data: Any) -> Any:
         if isinstance(data, dict) and isinstance(data.get("kinship"), dict) and "structure" not in data["kinship"]:
             data = {**data, "kinship": {**data["kinship"], "structure": "selfish"}}
-        return _plain(data) if isinstance(data, dict) else data
+        return plain(data) if isinstance(data, dict) else data
 
     @field_validator("obs_backend", mode="before")
     @classmethod
@@ -161,59 +121,22 @@ class EnvConfig(ConfigModel):
         return v
 
 
-MAP_KEYS = tuple(MapConfig.model_fields)
-
-
 def kinship_keys() -> tuple[str, ...]:
     """Every structure's parameters, ``structure`` first and the shared ones last (for flags and messages)."""
     own = [k for cls in STRUCTURES.values() for k in cls.model_fields if k not in SHARED and k != "structure"]
     return ("structure", *dict.fromkeys(own), *sorted(SHARED))
 
 
-def configure(base: EnvConfig, game: str | None = None, overrides: Mapping | None = None, level: str | None = None,
-              max_steps: int | None = None, kinship: dict | Kinship | None = None, bodies: dict | None = None,
-              body_profiles: dict | None = None, obs_backend: str | None = None, **options) -> EnvConfig:
-    """``base`` changed by ``make_env``'s keywords (see its docstring): ``game`` replaces the game file,
-    ``overrides`` add to the config's, ``kinship`` (parameters, or another ``structure`` with its own: the base's
-    structure-specific ones do not carry over to another, the shared ones do) and any kinship parameter or
-    ``MapOptions`` field in ``options``. Raises ConfigError naming the key for a bad or unknown one."""
-    kin_keys = set(kinship_keys())
-    unknown = set(options) - set(MAP_KEYS) - kin_keys
-    if unknown:
-        raise ConfigError(f"unknown make_env option(s) {', '.join(sorted(unknown))}; map options are "
-                          f"{', '.join(sorted(MAP_KEYS))}; kinship parameters are {', '.join(sorted(kin_keys))}; "
-                          f"objects are placed by count with objects={{name: count}}{_placeable(game or base)}")
-    if kinship is not None and not isinstance(kinship, (dict, Kinship)):
-        raise ConfigError(f"kinship must be a dict of kinship parameters, got {type(kinship).__name__}")
-    kin_options = {k: v for k, v in options.items() if k in kin_keys}
-    if isinstance(kinship, Kinship) and not kin_options:
-        spec = kinship
-    else:
-        params = kinship.model_dump() if isinstance(kinship, Kinship) else dict(kinship or {})
-        spec = Kinship.from_dict({**params, **kin_options}, preset=base.kinship)
-    if overrides is not None and not isinstance(overrides, Mapping):
-        raise ConfigError(f"overrides must be a mapping of named value to integer, got {type(overrides).__name__}")
-    fields: dict[str, Any] = {
-        "game": {"path": base.game.path if game is None else game,
-                 "overrides": {**base.game.overrides, **(overrides or {})}},
-        "map": {**base.map.model_dump(), **{k: v for k, v in options.items() if k in MAP_KEYS}},
-        "kinship": spec,
-        "bodies": {"mix": base.bodies.mix if bodies is None else bodies,
-                   "profiles": base.bodies.profiles if body_profiles is None else body_profiles},
-        "obs_backend": base.obs_backend if obs_backend is None else obs_backend,
-        "max_steps": base.max_steps if max_steps is None else max_steps,
-        "level": base.level if level is None else level,
-    }
-    return EnvConfig.model_validate(fields)
+def _aliases() -> dict[str, str]:
+    """The older spellings of dotted keys: make_env's keywords, the undotted training flags, old config.json's."""
+    out = {"game": "game.path", "overrides": "game.overrides.*", "override": "game.overrides.*",
+           "bodies": "bodies.mix", "body_profiles": "bodies.profiles", "objects": "map.objects.*",
+           "beta_a": "kinship.a", "beta_b": "kinship.b"}
+    out.update({k: f"map.{k}" for k in MapConfig.model_fields if k != "objects"})
+    for spelling, key in MapConfig.aliases.items():
+        out[spelling] = out[f"map.{spelling}"] = f"map.{key}"
+    out.update({k: f"kinship.{k}" for k in kinship_keys()})
+    return out
 
 
-def _placeable(game: str | EnvConfig) -> str:
-    """`` (this game's: ...)``, the objects of the game that procedural maps place by count."""
-    from metta.griddly_ext.gdy import load_gdy
-    from metta.griddly_ext.levels import placeable_objects
-
-    try:
-        doc = load_gdy(game.game.path if isinstance(game, EnvConfig) else game)
-        return f" (this game's: {', '.join(placeable_objects(doc.map_characters(), doc.avatar))})"
-    except (ConfigError, OSError, KeyError, TypeError):
-        return ""
+EnvConfig.aliases = _aliases()

@@ -38,16 +38,17 @@ from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
 from metta.errors import ConfigError
-from metta.env.backends import REFERENCE, check_backend, make_backend
-from metta.env.config import EnvConfig, configure
+from metta.env.backends import REFERENCE, make_backend
+from metta.env.config import EnvConfig, GameConfig
 from metta.griddly_ext.engine import GriddlyEngine
 from metta.griddly_ext.gdy import GameDoc, load_gdy
-from metta.griddly_ext.levels import MapOptions, default_counts, generate_level, group_agents, parse_level
+from metta.griddly_ext.levels import generate_level, group_agents, parse_level
+from metta.griddly_ext.map_config import MapConfig, default_counts
 from metta.griddly_ext.probe import probe_game
 from metta.griddly_ext.validation import validate_game
 from metta.griddly_ext.windows import WindowLayout
-from metta.society.bodies import SETUP_ACTION, BodyMix
-from metta.society.kinship import Kinship, Selfish, bond_sharing
+from metta.society.bodies import SETUP_ACTION
+from metta.society.kinship import Kinship, bond_sharing
 from metta.env.game_facts import GameFacts
 from metta.env.counters import actions_raising, counter_actions, game_counters, per_player_variables
 from metta.society.metrics import DIRECTED, SocialMetrics, derived_metric_names
@@ -57,13 +58,13 @@ from metta.society.observation import CHANNELS as KIN_CHANNELS, TEAM_CHANNEL, ob
 class MettaEnv(ParallelEnv):
     metadata = {"name": "metta_v0", "render_modes": [], "is_parallelizable": True}
 
-    def __init__(self, game: GameDoc, map_options: MapOptions, level: str | None = None,
-                 max_steps: int | None = None, seed: int | None = None, name: str = "metta",
-                 kinship: Kinship | None = None, bodies: BodyMix | None = None, obs_backend: str = "numba"):
-        check_backend(obs_backend)
+    def __init__(self, config: EnvConfig, seed: int | None = None, name: str = "metta"):
+        """The env ``config`` says (metta.env.config; ``env.config``), its levels and engine seeded by ``seed``."""
+        self.config = config
         self.name = name
-        self.obs_backend = obs_backend
-        self.bodies = bodies
+        self.obs_backend = obs_backend = config.obs_backend
+        self.bodies = bodies = config.bodies.body_mix()
+        game = load_game(config.game)
         self.facts = GameFacts.of(game)  # the game file's Metta: section (metta.env.game_facts)
         if bodies is not None:
             if self.facts.bodies is None:
@@ -73,22 +74,15 @@ class MettaEnv(ParallelEnv):
             game = GameDoc(doc={**game.doc, "Actions": list(game.doc["Actions"]) + [action]},
                            path=game.path, overrides=game.overrides, section=game.section)
         self.game = game
-        self.map_options = map_options
-        self._fixed_level = level
+        self._fixed_level = level = config.level
         self._chars = game.map_characters()
+        self.map_options = config.map  # resolved for this game (every object's count) on procedural maps
         if level is not None:
             _, _, num_agents = parse_level(level, self._chars, self._chars[game.avatar])
-        else:  # every placeable object's count, from the game's map_count_<object> and the options
-            self.map_options = map_options.resolve(self._chars, game.avatar, default_counts(game.named_values()))
+        else:
+            self.map_options = self._resolved(config)
             num_agents = self.map_options.num_agents
-        if max_steps is None:
-            if "max_steps" not in game.named_values():
-                raise ConfigError(f"{game.path}: Environment.Variables has no named value 'max_steps': declare it "
-                                  f"(the episode length) or pass max_steps")
-            max_steps = game.value("max_steps")
-        if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
-            raise ConfigError(f"max_steps must be a positive integer, got {max_steps!r}")
-        self.max_steps = int(max_steps)
+        self.max_steps = self._episode_length(config)
         self.reward_unit = float(game.named_values().get("reward_unit", 1))
 
         self._rng = np.random.default_rng(seed)
@@ -98,7 +92,7 @@ class MettaEnv(ParallelEnv):
                                     player_observers=obs_backend == REFERENCE)
         self.body_ids = np.zeros(num_agents, dtype=np.int64)  # 0: the standard body
         self.num_agents_total = num_agents
-        self.society = (kinship or Selfish()).validate(num_agents)
+        self.society: Kinship = config.kinship.validate(num_agents)
         self.kinship = np.eye(num_agents)
         self.sharing = np.eye(num_agents)
         self.team_rewards: np.ndarray | None = None  # each agent's team's share alpha (structures with arms)
@@ -164,21 +158,31 @@ class MettaEnv(ParallelEnv):
         """Steps until the episode is truncated: ``max_steps`` after a reset, 1 before its last step."""
         return self.max_steps - self._steps
 
-    def retask(self, map_options: MapOptions, max_steps: int) -> None:
-        """From the next reset on, procedural levels from ``map_options`` (resolved for this game; the map's width
-        and height stay the env's) and episodes of ``max_steps``: a curriculum's change of episode, with the same
-        engine (metta.curriculum)."""
+    def retask(self, config: EnvConfig) -> None:
+        """From the next reset on, the env plays ``config``, a config of the same game (metta.curriculum.env): its
+        procedural levels (the map's width, height and agents stay the env's) and episodes of ``config.max_steps``
+        (None: the game's), with the same engine."""
         if self._fixed_level is not None:
             raise ConfigError("an env with a fixed level draws no procedural levels: it cannot be retasked")
-        options = map_options.resolve(self._chars, self.game.avatar, default_counts(self.game.named_values()))
+        options = self._resolved(config)
         if (options.width, options.height, options.num_agents) != \
                 (self.map_options.width, self.map_options.height, self.map_options.num_agents):
             raise ConfigError(f"a retasked env keeps its {self.map_options.width}x{self.map_options.height} map and "
                               f"{self.map_options.num_agents} agents, got {options.width}x{options.height} with "
                               f"{options.num_agents}")
-        if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
-            raise ConfigError(f"max_steps must be a positive integer, got {max_steps!r}")
-        self.map_options, self.max_steps = options, max_steps
+        self.config, self.map_options, self.max_steps = config, options, self._episode_length(config)
+
+    def _resolved(self, config: EnvConfig) -> MapConfig:
+        """``config.map`` for this game: every placeable object's count, from its map_count_<object> and the map's."""
+        return config.map.resolve(self._chars, self.game.avatar, default_counts(self.game.named_values()))
+
+    def _episode_length(self, config: EnvConfig) -> int:
+        if config.max_steps is not None:
+            return config.max_steps
+        if "max_steps" not in self.game.named_values():
+            raise ConfigError(f"{self.game.path}: Environment.Variables has no named value 'max_steps': declare it "
+                              f"(the episode length) or pass max_steps")
+        return int(self.game.value("max_steps"))
 
     def _next_level(self) -> str:
         if self._fixed_level is not None:
@@ -352,50 +356,39 @@ class MettaEnv(ParallelEnv):
         return out
 
 
-def make_env(config: EnvConfig | str = "metta-teams", seed: int | None = None, game: str | None = None,
-             overrides: dict | None = None, level: str | None = None, max_steps: int | None = None,
-             kinship: dict | Kinship | None = None, bodies: dict | None = None, body_profiles: dict | None = None,
-             obs_backend: str | None = None, *, name: str | None = None, **options) -> MettaEnv:
-    """Build a Metta environment.
+def make_env(config: EnvConfig | str = "metta-teams", seed: int | None = None, *, name: str | None = None,
+             **changes) -> MettaEnv:
+    """Build a Metta environment: ``MettaEnv(config.override(changes), seed, name)``.
 
     config: an ``EnvConfig`` (metta.env.config), or the name of a preset (``metta.env.presets.PRESETS``).
     seed: seeds levels and the engine. name: the env's name (default: the preset's, else ``metta``).
-    The other keywords change the config (metta.env.config.configure):
-    game: path to a GDY file (default: the preset's); it needs an avatar object and an action that moves it
-    (metta.griddly_ext.validation).
-    overrides: ``{named value: int}``, e.g. ``{"attack_cost": 20}`` or ``{"attack.cost": 20}``.
-    level: a fixed level string instead of procedural maps. max_steps: episode length
-    (default: the game's ``max_steps``). kinship: changes to the preset's social structure:
-    its parameters, e.g. ``{"team_reward": 0.5}``, or another ``structure`` with its own
-    (metta.society.kinship; the preset's own structure's parameters do not carry over to another).
-    bodies: a mix of energy profiles, ``{"light": 1, "heavy": 1}`` (metta.society.bodies);
-    body_profiles: extra or changed profiles, ``{"tank": {"cost": 2, "max_energy": 1}}``.
-    obs_backend: ``"numba"`` (default), ``"numpy"``, ``"vulkan"`` or ``"griddly"`` (metta.env.backends).
-    options: any field of ``MapOptions``, any kinship parameter. Procedural maps place the game's objects by
-    count: the game's own ``map_count_<object>`` named values, changed by ``objects={"tree": 10}``
-    (``generators=``, ``chargers=``, ``altars=`` are spellings of the same); ``layout="maze"`` for a maze.
-    Raises ConfigError for a bad game file, override, map option, kinship parameter or level.
+    changes: settings by their undotted names (``EnvConfig.aliases``; None: unchanged): ``game=`` a GDY file (it
+    needs an avatar object and an action that moves it); ``overrides={"attack_cost": 20}`` named values of the
+    game; ``level=`` a fixed level string; ``max_steps=`` (default: the game's); ``kinship={"team_reward": 0.5}``
+    (another ``structure`` keeps only the shared parameters) or any kinship parameter (``team_reward=0.5``);
+    ``bodies={"light": 1, "heavy": 1}``, ``body_profiles=`` (metta.society.bodies); ``obs_backend=`` (numba,
+    numpy, vulkan, griddly); any map option (metta.griddly_ext.map_config): ``width``, ``layout="maze"``,
+    ``objects={"tree": 10}`` over the game's ``map_count_<object>`` (``generators=4``: ``objects.generator``)...
+    Raises ConfigError naming the dotted key for a bad game file, override, map option, parameter or level.
     """
     from metta.env.presets import get_preset
 
     if isinstance(config, str):
         name = name or config
-        base = get_preset(config)
-    elif isinstance(config, EnvConfig):
-        base = config
-    else:
+        config = get_preset(config)
+    elif not isinstance(config, EnvConfig):
         raise ConfigError(f"make_env takes an EnvConfig or a preset's name, got {type(config).__name__}")
-    changes: dict[str, Any] = {k: v for k, v in dict(game=game, overrides=overrides, level=level, max_steps=max_steps,
-                                     kinship=kinship, bodies=bodies, body_profiles=body_profiles,
-                                     obs_backend=obs_backend).items() if v is not None}
-    cfg = configure(base, **changes, **options) if changes or options else base
-    doc = validate_game(load_gdy(cfg.game.path).with_overrides(cfg.game.overrides))
-    if not preset_game(cfg.game.path):
-        probe_game(doc)  # a user's file runs in a child process first: Griddly may crash on what we missed
-    env = MettaEnv(doc, cfg.map.options(), level=cfg.level, max_steps=cfg.max_steps, seed=seed, name=name or "metta",
-                   kinship=cfg.kinship, bodies=cfg.bodies.body_mix(), obs_backend=cfg.obs_backend)
-    env.config = cfg
-    return env
+    changes = {k: v for k, v in changes.items() if v is not None}
+    return MettaEnv(config.override(changes) if changes else config, seed=seed, name=name or "metta")
+
+
+def load_game(game: GameConfig) -> GameDoc:
+    """The game file of ``game`` with its overrides, validated (metta.griddly_ext.validation); a user's file (not a
+    preset's) is first run in a child process, once per process: Griddly may crash on what validation missed."""
+    doc = validate_game(load_gdy(game.path).with_overrides(game.overrides))
+    if not preset_game(game.path):
+        probe_game(doc)
+    return doc
 
 
 def preset_game(path: str) -> bool:

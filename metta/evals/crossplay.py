@@ -228,7 +228,9 @@ def play_pair(make, focal: str, background: str, episodes: int, train_dir: str, 
 
 
 def run(args) -> dict:
-    from metta.env import make_env
+    from metta.env import EnvConfig, make_env
+    from metta.env.presets import get_preset
+    from metta.runtime.name_values import parse_name_values
 
     focal, background = args.focal, args.background
     if len(focal) != len(background) and 1 not in (len(focal), len(background)):
@@ -238,8 +240,11 @@ def run(args) -> dict:
         raise UsageError(f"--episodes must be >= 1, got {args.episodes}")
     pairs = list(zip(focal * (len(background) if len(focal) == 1 else 1),
                      background * (len(focal) if len(background) == 1 else 1)))
-    options = dict(parse_option(o) for o in args.option)
-    make = lambda: make_env(args.env, max_steps=args.max_steps, **options)  # noqa: E731
+    texts = parse_name_values(args.option, str, "--option", "KEY=VALUE (a setting of the env's config)",
+                              "map.num_agents=8")
+    options = {key: EnvConfig.from_text(key, text) for key, text in texts.items()}
+    config = get_preset(args.env).override({**options, "max_steps": args.max_steps} if args.max_steps else options)
+    make = lambda: make_env(config, name=args.env)  # noqa: E731
     probe = make()
     steps = probe.max_steps
     probe.close()
@@ -254,18 +259,6 @@ def run(args) -> dict:
     report = {"env": args.env, "options": options, "max_steps": steps, "episodes": args.episodes,
               "pairs": results, "across_pairs": across_pairs([r["summary"] for r in results]), "n_pairs": len(pairs)}
     return report
-
-
-def parse_option(text: str):
-    key, sep, value = text.partition("=")
-    if not sep or not key:
-        raise UsageError(f"--option wants KEY=VALUE (an env option, e.g. num_agents=8), got {text!r}")
-    for kind in (int, float):
-        try:
-            return key, kind(value)
-        except ValueError:
-            pass
-    return key, value
 
 
 def text(report: dict) -> str:
@@ -289,7 +282,9 @@ def main(argv=None) -> int:
     ap.add_argument("--focal", nargs="+", required=True, help="experiment(s) in --train_dir, or random/oracle")
     ap.add_argument("--background", nargs="+", required=True, help="experiment(s), or random/oracle")
     ap.add_argument("--env", default="metta-teams", help="preset (default metta-teams)")
-    ap.add_argument("--option", action="append", default=[], help="an env option KEY=VALUE (repeatable)")
+    ap.add_argument("--option", action="append", default=[],
+                    help="a setting of the env's config KEY=VALUE, by dotted key or an older spelling "
+                         "(map.num_agents=8, team_reward=1; repeatable)")
     ap.add_argument("--episodes", type=int, default=8)
     ap.add_argument("--max_steps", type=int, default=None, help="episode length (default: the game's)")
     ap.add_argument("--train_dir", default="train_dir")

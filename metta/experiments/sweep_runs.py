@@ -90,6 +90,6 @@ def game_max_steps(run_dir: str) -> int:
     from metta import make_env
 
     config = env_config_from_cfg(read_config(run_dir), os.path.join(run_dir, "config.json"))
-    env = make_env(config.model_copy(update={"max_steps": None}))
+    env = make_env(config.override("max_steps", None))
     env.close()
     return env.max_steps

@@ -32,16 +32,10 @@ from metta.errors import ConfigError, UsageError
 from metta.griddly_ext.game_index import GameIndex, variable_name
 from metta.griddly_ext.overlay import EXTENDS, resolve
 from metta.griddly_ext.parameters import expand, has_rules
-from metta.runtime.name_values import parse_name_values
 
 GAMES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "games")
 DEFAULT_GAME = os.path.join(GAMES_DIR, "metta.yaml")
 SECTION = "Metta"  # the top-level key of the platform's own facts about a game (see the module docstring)
-
-
-def parse_overrides(items, flag: str = "--override") -> dict[str, int]:
-    """``["attack.cost=20", ...]`` (command-line overrides of named values) as ``{"attack.cost": 20, ...}``."""
-    return parse_name_values(items, int, flag, "NAME=INTEGER", "attack.cost=20")
 
 
 @dataclass

@@ -26,12 +26,13 @@ from metta.runtime.lifetime import watch_parent
 watch_parent()
 from metta.griddly_ext.gdy import load_gdy
 from metta.griddly_ext.engine import GriddlyEngine
-from metta.griddly_ext.levels import WALL, MapOptions, generate_level, placeable_objects
+from metta.griddly_ext.levels import generate_level
+from metta.griddly_ext.map_config import WALL, MapConfig, placeable_objects
 game = load_gdy(sys.argv[1])
 chars = game.map_characters()
 one_each = {name: 1 for name in placeable_objects(chars, game.avatar) if name != WALL}
 side = max(9, int(np.ceil(np.sqrt(len(one_each) + 2))) + 2)
-level = generate_level(MapOptions(width=side, height=side, num_agents=2, objects=one_each, wall_density=0.0),
+level = generate_level(MapConfig(width=side, height=side, num_agents=2, objects=one_each, wall_density=0.0),
                        chars, np.random.default_rng(0), avatar=game.avatar)
 engine = GriddlyEngine(game, 2, level)
 obs = np.empty((2,) + engine.obs_shape, dtype=np.uint8)

@@ -58,10 +58,11 @@ def game_sha256(path: str) -> str:
 
 
 def trained_game(config: dict) -> str:
-    """The game file a run trained on: its ``--game``, else its preset's."""
+    """The game file a run trained on: its ``--game.path``, else its preset's."""
     from metta.env.presets import get_preset
+    from metta.sf_integration.config import flag_value
 
-    return config.get("game") or get_preset(config["env"]).game.path
+    return flag_value(config, "game.path") or get_preset(config["env"]).game.path
 
 
 def adapt_config(stage: str, train_dir: str, exp: str, config: dict, files: dict) -> list[str]:
@@ -69,28 +70,34 @@ def adapt_config(stage: str, train_dir: str, exp: str, config: dict, files: dict
     notes = []
     here = os.path.abspath(os.path.join(train_dir, exp))
     changes = {"train_dir": os.path.abspath(train_dir), "experiment": exp}
+    from metta.env.presets import get_preset
+    from metta.sf_integration.config import ENV_CONFIG, flag_names, flag_value
+
     if LEVEL in files:
         changes["level"] = os.path.join(here, LEVEL)
+    preset_game = get_preset(config["env"]).game.path
     try:
-        local_game = game_sha256(trained_game({**config, "game": None}))
+        local_game = game_sha256(preset_game)
     except (ConfigError, OSError):
         local_game = None
-    if config.get("game") or local_game != files[GAME]["sha256"]:
-        changes["game"] = os.path.join(here, GAME)
-        if not config.get("game"):
+    own_game = flag_value(config, "game.path")
+    if own_game or local_game != files[GAME]["sha256"]:
+        changes["game.path"] = os.path.join(here, GAME)
+        if not own_game:
             notes.append(f"  note       the model trained on rules that differ from this checkout's "
                          f"{config['env']} game: config.json now points at the shipped {GAME}")
     cli = config.get("cli_args") if isinstance(config.get("cli_args"), dict) else {}
-    from metta.sf_integration.config import ENV_CONFIG
-
     env_config = config.get(ENV_CONFIG)
     if isinstance(env_config, dict) and isinstance(env_config.get("game"), dict):
         # the dumped env config names the publisher's game file: the shipped one, or this checkout's own
-        env_config["game"]["path"] = changes.get("game") or trained_game({**config, "game": None})
+        env_config["game"]["path"] = changes.get("game.path") or preset_game
     for key, value in changes.items():
         config[key] = value
-        if key in cli:
-            cli[key] = value
+        for name in flag_names(key):  # an older config.json's name of the flag, too
+            if name != key and config.get(name) is not None:
+                config[name] = value
+            if name in cli:
+                cli[name] = value
     write_json(os.path.join(stage, CONFIG), config)
     return notes
 

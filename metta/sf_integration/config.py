@@ -1,104 +1,104 @@
 """The project's training flags, generated from the env's config (metta.env.config.EnvConfig), and back.
 
-Sample Factory owns the command line; the project adds one flag per field of the env's config, named by its
-dotted key, with the field's description as help: ``--map.width``, ``--map.num_agents``, ``--map.layout``...,
-``--kinship.structure`` and every structure's parameters (``--kinship.team_reward``, ``--kinship.a``,
-``--kinship.family_size``...; a parameter of another structure than the run's is an error), ``--game.path``,
-``--game.overrides NAME=VALUE`` (repeatable), ``--level PATH`` (read into the config), ``--max_steps``,
-``--bodies NAME=WEIGHT,...``, ``--obs_backend`` and ``--objects NAME=COUNT,...`` (``map.objects``). The older
-spellings stay as aliases: ``--game``, ``--override``, ``--width``, ``--team_reward``, ``--beta_a`` for
-``--kinship.a``... Unset flags leave the preset's value. Beside them, the project's training options
-(``--vector_envs``, ``--action_prior``, ``--curriculum``...) and kickstarting's ``--teacher``, ``--teacher_coef``
-and ``--teacher_until`` (metta.sf_integration.teacher).
+Sample Factory owns the command line; the project adds one flag per setting of the env's config, stored (argparse's
+dest) under its dotted key, its help being the field's description: ``--map.width``, ``--map.layout``...,
+``--kinship.structure`` and every structure's parameters (``--kinship.team_reward``, ``--kinship.a``...; a
+parameter of another structure than the run's is an error), ``--game.path``, ``--level PATH`` (read into the
+config), ``--max_steps``, ``--obs_backend``, and the mappings ``--game.overrides NAME=VALUE,...``,
+``--map.objects NAME=COUNT,...`` and ``--bodies.mix NAME=WEIGHT,...`` (repeatable; each pair sets one entry,
+``game.overrides.NAME``). The older spellings of dotted keys (``EnvConfig.aliases``, but one-letter ones) spell the
+same flags: ``--game``, ``--override``, ``--objects``, ``--bodies``, ``--width``, ``--generators`` (the entry
+``map.objects.generator``), ``--team_reward``, ``--beta_a`` for ``--kinship.a``... Unset flags leave the preset's
+value. Beside them, the project's training options (``--vector_envs``, ``--action_prior``, ``--curriculum``...)
+and kickstarting's ``--teacher``, ``--teacher_coef`` and ``--teacher_until`` (metta.sf_integration.teacher).
 
 The run's env config, dumped, is ``env_config`` in the experiment's ``config.json`` (beside Sample Factory's own
 keys and the flags), so a resumed run and a loaded policy rebuild exactly that env (``env_config_from_cfg``).
-A ``config.json`` from before it holds only the flags: it is converted from them, as it was built then.
+A ``config.json`` from before it holds only the flags, some under their older names: it is converted from them.
 """
 from __future__ import annotations
 
 import argparse
 import os
-import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args, get_origin
 
+from pydantic import BaseModel
+
+from metta.config import text_type
 from metta.env.backends import backend_names
-from metta.env.config import MapConfig, EnvConfig, configure, kinship_keys
+from metta.env.config import BodiesConfig, EnvConfig, GameConfig, MapConfig, kinship_keys
 from metta.errors import ConfigError
-from metta.griddly_ext.gdy import parse_overrides
 from metta.runtime.name_values import parse_name_values
-from metta.society.kinship import STRUCTURES, Kinship
+from metta.society.kinship import STRUCTURES
 
 ENV_CONFIG = "env_config"  # the key of the dumped EnvConfig in config.json
-PATH_FLAGS = ("game", "level")  # and curriculum, a name or a path (absolute_paths)
+PATH_FLAGS = ("game.path", "level")  # and curriculum, a name or a path (absolute_paths)
 DEFAULT_ACTION_PRIOR = 0.05
-# random kinship's Beta parameters `a` and `b`: their old undotted spellings
-_LEGACY = {"kinship.a": "beta_a", "kinship.b": "beta_b"}
+# the mapping fields set by NAME=VALUE pairs: what a pair is, and an example
+ENTRY_FLAGS = {"game.overrides": ("NAME=INTEGER", "attack.cost=20"), "map.objects": ("NAME=COUNT", "tree=10,altar=3"),
+               "bodies.mix": ("NAME=WEIGHT", "light=1,heavy=1")}
 
 
 @dataclass(frozen=True)
 class EnvFlag:
-    """One flag of a field of the env's config: ``dest`` (its dotted key) is where argparse puts its value,
-    ``legacy`` the undotted name older runs kept it under in config.json."""
+    """One flag of a setting of the env's config: ``names[0]``, its dotted key, is argparse's dest; the others are
+    its older spellings (under which an older config.json kept its value)."""
 
-    dest: str
-    legacy: str
+    names: tuple[str, ...]
     type: Any
     help: str
     choices: tuple | None = None
+    metavar: str | None = None
+
+    @property
+    def dest(self) -> str:
+        return self.names[0]
 
 
-def _flag_type(annotation: Any) -> tuple[Any, tuple | None]:
-    if typing.get_origin(annotation) is typing.Literal:
-        return str, typing.get_args(annotation)
-    if typing.get_origin(annotation) is list:  # a list of numbers: comma-separated on the command line
-        return _number_list(typing.get_args(annotation)[0]), None
-    args = [a for a in typing.get_args(annotation) if a is not type(None)] or [annotation]
-    return args[0], None
-
-
-def _number_list(kind: type):
-    def parse(text: str) -> list:
-        try:
-            return [kind(x) for x in text.split(",")]
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected comma-separated {kind.__name__}s, e.g. 0,1; got {text!r}")
-    parse.__name__ = f"comma-separated {kind.__name__}s"
-    return parse
-
-
-def _kinship_field(name: str):
-    for cls in STRUCTURES.values():
-        if name in cls.model_fields:
-            return cls.model_fields[name]
-    return Kinship.model_fields[name]
-
-
-def owners(name: str) -> list[str]:
-    """The structures that have the kinship parameter ``name``."""
-    return [s for s, cls in STRUCTURES.items() if name in cls.model_fields]
+def _described(key: str) -> str:
+    """The description of the field the dotted ``key`` names (of any structure, for a kinship parameter)."""
+    section, _, name = key.rpartition(".")
+    sections: dict[str, list[type[BaseModel]]] = {"": [EnvConfig], "game": [GameConfig], "map": [MapConfig],
+                                                  "bodies": [BodiesConfig], "kinship": list(STRUCTURES.values())}
+    return next(m.model_fields[name].description for m in sections[section] if name in m.model_fields) or ""
 
 
 def env_flags() -> list[EnvFlag]:
-    """One flag per map field (but ``objects``, which is ``--objects``) and per kinship parameter of any
-    structure."""
+    """Every flag of the env's config, in ``--help``'s order."""
+    spellings: dict[str, list[str]] = {}
+    for alias, key in EnvConfig.aliases.items():
+        if len(alias) > 1:
+            spellings.setdefault(key.removesuffix(".*"), []).append(alias)
+    keys = ["game.path", "game.overrides", "level", "max_steps", "bodies.mix", "obs_backend",
+            *(f"map.{name}" for name in MapConfig.model_fields),
+            *(key for key in spellings if key.startswith("map.objects.")), *(f"kinship.{k}" for k in kinship_keys())]
     flags = []
-    for name, f in MapConfig.model_fields.items():
-        if name != "objects":
-            typ, choices = _flag_type(f.annotation)
-            flags.append(EnvFlag(f"map.{name}", name, typ, f.description, choices))
-    for name in kinship_keys():
-        if name == "structure":
-            flags.append(EnvFlag("kinship.structure", "structure", str, "the kinship structure (default: the "
-                                 "preset's); another drops the preset's own parameters", tuple(STRUCTURES)))
-            continue
-        f = _kinship_field(name)
-        typ, choices = _flag_type(f.annotation)
-        where = "every structure" if len(owners(name)) == len(STRUCTURES) else f"structure {', '.join(owners(name))}"
-        flags.append(EnvFlag(f"kinship.{name}", _LEGACY.get(f"kinship.{name}", name), typ,
-                             f"{f.description} ({where})", choices))
+    for key in keys:
+        names = (key, *spellings.get(key, ()))
+        if key in ENTRY_FLAGS:
+            what, example = ENTRY_FLAGS[key]
+            flags.append(EnvFlag(names, str, f"{_described(key)}; {what} pairs, comma-separated, repeatable, e.g. "
+                                              f"--{key} {example}", metavar=f"{what},..."))
+        elif key == "level":
+            flags.append(EnvFlag(names, str, "a fixed level file instead of procedural maps (its text goes into the "
+                                              "run's config)", metavar="PATH"))
+        elif key == "kinship.structure":
+            flags.append(EnvFlag(names, str, "the kinship structure; another drops the preset's own parameters",
+                                 tuple(STRUCTURES)))
+        elif key.startswith("map.objects."):
+            flags.append(EnvFlag(names, int, f"how many {key.rpartition('.')[2]} procedural maps place: --map.objects "
+                                              f"{key.rpartition('.')[2]}=N spelled otherwise"))
+        else:
+            owners = [s for s, cls in STRUCTURES.items() if key.partition(".")[2] in cls.model_fields]
+            where = f" (structure {', '.join(owners)})" if key.startswith("kinship.") and len(owners) < len(
+                STRUCTURES) else ""
+            annotation = EnvConfig.key_type(key)
+            choices = tuple(backend_names()) if key == "obs_backend" else \
+                get_args(annotation) if get_origin(annotation) is Literal else None
+            flags.append(EnvFlag(names, text_type(annotation), _described(key) + where, choices,
+                                 "PATH" if key == "game.path" else None))
     return flags
 
 
@@ -108,26 +108,10 @@ ENV_FLAGS = env_flags()
 def add_metta_args(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("metta", "the environment (metta.env.config.EnvConfig, by dotted key; unset: the "
                                            "preset's value) and the project's training options")
-    g.add_argument("--game.path", "--game", dest="game", default=None, metavar="PATH",
-                   help="a GDY game file shaped like games/metta.yaml (default: the preset's)")
-    g.add_argument("--game.overrides", "--override", dest="override", action="append", default=None,
-                   metavar="NAME=VALUE", help="change a named value of the game, e.g. --override attack.cost=20 "
-                                              "(repeatable)")
-    g.add_argument("--level", default=None, metavar="PATH", help="a fixed level file instead of procedural maps "
-                                                                 "(its text goes into the run's config)")
-    g.add_argument("--max_steps", type=int, default=None, help=EnvConfig.model_fields["max_steps"].description)
-    g.add_argument("--bodies.mix", "--bodies", dest="bodies", default=None, metavar="NAME=WEIGHT,...",
-                   help="a mix of energy profiles, e.g. light=1,heavy=1")
-    g.add_argument("--obs_backend", default=None, choices=backend_names(),
-                   help=EnvConfig.model_fields["obs_backend"].description + " (default: the preset's, numba)")
-    g.add_argument("--map.objects", "--objects", dest="objects", action="append", default=None,
-                   metavar="NAME=COUNT,...",
-                   help="how many of each object procedural maps place, e.g. --objects tree=10,altar=3 (repeatable; "
-                        "default: the game's map_count_<object> named values)")
     for flag in ENV_FLAGS:
-        names = [f"--{flag.dest}"] + ([f"--{flag.legacy}"] if flag.legacy != flag.dest else [])
-        g.add_argument(*names, dest=flag.dest, type=flag.type, default=None, choices=flag.choices,
-                       help=f"{flag.help} (default: the preset's)")
+        g.add_argument(*(f"--{n}" for n in flag.names), dest=flag.dest, type=flag.type, default=None,
+                       choices=flag.choices, metavar=flag.metavar, help=f"{flag.help} (default: the preset's)",
+                       action="append" if flag.dest in ENTRY_FLAGS else "store")
     g.add_argument("--vector_envs", type=int, default=1, metavar="N",
                    help="Metta envs stepped together as one Sample Factory env (one inference batch); with "
                         "--batched_sampling raise this, not --num_envs_per_worker, to run more envs per worker")
@@ -159,20 +143,14 @@ def cfg_value(cfg: Any, key: str):
     return cfg.get(key) if isinstance(cfg, Mapping) else getattr(cfg, key, None)
 
 
-def parse_bodies(spec: str | None) -> dict[str, float] | None:
-    if not spec:
-        return None
-    return parse_name_values(str(spec).split(","), float, "--bodies", "NAME=WEIGHT,...", "light=1,heavy=1")
+def flag_names(dest: str) -> tuple[str, ...]:
+    """``dest`` and the older names a config.json may keep an env flag's value under."""
+    return next((f.names for f in ENV_FLAGS if f.dest == dest), (dest,))
 
 
-def parse_objects(items) -> dict[str, int] | None:
-    """``--objects`` values (``["tree=10,altar=3", ...]``) as ``{"tree": 10, "altar": 3}``."""
-    if not items:
-        return None
-    if isinstance(items, str):
-        items = [items]
-    pairs = [p for item in items for p in str(item).split(",") if p.strip()]
-    return parse_name_values(pairs, int, "--objects", "NAME=COUNT,...", "tree=10,altar=3")
+def flag_value(cfg: Any, dest: str):
+    """The value of the flag ``dest`` in ``cfg``, under its dotted key or, in an older config.json, an older name."""
+    return next((v for v in (cfg_value(cfg, n) for n in flag_names(dest)) if v is not None), None)
 
 
 def read_level(path: str) -> str:
@@ -183,58 +161,24 @@ def read_level(path: str) -> str:
         raise ConfigError(f"--level {path}: cannot read the level file ({err})") from None
 
 
-FLAT_KEYS = ("game", "override", "level", "max_steps", "bodies", "objects", "obs_backend")
-
-
-def flag_values(cfg: Any, only: Any = None) -> dict[str, Any]:
-    """The env flags ``cfg`` sets, ``{dest: value}``: by dotted key, or by the undotted name an older config.json
-    kept them under. ``only``: keep the dests it holds (a command line's own ``cli_args``)."""
-    out = {}
-    for dest, legacy in [*((k, k) for k in FLAT_KEYS), *((f.dest, f.legacy) for f in ENV_FLAGS)]:
-        value = cfg_value(cfg, dest)
-        if value is None and legacy != dest:
-            value = cfg_value(cfg, legacy)
-        if value is not None and (only is None or dest in only):
-            out[dest] = value
+def env_changes(cfg: Any, only: Any = None) -> dict[str, Any]:
+    """The env settings ``cfg``'s flags give, by dotted key (``{"map.width": 30}``; each NAME=VALUE pair of a
+    mapping flag as its entry, ``game.overrides.attack.cost``). ``only``: the dests it holds (a command line's own
+    ``cli_args``)."""
+    out: dict[str, Any] = {}
+    for flag in ENV_FLAGS:
+        value = flag_value(cfg, flag.dest)
+        if value is None or (only is not None and flag.dest not in only):
+            continue
+        if flag.dest in ENTRY_FLAGS:
+            items = [value] if isinstance(value, str) else value
+            pairs = [p for item in items for p in str(item).split(",") if p.strip()]
+            entries = parse_name_values(pairs, text_type(EnvConfig.key_type(f"{flag.dest}.NAME")), f"--{flag.dest}",
+                                        *ENTRY_FLAGS[flag.dest])
+            out.update({f"{flag.dest}.{name}": v for name, v in entries.items()})
+        else:
+            out[flag.dest] = read_level(value) if flag.dest == "level" else value
     return out
-
-
-def config_from_flags(base: EnvConfig, values: dict[str, Any]) -> EnvConfig:
-    """``base`` changed by the env flags ``values`` (``{dest: value}``, see ``flag_values``)."""
-    changes: dict[str, Any] = {}
-    if values.get("game"):
-        changes["game"] = values["game"]
-    overrides = parse_overrides(values.get("override"))
-    if overrides:
-        changes["overrides"] = overrides
-    if values.get("level"):
-        changes["level"] = read_level(values["level"])
-    if values.get("max_steps") is not None:
-        changes["max_steps"] = values["max_steps"]
-    bodies = parse_bodies(values.get("bodies"))
-    if bodies:
-        changes["bodies"] = bodies
-    objects = parse_objects(values.get("objects"))
-    if objects:
-        changes["objects"] = objects
-    if values.get("obs_backend") is not None:
-        changes["obs_backend"] = values["obs_backend"]
-    kinship = {}
-    for dest, value in values.items():
-        section, _, key = dest.partition(".")
-        if section == "map" and value is not None:
-            changes[key] = value
-        elif section == "kinship" and value is not None:
-            kinship[key] = value
-    structure = kinship.get("structure", base.kinship.structure)
-    chosen = STRUCTURES.get(structure)
-    for key in kinship:
-        if chosen is not None and key not in chosen.model_fields:
-            raise ConfigError(f"--kinship.{key} is a parameter of structure {' or '.join(owners(key))}, not of this "
-                              f"run's structure {structure!r} (--kinship.structure=... changes the structure)")
-    if kinship:
-        changes["kinship"] = kinship
-    return configure(base, **changes)
 
 
 def load_env_config(data: Any, where: str) -> EnvConfig:
@@ -251,18 +195,18 @@ def load_env_config(data: Any, where: str) -> EnvConfig:
 
 def env_config_from_cfg(cfg: Any, where: str = "config.json") -> EnvConfig:
     """The env of a parsed config or a loaded ``config.json``: its ``env_config`` when it has one, else its preset
-    changed by its flags (an older config.json's, by their undotted names, too)."""
+    changed by its flags (an older config.json's, by their older names, too)."""
     from metta.env.presets import get_preset
 
     saved = cfg_value(cfg, ENV_CONFIG)
     if saved is not None:
         return load_env_config(saved, where)
-    return config_from_flags(get_preset(cfg_value(cfg, "env")), flag_values(cfg))
+    return get_preset(cfg_value(cfg, "env")).override(env_changes(cfg))
 
 
 def resumed_env_config(saved: Mapping, cfg: Any) -> EnvConfig:
     """A resumed run's env: the saved ``config.json``'s, changed by the env flags this command line gives."""
-    return config_from_flags(env_config_from_cfg(saved), flag_values(cfg, only=cfg_value(cfg, "cli_args") or {}))
+    return env_config_from_cfg(saved).override(env_changes(cfg, only=cfg_value(cfg, "cli_args") or {}))
 
 
 def dump_env_config(config: EnvConfig) -> dict:
@@ -270,7 +214,8 @@ def dump_env_config(config: EnvConfig) -> dict:
 
 
 def absolute_paths(cfg: Any) -> None:
-    """Store ``--game``, ``--level`` and ``--curriculum`` as absolute paths, so a run resumes from any directory."""
+    """Store ``--game.path``, ``--level`` and ``--curriculum`` as absolute paths, so a run resumes from any
+    directory."""
     from metta.curriculum.tasks import curriculum_path
 
     for key in PATH_FLAGS:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from metta.griddly_ext.levels import MAP_COUNT, MAX_SIDE, placeable_objects
+from metta.griddly_ext.map_config import MAP_COUNT, MAX_SIDE, placeable_objects
 
 UINT8 = (0, 255)
 INT32 = (-(2**31), 2**31 - 1)

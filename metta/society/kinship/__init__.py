@@ -9,7 +9,8 @@ applied to the agents' own rewards r of every step:
 Each structure is a small class in a module of its own here, holding only its own parameters and the
 shared ones (``bond_share``, ``kinship_noise``, ``kin_threshold``, in ``base``): ``Selfish``,
 ``Teams``, ``RandomKinship``, ``Clans``: typed configs (pydantic, metta.config.ConfigModel) told apart
-by their ``structure`` field. ``Kinship.from_dict`` picks one by that name. A new structure is one new
+by their ``structure`` field (the env's config picks one by that name; changing ``kinship.structure`` keeps only
+the shared parameters, metta.config). A new structure is one new
 file in this package, a ``Kinship`` subclass with a ``structure: Literal["name"]`` field: importing the
 package imports every module in it, subclassing registers the structure, and the env's config
 (metta.env.config), its training flags and the tests take it from there (a preset, if it deserves one).

@@ -1,4 +1,4 @@
-"""What every kinship structure has (the shared fields, the from_dict rule, the checks), the registry the
+"""What every kinship structure has (the shared fields, the checks), the registry the
 structures fill as they are defined, and the bond-sharing rule (the package's docstring has the formulas)."""
 from __future__ import annotations
 
@@ -47,34 +47,6 @@ class Kinship(ConfigModel):
     def _checked(self):
         self.check()
         return self
-
-    @classmethod
-    def from_dict(cls, params: dict[str, Any], preset: "Kinship | dict[str, Any] | None" = None) -> "Kinship":
-        """The structure ``params`` ask for (``structure``, default the preset's or selfish, and its fields), over a
-        preset's parameters ``preset``: all of them if the structure is the preset's, else only the
-        parameters every structure has."""
-        if isinstance(preset, Kinship):
-            preset = preset.model_dump()
-        preset = preset or {}
-        name = params.get("structure", preset.get("structure", "selfish"))
-        chosen = STRUCTURES.get(name) if isinstance(name, str) else None
-        if chosen is None:
-            raise ConfigError(f"kinship structure must be one of {', '.join(STRUCTURES)}, got {name!r}")
-        if preset.get("structure", "selfish") != name:
-            preset = {k: v for k, v in preset.items() if k in SHARED}
-        merged = chosen.merge(preset, params)
-        merged.pop("structure", None)
-        known = set(chosen.model_fields) - {"structure"}
-        unknown = set(merged) - known
-        if unknown:
-            raise ConfigError(f"unknown kinship parameter(s) {', '.join(sorted(unknown))} for structure {name!r}; "
-                              f"known: {', '.join(sorted(known | {'structure'}))}")
-        return chosen(**merged)
-
-    @classmethod
-    def merge(cls, preset: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
-        """A preset's parameters changed by the requested ones."""
-        return {**preset, **params}
 
     def check(self) -> None:
         """Check what needs no agent count (the config does this as it is built)."""

@@ -21,9 +21,9 @@ class TeamGrouping(Kinship):
                                                     "(replaces a preset's team_size)")
 
     @classmethod
-    def merge(cls, preset: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
-        merged = super().merge(preset, params)
-        if merged.get("num_teams") is not None and "team_size" not in params:
+    def merge(cls, data: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+        merged = super().merge(data, changes)
+        if merged.get("num_teams") is not None and "team_size" not in changes:
             merged.pop("team_size", None)  # a preset's team_size yields to a requested number of teams
         return merged
 
