@@ -27,6 +27,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
+from typing import Any
 
 import numpy as np
 
@@ -51,7 +52,7 @@ def default_counts(named_values: Mapping[str, int]) -> dict[str, int]:
     return {k[len(MAP_COUNT):]: v for k, v in named_values.items() if k.startswith(MAP_COUNT)}
 
 
-def placeable_objects(chars: Mapping[str, str], avatar: str) -> list[str]:
+def placeable_objects(chars: Mapping[str, str], avatar: str | None) -> list[str]:
     """The objects procedural maps can place by count: every object with a map character but the avatar."""
     return [name for name in chars if name != avatar]
 
@@ -210,7 +211,8 @@ class MapOptions:
             what = ("a maze" if self.layout == "maze" else f"rooms={self.rooms}" if self.rooms
                     else f"arenas={self.arenas}")
             raise ConfigError(f"{what} needs walls: this game has no object named {WALL!r} with a MapCharacter")
-        out = replace(self, objects=counts, **dict.fromkeys(SPELLINGS))
+        folded: dict[str, Any] = dict.fromkeys(SPELLINGS)  # each spelling None: its count is in objects now
+        out = replace(self, objects=counts, **folded)
         out._check_fit(counts, walls)
         return out
 
@@ -292,6 +294,7 @@ def _arena(options: MapOptions, chars: Mapping[str, str], rng: np.random.Generat
            first_agent: int) -> np.ndarray:
     """One map of resolved ``options`` as a grid of tokens, its agents numbered from ``first_agent``."""
     counts = options.objects
+    assert counts is not None, "resolved options hold every placeable object's count"
     w, h = options.width, options.height
     wall = chars.get(WALL)
     grid = np.full((h, w), ".", dtype=object)
