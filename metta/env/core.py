@@ -98,7 +98,7 @@ class MettaEnv(ParallelEnv):
                                     player_observers=obs_backend == REFERENCE)
         self.body_ids = np.zeros(num_agents, dtype=np.int64)  # 0: the standard body
         self.num_agents_total = num_agents
-        self.society = (kinship or Selfish()).validate(num_agents)
+        self.society = (kinship or Selfish()).for_agents(num_agents)
         self.kinship = np.eye(num_agents)
         self.sharing = np.eye(num_agents)
         self.team_rewards: np.ndarray | None = None  # each agent's team's share alpha (structures with arms)
