@@ -155,7 +155,7 @@ class MettaEnv(ParallelEnv):
     def observation_space(self, agent: str) -> spaces.Space:
         return self._obs_spaces[agent]
 
-    def action_space(self, agent: str) -> spaces.Space:
+    def action_space(self, agent: str) -> spaces.Discrete:
         return self._act_spaces[agent]
 
     # ------------------------------------------------------------------ loop

@@ -46,7 +46,7 @@ class EnvFlag:
     dest: str
     legacy: str
     type: Any
-    help: str
+    help: str | None  # the field's description
     choices: tuple | None = None
 
 
@@ -119,7 +119,7 @@ def add_metta_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--bodies.mix", "--bodies", dest="bodies", default=None, metavar="NAME=WEIGHT,...",
                    help="a mix of energy profiles, e.g. light=1,heavy=1")
     g.add_argument("--obs_backend", default=None, choices=backend_names(),
-                   help=EnvConfig.model_fields["obs_backend"].description + " (default: the preset's, numba)")
+                   help=f"{EnvConfig.model_fields['obs_backend'].description} (default: the preset's, numba)")
     g.add_argument("--map.objects", "--objects", dest="objects", action="append", default=None,
                    metavar="NAME=COUNT,...",
                    help="how many of each object procedural maps place, e.g. --objects tree=10,altar=3 (repeatable; "
