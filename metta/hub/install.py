@@ -80,7 +80,8 @@ def adapt_config(stage: str, train_dir: str, exp: str, config: dict, files: dict
         if not config.get("game"):
             notes.append(f"  note       the model trained on rules that differ from this checkout's "
                          f"{config['env']} game: config.json now points at the shipped {GAME}")
-    cli = config.get("cli_args") if isinstance(config.get("cli_args"), dict) else {}
+    cli_args = config.get("cli_args")
+    cli = cli_args if isinstance(cli_args, dict) else {}
     from metta.sf_integration.config import ENV_CONFIG
 
     env_config = config.get(ENV_CONFIG)
@@ -98,6 +99,7 @@ def adapt_config(stage: str, train_dir: str, exp: str, config: dict, files: dict
 def load(name: str, train_dir: str = "train_dir", experiment: str | None = None, revision: str | None = None,
          force: bool = False, out=print) -> str:
     """Fetch, verify and install a model into ``train_dir/EXPERIMENT``; return that directory."""
+    source: LocalSource | HubSource
     if is_local(name):
         if revision:
             raise ConfigError(f"--revision {revision}: a local directory ({name}) has no revisions")
