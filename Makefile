@@ -9,7 +9,7 @@ VIDEO_STEPS   ?= 200
 CURRICULUM    ?= suite
 SUITE_SECONDS ?= 1800
 
-.PHONY: setup train train-suite test bench validate clean
+.PHONY: setup train train-suite test test-quick bench validate clean
 
 setup:
 	@bash devops/setup.sh
@@ -36,6 +36,13 @@ test: setup
 	$(PY) -m ruff check metta tests
 	$(PY) -m mypy metta
 	METTA_REQUIRE_ALL=$(REQUIRE_ALL) $(PY) -m pytest -q
+
+# The quick tier, for iteration: the same lint and type check, then every test not marked slow (training, a Slurm
+# cluster, the browser, or more than about 5 s: pyproject.toml's markers). `make test` still runs everything.
+test-quick: setup
+	$(PY) -m ruff check metta tests
+	$(PY) -m mypy metta
+	$(PY) -m pytest -q -m "not slow"
 
 bench: setup
 	$(PY) -m metta.bench

@@ -120,6 +120,7 @@ def tiny(tmp_path_factory):
     return dict(sweep_dir=sweep_dir, first=first, again=again, times=times, reports=reports)
 
 
+@pytest.mark.slow
 def test_a_tiny_experiment_end_to_end_reports_the_crossplay_and_sweep_numbers(tiny):
     sweep_dir = tiny["sweep_dir"]
     flagship = json.loads((sweep_dir / "flagship.json").read_text())
@@ -147,6 +148,7 @@ def test_a_tiny_experiment_end_to_end_reports_the_crossplay_and_sweep_numbers(ti
     assert f'data-pair="one_among_zero" data-key="focal_return">{one["focal_return"]["mean"]:.3g}' in page
 
 
+@pytest.mark.slow
 def test_a_rerun_skips_the_finished_runs_and_reuses_the_crossplay_reports(tiny):
     again = tiny["again"]
     assert again.returncode == 0, again.stderr[-3000:]

@@ -419,6 +419,7 @@ def closed_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_scripts_help_round_trip_offline_cache_and_unreachable_endpoint(server, tmp_path, sf_config):
     for script in ("load_model.sh", "save_model.sh"):
         res = run(script, "--help", env=server.env, cwd=tmp_path)
