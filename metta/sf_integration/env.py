@@ -124,8 +124,9 @@ def observation_space(env: MettaEnv, layout: str = "cwh", time: bool = False, te
     """The policy's observation; with ``teacher``, the teacher's keys beside it (metta.sf_integration.teacher: the
     student's model is built without them)."""
     n_self = SelfFeatures(1, env.obs_shape, env.engine.num_actions, time).size
-    keys: dict[str, spaces.Space] = {GRID_KEY: spaces.Box(0, 255, grid_shape(env.obs_shape, layout), dtype=np.uint8),
-            SELF_KEY: spaces.Box(-np.inf, np.inf, (n_self,), dtype=np.float32)}
+    keys: dict[str, spaces.Space] = {
+        GRID_KEY: spaces.Box(0, 255, grid_shape(env.obs_shape, layout), dtype=np.uint8),
+        SELF_KEY: spaces.Box(-np.inf, np.inf, (n_self,), dtype=np.float32)}
     if teacher:
         from metta.sf_integration.teacher import teacher_spaces
 
