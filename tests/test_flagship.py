@@ -64,6 +64,7 @@ def test_the_command_refuses_a_bad_spec_and_a_missing_one(tmp_path):
     assert missing.returncode == 2 and "no such spec file" in missing.stderr
 
 
+@pytest.mark.slow
 def test_dry_run_prints_the_sweep_and_crossplay_commands_at_the_scaled_budget(tmp_path):
     proc = command(SPEC, "--env_steps", 100_000_000, "--backend", "slurm", "--train_dir", tmp_path / "td",
                    "--slurm_partition", "cpu", "--dry_run")

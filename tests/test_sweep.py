@@ -196,6 +196,7 @@ def test_slurm_print_only_writes_one_job_per_run_with_its_command(tmp_path):
     assert "--report_only" in proc.stdout
 
 
+@pytest.mark.slow
 def test_bad_inputs_are_clear_errors_that_write_nothing(tmp_path, capsys):
     from metta.experiments.sweep import main
 
