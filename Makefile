@@ -9,7 +9,7 @@ VIDEO_STEPS   ?= 200
 CURRICULUM    ?= suite
 SUITE_SECONDS ?= 1800
 
-.PHONY: setup train train-suite test bench validate clean
+.PHONY: setup train train-suite test test-quick bench validate clean
 
 setup:
 	@bash devops/setup.sh
@@ -27,15 +27,22 @@ train-suite: setup
 		--train_for_seconds=$(SUITE_SECONDS) --keep_checkpoints=40 --save_every_sec=120
 	$(PY) -m metta.evals --experiment=$(ENV)-$(CURRICULUM) --baseline=random --episodes 20 --curve=5
 
-# lint, then type-check the env and its config, then every test. Under CI (CI=true, as CI services set it when
+# lint, then type-check metta/, then every test. Under CI (CI=true, as CI services set it when
 # they run .ci/run) every test must run: METTA_REQUIRE_ALL=1 makes a test that would skip for a missing system
 # component (strace, chromium, glslc, Slurm, a mount namespace) fail instead, naming it (tests/conftest.py).
 # Elsewhere they skip, and one line at the end of the run names what was missing (METTA_REQUIRE_ALL=1 asks for all).
 REQUIRE_ALL = $(if $(filter-out 0 false no,$(CI)),1,$(METTA_REQUIRE_ALL))
 test: setup
 	$(PY) -m ruff check metta tests
-	$(PY) -m mypy metta/env metta/config.py
+	$(PY) -m mypy metta
 	METTA_REQUIRE_ALL=$(REQUIRE_ALL) $(PY) -m pytest -q
+
+# The quick tier, for iteration: the same lint and type check, then every test not marked slow (training, a Slurm
+# cluster, the browser, or more than about 5 s: pyproject.toml's markers). `make test` still runs everything.
+test-quick: setup
+	$(PY) -m ruff check metta tests
+	$(PY) -m mypy metta
+	$(PY) -m pytest -q -m "not slow"
 
 bench: setup
 	$(PY) -m metta.bench

@@ -403,6 +403,7 @@ def test_a_missing_or_bad_curriculum_stops_training_before_it_starts(tmp_path):
     assert out.returncode == 1 and "no_such_value" in out.stderr and "Traceback" not in out.stderr
 
 
+@pytest.mark.slow
 def test_training_on_a_curriculum_logs_task_weights_and_its_policy_sees_the_time(tmp_path, monkeypatch):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 

@@ -23,6 +23,7 @@ def run(tmp_path_factory):
     return os.path.join(train_dir, "random", "eval")
 
 
+@pytest.mark.slow
 def test_mp4_decodes_to_every_frame(run):
     cap = cv2.VideoCapture(os.path.join(run, "metta-teams.mp4"))
     frames = []
@@ -49,6 +50,7 @@ def assert_replays(stats):
         assert episode["agents"] == {a: infos[a]["episode"] for a in env.possible_agents}
 
 
+@pytest.mark.slow
 def test_stats_are_the_envs_metrics_for_the_same_seed(run):
     with open(os.path.join(run, "stats.json")) as fh:
         stats = json.load(fh)

@@ -64,6 +64,7 @@ def test_the_command_refuses_a_bad_spec_and_a_missing_one(tmp_path):
     assert missing.returncode == 2 and "no such spec file" in missing.stderr
 
 
+@pytest.mark.slow
 def test_dry_run_prints_the_sweep_and_crossplay_commands_at_the_scaled_budget(tmp_path):
     proc = command(SPEC, "--env_steps", 100_000_000, "--backend", "slurm", "--train_dir", tmp_path / "td",
                    "--slurm_partition", "cpu", "--dry_run")
@@ -120,6 +121,7 @@ def tiny(tmp_path_factory):
     return dict(sweep_dir=sweep_dir, first=first, again=again, times=times, reports=reports)
 
 
+@pytest.mark.slow
 def test_a_tiny_experiment_end_to_end_reports_the_crossplay_and_sweep_numbers(tiny):
     sweep_dir = tiny["sweep_dir"]
     flagship = json.loads((sweep_dir / "flagship.json").read_text())
@@ -147,6 +149,7 @@ def test_a_tiny_experiment_end_to_end_reports_the_crossplay_and_sweep_numbers(ti
     assert f'data-pair="one_among_zero" data-key="focal_return">{one["focal_return"]["mean"]:.3g}' in page
 
 
+@pytest.mark.slow
 def test_a_rerun_skips_the_finished_runs_and_reuses_the_crossplay_reports(tiny):
     again = tiny["again"]
     assert again.returncode == 0, again.stderr[-3000:]

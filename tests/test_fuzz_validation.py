@@ -220,6 +220,7 @@ def workdir(tmp_path_factory):
 
 
 @pytest.mark.timeout(300)
+@pytest.mark.slow
 def test_fuzz_document_mutations(workdir):
     valid: dict[str, tuple[str, object]] = {}
     original = {hashlib.sha256(_dump(d).encode()).hexdigest() for d in DOCS.values()}

@@ -426,6 +426,7 @@ def test_a_model_shipped_in_the_repository_installs_offline_before_the_hub(serve
     assert not (tmp_path / "carol" / "baseline").exists()
 
 
+@pytest.mark.slow
 def test_the_shipped_baseline_installs_offline_verified_and_plays(tmp_path, monkeypatch):
     """The repository's models/baseline: every file its manifest lists, verified by its sha256, installs with no
     network; its card names the teacher it learned from; the policy loads with no teacher configured and plays
@@ -469,6 +470,7 @@ def closed_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_scripts_help_round_trip_offline_cache_and_unreachable_endpoint(server, tmp_path, sf_config):
     for script in ("load_model.sh", "save_model.sh"):
         res = run(script, "--help", env=server.env, cwd=tmp_path)

@@ -59,6 +59,7 @@ def pooled(stats, arm, kin, chances_kin, strangers, chances_strangers):
     return [sum(m[k] for m in rows) for k in (kin, chances_kin, strangers, chances_strangers)]
 
 
+@pytest.mark.slow
 def test_the_contrast_and_its_interval_recomputed_from_the_runs_files(tiny):
     flagship = json.loads((tiny / "flagship.json").read_text())
     arms = flagship["arms"]
@@ -95,6 +96,7 @@ def test_the_contrast_and_its_interval_recomputed_from_the_runs_files(tiny):
                                                     mean + T_975_DF1 * sd / math.sqrt(2)))
 
 
+@pytest.mark.slow
 def test_the_page_and_the_cross_play_per_arm(tiny):
     flagship = json.loads((tiny / "flagship.json").read_text())
     page = (tiny / "flagship.html").read_text()
@@ -107,6 +109,7 @@ def test_the_page_and_the_cross_play_per_arm(tiny):
     assert json.loads((tiny / "reference.json").read_text())["population"] == "peaceful"
 
 
+@pytest.mark.slow
 def test_the_page_opens_offline_in_chromium(tiny, browser):
     browser.get_log("browser")
     browser.get(f"file://{tiny / 'flagship.html'}")

@@ -27,6 +27,7 @@ def test_make_train_trains_for_the_benchmarks_default_budget():
     assert MAKE_TRAIN_SECONDS <= 8 * 60  # the bound on make train's training time
 
 
+@pytest.mark.slow
 def test_two_seeds_are_two_runs_and_their_figures_replay(tmp_path):
     from metta.sf_integration.checkpoints import read_config, scalars
     from metta.sf_integration.policy import load_policy

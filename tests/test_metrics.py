@@ -229,6 +229,7 @@ def test_chances_count_the_agents_in_reach_and_rates_divide_by_them():
     assert ep[0]["equality"] is None and ep[0]["sustainability"] is None  # nobody earned anything
 
 
+@pytest.mark.slow
 def test_a_random_policy_attacks_kin_and_strangers_alike_per_chance_while_raw_counts_differ():
     """metta-teams (teams of 4 among 24), attacks and gifts made free so that a random policy makes enough of them."""
     from metta.evals.play import play_episode

@@ -21,7 +21,7 @@ def teams_of(kinship):
 
 def test_the_sharing_matrix_by_hand():
     # 6 agents in 2 teams of 3, arms [0, 1]: one team pools everything, the other nothing
-    draw = MixedTeams(num_teams=2).validate(6).draw(6, np.random.default_rng(5))
+    draw = MixedTeams(num_teams=2).for_agents(6).draw(6, np.random.default_rng(5))
     a = draw.team_rewards
     sharer, selfish = sorted({t for t in teams_of(draw.kinship)}, key=lambda t: -a[min(t)])
     assert {a[i] for i in sharer} == {1.0} and {a[i] for i in selfish} == {0.0}
@@ -36,7 +36,7 @@ def test_the_sharing_matrix_by_hand():
 
 def test_three_arms_by_hand():
     # 6 agents in 3 teams of 2, arms [0, 0.5, 1]: each team one arm, every episode
-    draw = MixedTeams(num_teams=3, arms=[0.0, 0.5, 1.0]).validate(6).draw(6, np.random.default_rng(1))
+    draw = MixedTeams(num_teams=3, arms=[0.0, 0.5, 1.0]).for_agents(6).draw(6, np.random.default_rng(1))
     for team in set(teams_of(draw.kinship)):
         i, j = sorted(team)
         alpha = draw.team_rewards[i]
@@ -47,7 +47,7 @@ def test_three_arms_by_hand():
 
 
 def test_every_episode_holds_both_arms_balanced_and_each_agent_is_in_either_by_chance():
-    spec = MixedTeams(num_teams=4).validate(12)
+    spec = MixedTeams(num_teams=4).for_agents(12)
     rng = np.random.default_rng(0)
     in_sharing = np.zeros(12)
     for _ in range(400):
@@ -61,7 +61,7 @@ def test_every_episode_holds_both_arms_balanced_and_each_agent_is_in_either_by_c
 
 
 def test_a_swapped_draw_is_the_same_draw_with_the_other_arm():
-    spec = MixedTeams(num_teams=4).validate(12)
+    spec = MixedTeams(num_teams=4).for_agents(12)
     a = spec.draw(12, np.random.default_rng(9))
     b = spec.draw(12, np.random.default_rng(9), swap_arms=True)
     np.testing.assert_array_equal(a.kinship, b.kinship)
@@ -70,7 +70,7 @@ def test_a_swapped_draw_is_the_same_draw_with_the_other_arm():
 
 def test_the_other_structures_draw_what_they_drew_before():
     # a structure without arms: K from sample, T from sharing, both from the same generator state as before
-    spec = Teams(team_size=4, team_reward=0.8).validate(12)
+    spec = Teams(team_size=4, team_reward=0.8).for_agents(12)
     draw = spec.draw(12, np.random.default_rng(3))
     k = spec.sample(12, np.random.default_rng(3))
     np.testing.assert_array_equal(draw.kinship, k)
@@ -86,7 +86,7 @@ def test_arms_are_checked():
     with config_error("arms", "[0, 1]"):
         MixedTeams(num_teams=4, arms=[0, 1.5])
     with config_error("2 team(s)", "3 arms"):
-        MixedTeams(num_teams=2, arms=[0.0, 0.5, 1.0]).validate(6)
+        MixedTeams(num_teams=2, arms=[0.0, 0.5, 1.0]).for_agents(6)
     with config_error("use draw()"):
         MixedTeams(num_teams=2).sharing(np.eye(4))
 

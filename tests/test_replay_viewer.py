@@ -17,6 +17,8 @@ from metta.viz.render import ICE_COLOR, group_color
 from metta.viz.replay import Recorder
 from metta.viz.replay.viewer import PageServer, write_page
 
+pytestmark = pytest.mark.slow  # every test drives the browser
+
 STEPS = 40
 
 

@@ -153,11 +153,13 @@ def killed(tmp_path_factory):
             c.kill_all()
 
 
+@pytest.mark.slow
 def test_sigkill_leaves_no_process_behind_within_10_s(killed):
     assert set(killed["workers"]) <= set(killed["before_kill"])  # learner, inference and rollout worker were up
     assert killed["survivors"] == [], f"alive 10 s after SIGKILL: {killed['survivors']}"
 
 
+@pytest.mark.slow
 def test_a_second_run_on_a_held_experiment_is_refused_naming_the_holder(killed):
     b = killed["b"]
     assert b.returncode == 2, b.stderr[-2000:]
@@ -166,11 +168,13 @@ def test_a_second_run_on_a_held_experiment_is_refused_naming_the_holder(killed):
     assert "Traceback" not in b.stderr
 
 
+@pytest.mark.slow
 def test_a_stale_lock_is_taken_over_saying_so(killed):
     out = killed["c"].output()
     assert re.search(rf"stale lock of a run that is no longer running \(pid {killed['a'].proc.pid}\b", out), out[-3000:]
 
 
+@pytest.mark.slow
 def test_sigterm_to_the_process_group_saves_a_fresh_checkpoint_and_leaves_nothing(killed):
     out = killed["c"].output()
     assert killed["c_code"] == 128 + signal.SIGTERM, out[-3000:]
@@ -182,6 +186,7 @@ def test_sigterm_to_the_process_group_saves_a_fresh_checkpoint_and_leaves_nothin
     assert not os.path.exists(os.path.join(killed["train_dir"], ".held.lock"))  # released
 
 
+@pytest.mark.slow
 def test_an_env_that_raises_mid_episode_stops_the_run_with_its_message(tmp_path):
     run = Run(str(tmp_path / "train_dir"), "raises", 10**9,
               env={"PYTHONPATH": f"{INJECT}{os.pathsep}{ROOT}", "METTA_TEST_STEP_FAILS_AT": "25"})
@@ -203,6 +208,7 @@ def copy_experiment(killed, train_dir):
     return os.path.join(train_dir, "held")
 
 
+@pytest.mark.slow
 def test_a_read_only_train_dir_is_a_clear_error_and_changes_nothing(killed, tmp_path):
     train_dir = str(tmp_path / "ro")
     exp = copy_experiment(killed, train_dir)
@@ -280,6 +286,7 @@ def torn(killed, tmp_path_factory):
         run.kill_all()
 
 
+@pytest.mark.slow
 def test_a_kill_in_the_middle_of_a_checkpoint_write_stops_the_run_and_keeps_the_last_checkpoint(torn):
     require("strace", torn["real"], f"{torn.get('why')}: it kills the learner in the middle of a checkpoint write "
             "(without it the torn checkpoint the next test resumes from is made by hand)")
@@ -291,6 +298,7 @@ def test_a_kill_in_the_middle_of_a_checkpoint_write_stops_the_run_and_keeps_the_
     assert torn["left"] == []
 
 
+@pytest.mark.slow
 def test_a_resume_after_a_torn_write_onto_a_full_disk(torn, tmp_path):
     """The next run moves the half-written checkpoint aside and resumes from the last good one, loudly; its own
     checkpoint then finds the disk full: a clear error, and the checkpoints already there are left as they were."""

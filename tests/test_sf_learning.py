@@ -23,8 +23,11 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from conftest import ROOT
+
+pytestmark = pytest.mark.slow  # every test trains
 
 SIDES = [(0, -1), (1, 0), (0, 1), (-1, 0)]
 SEEDS = range(10)

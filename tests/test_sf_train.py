@@ -60,6 +60,7 @@ def run(tmp_path_factory):
                 first_latest=first_latest, second=second)
 
 
+@pytest.mark.slow
 def test_leaves_checkpoint_config_and_tensorboard_social_metrics(run):
     import json
 
@@ -114,6 +115,7 @@ def test_leaves_checkpoint_config_and_tensorboard_social_metrics(run):
             assert paid[step] == pytest.approx(raw[step], abs=1e-5), step
 
 
+@pytest.mark.slow
 def test_second_run_resumes_from_the_checkpoint(run):
     first_steps = run["after_first"][-1][0]
     after = checkpoints(run["exp_dir"])
@@ -125,6 +127,7 @@ def test_second_run_resumes_from_the_checkpoint(run):
     assert max(steps) > first_steps
 
 
+@pytest.mark.slow
 def test_corrupted_latest_checkpoint_falls_back_loudly(run):
     exp = os.path.join(run["tmp"], "train_dir", "broken")
     shutil.copytree(run["exp_dir"], exp)
@@ -141,6 +144,7 @@ def test_corrupted_latest_checkpoint_falls_back_loudly(run):
     assert checkpoints(exp)[-1][0] > good_steps
 
 
+@pytest.mark.slow
 def test_no_readable_checkpoint_is_a_clear_error_and_touches_nothing(run):
     exp = os.path.join(run["tmp"], "train_dir", "ruined")
     shutil.copytree(run["exp_dir"], exp)
@@ -154,6 +158,7 @@ def test_no_readable_checkpoint_is_a_clear_error_and_touches_nothing(run):
     assert all(open(p, "rb").read() == b"not a checkpoint" for p in paths)
 
 
+@pytest.mark.slow
 def test_load_policy_acts_in_the_experiments_env(run):
     from metta.sf_integration.policy import load_policy
 
@@ -174,6 +179,7 @@ def test_load_policy_acts_in_the_experiments_env(run):
     assert policy.act(obs, deterministic=True) == first  # reset clears the recurrent state and last actions
 
 
+@pytest.mark.slow
 def test_a_trained_policy_samples_the_same_actions_for_the_same_episode_seed(run):
     import torch
 
@@ -200,6 +206,7 @@ def test_a_trained_policy_samples_the_same_actions_for_the_same_episode_seed(run
     env.close()
 
 
+@pytest.mark.slow
 def test_load_policy_errors_name_the_path(run, tmp_path):
     from conftest import config_error
     from metta.sf_integration.policy import load_policy
@@ -222,6 +229,7 @@ def test_load_policy_errors_name_the_path(run, tmp_path):
         load_policy("exp", train_dir=str(tmp_path))
 
 
+@pytest.mark.slow
 def test_the_eval_suite_plays_a_trained_policy_as_training_would(run, monkeypatch):
     """Through the eval suite, a trained policy gets each step's observations and the rewards that came with them:
     its actions equal those of calling act directly with the env's own obs and rewards, on the same seeded episode."""
@@ -270,6 +278,7 @@ def test_the_eval_suite_plays_a_trained_policy_as_training_would(run, monkeypatc
     env.close()
 
 
+@pytest.mark.slow
 def test_load_policy_loads_the_checkpoint_it_is_given_and_only_the_experiments(run):
     import torch
 
@@ -297,6 +306,7 @@ def test_evenly_spaced_checkpoints_by_hand():
     assert evenly_spaced(0, 3) == []
 
 
+@pytest.mark.slow
 def test_the_eval_suites_learning_curve_scores_each_kept_checkpoint(run, monkeypatch):
     import json
 

@@ -16,6 +16,8 @@ from conftest import ROOT, require
 from test_learning_bench import TINY
 from test_sweep import recompute
 
+pytestmark = pytest.mark.slow  # a Slurm cluster, and training through it
+
 SCRIPT = os.path.join(ROOT, "devops", "slurm_cluster.sh")
 BUDGET = 40_000  # agent-steps: about 40 s of training per job, so the cancel lands mid-run
 RUNS = ("team_reward_0_seed_0", "team_reward_1_seed_0")

@@ -2,6 +2,8 @@
 whose answer the game's rules give by hand."""
 import json
 
+import pytest
+
 from metta.curriculum.solvable import main, task_rows
 
 CURRICULUM = """tasks:
@@ -17,6 +19,7 @@ CURRICULUM = """tasks:
 """
 
 
+@pytest.mark.slow
 def test_the_scripted_agents_score_what_the_rules_allow(tmp_path):
     path = tmp_path / "two.yaml"
     path.write_text(CURRICULUM)
@@ -25,6 +28,7 @@ def test_the_scripted_agents_score_what_the_rules_allow(tmp_path):
     assert rows[1]["mean"] == 0.0 and rows[0]["mean"] >= 1.0
 
 
+@pytest.mark.slow
 def test_the_command_prints_json_and_refuses_bad_input(tmp_path, capsys):
     path = tmp_path / "two.yaml"
     path.write_text(CURRICULUM)

@@ -105,6 +105,7 @@ def per_seed_value(stats, metric, episode_values):
     return float(np.mean(episode_values)) if episode_values else None
 
 
+@pytest.mark.slow
 def test_two_point_sweep_runs_end_to_end_and_its_report_is_the_runs_numbers(tiny):
     sweep_dir, results = tiny["sweep_dir"], tiny["results"]
     for name in ("report.html", "results.csv", "results.json", "sweep.json", "plots/hearts.png"):
@@ -149,6 +150,7 @@ def test_two_point_sweep_runs_end_to_end_and_its_report_is_the_runs_numbers(tiny
     assert hearts.split()[1] == f"{summary[0]['metrics']['hearts']['mean']:.3g}"
 
 
+@pytest.mark.slow
 def test_rerun_skips_finished_runs_and_a_larger_budget_resumes_them(tiny):
     again = tiny["again"]
     assert again.returncode == 0, again.stderr[-3000:]
@@ -194,6 +196,7 @@ def test_slurm_print_only_writes_one_job_per_run_with_its_command(tmp_path):
     assert "--report_only" in proc.stdout
 
 
+@pytest.mark.slow
 def test_bad_inputs_are_clear_errors_that_write_nothing(tmp_path, capsys):
     from metta.experiments.sweep import main
 

@@ -190,6 +190,7 @@ def train(tmp, steps, *extra):
                           env={**os.environ, "PYTHONPATH": ROOT})
 
 
+@pytest.mark.slow
 def test_a_kickstarted_run_logs_lambda_and_its_checkpoint_loads_evaluates_and_resumes_without_a_teacher(tmp_path):
     from metta.sf_integration.checkpoints import load_checkpoint, scalars, trained_steps
     from metta.evals.evaluate import evaluate

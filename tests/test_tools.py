@@ -13,6 +13,7 @@ def run(*args, timeout=300):
     return subprocess.run([sys.executable, "-m", *args], capture_output=True, text=True, cwd=ROOT, timeout=timeout)
 
 
+@pytest.mark.slow
 def test_bench_json():
     proc = run("metta.bench", "--json", "--steps", "40", "--repeats", "2", "--backends", "griddly,numba",
                "--batch", "2")

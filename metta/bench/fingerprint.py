@@ -73,7 +73,7 @@ def main(argv=None) -> int:
     from metta import PRESETS
 
     games = Path(metta.__file__).resolve().parents[1] / "games"  # the checkout's own games
-    cases = [(p, None, {}) for p in sorted(PRESETS)]
+    cases: list[tuple[str, str | None, dict]] = [(p, None, {}) for p in sorted(PRESETS)]  # preset, game, options
     cases += [("metta-teams", str(g), {}) for g in sorted(games.glob("*.yaml"))]
     cases += [("metta-clans", None, {"bodies": {"light": 1, "heavy": 1}}), ("metta-kin", None, {"kinship_noise": 0.3}),
               ("metta-teams", None, {"num_teams": 3, "team_reward": 0.5, "bond_share": 0.0})]

@@ -125,7 +125,7 @@ def run(env_name: str = "metta-teams", backends=BACKENDS, batch_sizes=(1, 4), st
     rng = np.random.default_rng(seed)
     n_actions = live[FLOOR].baseline.engine.num_actions
     plans = {name: rng.integers(0, n_actions, size=(steps + WARMUP, r.agents)) for name, r in live.items()}
-    rates = {name: [] for name in live}
+    rates: dict[str, list[float]] = {name: [] for name in live}  # agent-steps per second of each repeat
     try:
         for name, r in live.items():
             for flat in plans[name][:WARMUP]:
@@ -141,7 +141,7 @@ def run(env_name: str = "metta-teams", backends=BACKENDS, batch_sizes=(1, 4), st
     finally:
         for r in live.values():
             r.close()
-    result = {}
+    result: dict[str, dict] = {}
     for name, runner in runners.items():
         if isinstance(runner, str):
             result[name] = {"error": runner}

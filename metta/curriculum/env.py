@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -27,7 +28,8 @@ from metta.errors import ConfigError
 
 
 class Curriculum:
-    def __init__(self, spec: CurriculumSpec, base: EnvConfig, seed: int | None = None, where: str = "curriculum"):
+    def __init__(self, spec: CurriculumSpec, base: EnvConfig, seed: int | Sequence[int] | None = None,
+                 where: str = "curriculum"):
         self.spec, self.base, self.where = spec, base, where
         self.names = list(spec.tasks)
         self.tasks = [spec.tasks[n] for n in self.names]

@@ -95,7 +95,9 @@ def draw(value: Draw, rng: np.random.Generator) -> Scalar:
 
 def extremes(value: Draw) -> list[Scalar]:
     """The values checking a spec tries: a bucket's every value, a range's two ends, a constant."""
-    return value.ends() if isinstance(value, Range) else list(value) if isinstance(value, list) else [value]
+    if isinstance(value, Range):
+        return list(value.ends())  # a copy typed as Scalars (a list of numbers is not a list[Scalar])
+    return list(value) if isinstance(value, list) else [value]
 
 
 class Task(ConfigModel):

@@ -92,7 +92,7 @@ class MettaEnv(ParallelEnv):
                                     player_observers=obs_backend == REFERENCE)
         self.body_ids = np.zeros(num_agents, dtype=np.int64)  # 0: the standard body
         self.num_agents_total = num_agents
-        self.society: Kinship = config.kinship.validate(num_agents)
+        self.society: Kinship = config.kinship.for_agents(num_agents)
         self.kinship = np.eye(num_agents)
         self.sharing = np.eye(num_agents)
         self.team_rewards: np.ndarray | None = None  # each agent's team's share alpha (structures with arms)
@@ -149,7 +149,7 @@ class MettaEnv(ParallelEnv):
     def observation_space(self, agent: str) -> spaces.Space:
         return self._obs_spaces[agent]
 
-    def action_space(self, agent: str) -> spaces.Space:
+    def action_space(self, agent: str) -> spaces.Discrete:
         return self._act_spaces[agent]
 
     # ------------------------------------------------------------------ loop

@@ -1,11 +1,16 @@
 """The one contract every player of the project calls, ``Policy``, alone, so that whatever implements it (the
 scripted agents, the trained policy) depends on it and not on the policies of metta.evals.policies, which name them.
-metta.evals.policies describes it."""
+metta.evals.policies describes it. ``Trained`` is what a trained-policy loader returns: a ``Policy`` that names the
+env it trained on."""
 from __future__ import annotations
 
 import abc
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from metta.env.config import EnvConfig
 
 
 class Policy(abc.ABC):
@@ -21,3 +26,12 @@ class Policy(abc.ABC):
             deterministic: bool = False) -> dict[str, int]:
         """An action index for every agent in ``obs``. ``rewards``: what the env returned with ``obs``
         (None at an episode's start). ``deterministic``: the most likely action instead of a sample."""
+
+
+class Trained(Policy):
+    """A trained policy, as the trained-policy loader returns it (metta.evals.policies): a ``Policy`` that also
+    names the env it trained on, ``env_name``, and holds that env's config, ``env_config`` (where evaluate plays
+    it unless told otherwise)."""
+
+    env_name: str
+    env_config: EnvConfig

@@ -12,6 +12,7 @@ from __future__ import annotations
 import glob
 import os
 import re
+from typing import Any
 
 from metta.runtime.files import atomic_path
 
@@ -47,7 +48,7 @@ def learning_curve(experiment: str, scenarios, episodes: int, seed: int, train_d
     from metta.evals.suite import run_suite
 
     kept = kept_checkpoints(os.path.join(train_dir, experiment))
-    curve = {"policy": experiment, "episodes": episodes, "seed": seed, "kept": len(kept), "points": []}
+    curve: dict[str, Any] = {"policy": experiment, "episodes": episodes, "seed": seed, "kept": len(kept), "points": []}
     for i in evenly_spaced(len(kept), points):
         steps, path = kept[i]
         if i == len(kept) - 1 and latest is not None:

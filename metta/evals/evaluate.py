@@ -48,6 +48,7 @@ def evaluate(env_name: str | None, experiment: str | None = None, policy: str | 
     CPU here (Vulkan through lavapipe, most of an evaluation's time), so ``film=0`` plays without a video.
     ``replays``: how many of the episodes (the first ones) are recorded as replays; default all."""
     from metta import make_env
+    from metta.evals.contract import Policy
     from metta.evals.play import play_episode, summarize
     from metta.evals.policies import BUILTIN, load_experiment, policy_for
     from metta.runtime.files import write_json
@@ -65,12 +66,22 @@ def evaluate(env_name: str | None, experiment: str | None = None, policy: str | 
             raise ConfigError(f"--{name} must be an integer >= {low}, got {value!r}")
     if not fps > 0:
         raise ConfigError(f"--fps must be positive, got {fps!r}")
-    trained = load_experiment(experiment, train_dir) if policy is None else None
+    if policy is None:
+        assert experiment is not None  # one of the two is given (checked above)
+        trained, name = load_experiment(experiment, train_dir), experiment
+    else:
+        trained, name = None, experiment or policy
     # the experiment's own env, unless another preset is asked for (then that preset, as it is)
     own = trained is not None and env_name in (None, trained.env_name)
     env_name = env_name or (trained.env_name if trained is not None else "metta-teams")
-    env = make_env(trained.env_config if own else env_name, seed=seed, max_steps=max_steps, name=env_name)
-    actor = trained if trained is not None else policy_for(policy, env, train_dir, seed)
+    env = make_env(trained.env_config if trained is not None and own else env_name, seed=seed, max_steps=max_steps,
+                   name=env_name)
+    actor: Policy
+    if trained is not None:
+        actor = trained
+    else:
+        assert policy is not None  # no experiment was loaded: a built-in policy was given
+        actor = policy_for(policy, env, train_dir, seed)
     if paired and not env.society.has_arms:
         raise UsageError(f"--paired swaps the teams' arms: {env_name}'s kinship structure "
                          f"{env.society.structure!r} has none (a structure with arms: mixed_teams)")
@@ -79,7 +90,6 @@ def evaluate(env_name: str | None, experiment: str | None = None, policy: str | 
 
         if not probeable(actor):
             raise UsageError(f"--probes: the policy {experiment or policy!r} gives no action probabilities to probe")
-    name = experiment or policy
     out_dir = os.path.join(train_dir, name, "eval")
     os.makedirs(out_dir, exist_ok=True)
     mp4, gif_path = os.path.join(out_dir, f"{env_name}.mp4"), os.path.join(out_dir, f"{env_name}.gif")
@@ -93,23 +103,34 @@ def evaluate(env_name: str | None, experiment: str | None = None, policy: str | 
         with (VideoFiles(mp4, gif_path if gif else None, fps) if filmed else nullcontext()) as video, \
                 tqdm(total=episodes * len(plays) * env.max_steps, desc=f"{name} on {env_name}", unit="step",
                      disable=not progress, mininterval=0.5) as bar:
+
+            def shoot_frame() -> None:
+                assert video is not None and camera is not None  # both are made when filming
+                video.add(camera.frame())
+
             for k in range(episodes):
                 for swapped in plays:
                     first = not swapped
-                    shoot = (lambda: video.add(camera.frame())) if k < filmed and first else None
-                    recorder = Recorder(name) if replay_names[k] and first else None
+                    shoot = shoot_frame if k < filmed and first else None
+                    replay = replay_names[k] if first else None
+                    recorder = Recorder(name) if replay else None
                     prober = Prober(env, actor, seed + k) if probes else None
                     outcomes.append(play_episode(env, actor, seed + k, film=shoot, progress=bar, record=recorder,
                                                  watch=prober.watch if prober else None,
                                                  options={"swap_arms": True} if swapped else None))
-                    played.append((swapped, replay_names[k] if first else None,
-                                   tally_probes(prober.records) if prober else None))
-                    if recorder is not None:
-                        recorder.write(os.path.join(out_dir, replay_names[k]))
+                    played.append((swapped, replay, tally_probes(prober.records) if prober else None))
+                    if recorder is not None and replay:
+                        recorder.write(os.path.join(out_dir, replay))
     finally:
         if camera is not None:
             camera.close()
         env.close()
+    film_stats = None
+    if filmed:
+        assert video is not None and video.size is not None  # every episode filmed its first frame at least
+        film_stats = {"mp4": os.path.basename(mp4), "gif": os.path.basename(gif_path) if gif else None,
+                      "episodes": filmed, "codec": video.codec, "frames": video.frames, "fps": fps,
+                      "size": list(video.size)}
     stats = {
         "env": env_name, "experiment": experiment, "policy": policy or "trained", "seed": seed,
         "max_steps": env.max_steps,
@@ -119,9 +140,7 @@ def evaluate(env_name: str | None, experiment: str | None = None, policy: str | 
                       "agents": dict(zip(env.possible_agents, o.metrics))}
                      for o, (swapped, r, tally) in zip(outcomes, played)],
         "mean_per_agent": summarize([o.metrics for o in outcomes]),
-        "video": {"mp4": os.path.basename(mp4), "gif": os.path.basename(gif_path) if gif else None,
-                  "episodes": filmed, "codec": video.codec, "frames": video.frames, "fps": fps,
-                  "size": list(video.size)} if filmed else None,
+        "video": film_stats,
     }
     write_json(os.path.join(out_dir, "stats.json"), stats)
     return stats

@@ -40,7 +40,7 @@ from importlib.metadata import entry_points
 import numpy as np
 
 from metta.errors import ConfigError
-from metta.evals.contract import Policy
+from metta.evals.contract import Policy, Trained
 from metta.scripted.fields import ROTATE_TO
 
 BUILTIN = ("random", "oracle")
@@ -111,7 +111,8 @@ class ScriptedAgent:
     """Turn to face ``facing`` (dx, dy) once, then do ``action`` (name, input) every ``period`` steps from ``start``."""
 
     def __init__(self, env, facing: tuple[int, int], action: tuple[str, int], period: int = 1, start: int = 1):
-        self.turn = env.engine.action_index("rotate", ROTATE_TO[tuple(facing)])
+        dx, dy = facing
+        self.turn = env.engine.action_index("rotate", ROTATE_TO[(dx, dy)])
         self.action = env.engine.action_index(*action)
         self.period, self.start = int(period), int(start)
         self.t = 0
@@ -126,17 +127,17 @@ class ScriptedAgent:
         return self.action if t >= self.start and (t - self.start) % self.period == 0 else 0
 
 
-_trained_loader: Callable[..., Policy] | None = None
+_trained_loader: Callable[..., Trained] | None = None
 
 
-def register_trained_loader(load: Callable[..., Policy]) -> None:
+def register_trained_loader(load: Callable[..., Trained]) -> None:
     """Make ``load(experiment, train_dir=..., [checkpoint=...])`` the way experiments in ``train_dir`` become
-    policies (``checkpoint``: one file of the experiment instead of its latest)."""
+    policies, ``Trained`` ones (``checkpoint``: one file of the experiment instead of its latest)."""
     global _trained_loader
     _trained_loader = load
 
 
-def trained_loader() -> Callable[..., Policy]:
+def trained_loader() -> Callable[..., Trained]:
     """The registered loader; else the one the installed packages declare (entry point group
     ``metta.policy_loaders``), registered on first use."""
     if _trained_loader is None:
@@ -164,7 +165,7 @@ def policy_for(spec: str, env, train_dir: str = "train_dir", seed: int | None = 
     return load_experiment(spec, train_dir)
 
 
-def load_experiment(experiment: str, train_dir: str = "train_dir", checkpoint: str | None = None) -> Policy:
+def load_experiment(experiment: str, train_dir: str = "train_dir", checkpoint: str | None = None) -> Trained:
     """A trained experiment's latest checkpoint (or the file ``checkpoint`` of it) as a policy; ConfigError when it
     or its checkpoint is missing."""
     path = os.path.join(train_dir, experiment)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import math
 import warnings
+from typing import Any
 
 import numpy as np
 from scipy import stats as sps
@@ -55,9 +56,9 @@ def mean_interval(values, level: float = 0.95) -> dict:
     ``values`` (scipy.stats.t): the interval is None for fewer than two values, the mean too for none."""
     xs = np.asarray([float(v) for v in values], dtype=np.float64)
     n = len(xs)
-    mean = float(xs.mean()) if n else None
     if n < 2:
-        return {"mean": mean, "sd": None, "n": n, "lo": None, "hi": None}
+        return {"mean": float(xs.mean()) if n else None, "sd": None, "n": n, "lo": None, "hi": None}
+    mean = float(xs.mean())
     sd = float(xs.std(ddof=1))
     half = t_quantile((1 + level) / 2, n - 1) * sd / math.sqrt(n)
     return {"mean": mean, "sd": sd, "n": n, "lo": mean - half, "hi": mean + half}
@@ -124,16 +125,17 @@ def rate_ratio(strata, level: float = 0.95) -> dict:
     strata = [s for s in strata if s is not None]
     hk, ck, hs, cs = (float(sum(s[i] for s in strata)) for i in range(4))
     n = hk + hs
-    out = {"ratio": None, "log_ratio": None, "lo": None, "hi": None, "level": level, "p": None,
-           "hits_kin": hk, "chances_kin": ck, "hits_strangers": hs, "chances_strangers": cs,
-           "rate_kin": hk / ck if ck else None, "rate_strangers": hs / cs if cs else None,
-           "events": n, "no_events": n == 0, "zero_count": n > 0 and (hk == 0 or hs == 0),
-           "method": "pooled counts; exact conditional binomial: Jeffreys point, Clopper-Pearson interval"}
+    out: dict[str, Any] = {
+        "ratio": None, "log_ratio": None, "lo": None, "hi": None, "level": level, "p": None,
+        "hits_kin": hk, "chances_kin": ck, "hits_strangers": hs, "chances_strangers": cs,
+        "rate_kin": hk / ck if ck else None, "rate_strangers": hs / cs if cs else None,
+        "events": n, "no_events": n == 0, "zero_count": n > 0 and (hk == 0 or hs == 0),
+        "method": "pooled counts; exact conditional binomial: Jeffreys point, Clopper-Pearson interval"}
     if ck <= 0 or cs <= 0:
         return out
     scale = cs / ck
-    out["ratio"] = (hk + JEFFREYS) / (hs + JEFFREYS) * scale
-    out["log_ratio"] = math.log(out["ratio"])
+    ratio = (hk + JEFFREYS) / (hs + JEFFREYS) * scale
+    out["ratio"], out["log_ratio"] = ratio, math.log(ratio)
     if n == 0:
         return out
     a = 1 - level
@@ -173,8 +175,8 @@ def glm_contrast(cells, level: float = 0.95) -> dict:
             if cell[:, 0].sum() == 0:
                 out["note"] = f"no hits for kin={kin}, arm={arm}: the interaction's MLE is infinite"
                 return out
-    kin, arm = rows[:, 2], rows[:, 3]
-    x = np.column_stack([np.ones(len(rows)), kin, arm, kin * arm])
+    kins, arms = rows[:, 2], rows[:, 3]
+    x = np.column_stack([np.ones(len(rows)), kins, arms, kins * arms])
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

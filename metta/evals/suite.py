@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from tqdm import tqdm
 
@@ -25,7 +26,7 @@ def run_suite(policy: str, scenarios: list[Scenario], episodes: int, seed: int =
     from metta.viz.video import EnvCamera, VideoFiles
 
     trained = load_experiment(policy, train_dir, checkpoint) if policy not in BUILTIN else None
-    results = {"policy": policy, "episodes": episodes, "seed": seed, "scenarios": {}}
+    results: dict[str, Any] = {"policy": policy, "episodes": episodes, "seed": seed, "scenarios": {}}
     total = sum(episodes * s.max_steps for s in scenarios)
     label = policy if checkpoint is None else f"{policy} @ {os.path.basename(checkpoint)}"
     with tqdm(total=total, desc=f"eval suite: {label}", unit="step", disable=not progress, mininterval=0.5) as bar:

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import math
 import os
+from typing import Any
 
 import numpy as np
 
@@ -129,7 +130,7 @@ def paired(rows: list[dict], arms: list[float]) -> dict:
     play of the same seed where it had the lower, averaged over agents per seed; mean and t-interval over seeds."""
     if len(arms) != 2:
         return {}
-    by = {}
+    by: dict[Any, dict[Any, dict[float, dict]]] = {}  # seed -> agent -> its arm -> its row
     for r in rows:
         by.setdefault(r["_seed"], {}).setdefault(r["_agent"], {})[float(r[ARM])] = r
     out = {}
@@ -190,13 +191,14 @@ def summarize(runs: list[dict]) -> dict:
     """Across runs: the contrast and the probe contrast tested against 0, the mean of every per-arm value, and the
     paired differences; n = runs with a value."""
     arms = list(runs[0]["values"]["arms"]) if runs else []
-    out = {"contrast": contrast_across_runs([r["values"]["contrast"] for r in runs]),
-           "probe_contrast": contrast_across_runs([r["values"]["probe_contrast"] for r in runs]),
-           "runs_without_contrast": [r["run"] for r in runs if r["values"]["contrast"] is None],
-           "arms": {}, "paired": {}}
+    out: dict[str, Any] = {
+        "contrast": contrast_across_runs([r["values"]["contrast"] for r in runs]),
+        "probe_contrast": contrast_across_runs([r["values"]["probe_contrast"] for r in runs]),
+        "runs_without_contrast": [r["run"] for r in runs if r["values"]["contrast"] is None],
+        "arms": {}, "paired": {}}
     for label in arms:
         cells = [r["values"]["arms"][label] for r in runs]
-        arm = {k: mean_interval([c[k] for c in cells if c[k] is not None]) for k in PER_AGENT}
+        arm: dict[str, Any] = {k: mean_interval([c[k] for c in cells if c[k] is not None]) for k in PER_AGENT}
         for action, chances in COUNTS:
             logs = [c[f"{action}_{chances}"]["log_ratio"] for c in cells
                     if c[f"{action}_{chances}"] and c[f"{action}_{chances}"]["log_ratio"] is not None

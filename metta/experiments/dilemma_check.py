@@ -384,8 +384,10 @@ def main(argv=None) -> int:
     env = make_check_env(check, game=args.game, max_steps=args.max_steps)
     n = env.num_agents_total
     middle = range(1, n) if args.schelling else range(0)  # k = 0 and k = N are thieves_blind and peaceful
-    runs = {pop: {s: [] for s in range(args.seeds)} for pop in POPULATIONS}
-    ladder = {k: {s: [] for s in range(args.seeds)} for k in range(n + 1)} if args.schelling else {}
+    # population (or number of thieves) -> seed -> each episode's result
+    runs: dict[str, dict[int, list[dict]]] = {pop: {s: [] for s in range(args.seeds)} for pop in POPULATIONS}
+    ladder: dict[int, dict[int, list[dict]]] = \
+        {k: {s: [] for s in range(args.seeds)} for k in range(n + 1)} if args.schelling else {}
     with tqdm(total=args.seeds * args.episodes * (len(POPULATIONS) + len(middle)), desc="episodes") as bar:
         for s in range(args.seeds):
             for e in range(args.episodes):

@@ -112,11 +112,14 @@ def crossplay_inputs(argv: list[str], pair: dict, sweep_dir: str) -> dict:
     """What a pair's report depends on: its command and every run's latest checkpoint (name, size, mtime)."""
     from metta.sf_integration.checkpoints import latest_checkpoint
 
-    checkpoints = {}
+    checkpoints: dict[str, list | None] = {}  # run -> its latest checkpoint's [name, size, mtime], None without one
     for run in sorted({r for fb in pair["runs"] for r in fb}):
         path = latest_checkpoint(os.path.join(sweep_dir, run))
-        st = os.stat(path) if path else None
-        checkpoints[run] = [os.path.basename(path), st.st_size, st.st_mtime_ns] if path else None
+        if path:
+            st = os.stat(path)
+            checkpoints[run] = [os.path.basename(path), st.st_size, st.st_mtime_ns]
+        else:
+            checkpoints[run] = None
     return {"argv": argv, "checkpoints": checkpoints}
 
 

@@ -56,7 +56,8 @@ def episode_counts(agents: list[dict], prefix: str) -> tuple[float, float, float
     values = [[a[k] for a in agents if _number(a.get(k))] for k in keys]
     if not all(values):
         return None
-    return tuple(float(sum(v)) for v in values)
+    hk, ck, hs, cs = (float(sum(v)) for v in values)
+    return hk, ck, hs, cs
 
 
 def across_seeds(values, log: bool = False) -> dict:
@@ -132,7 +133,7 @@ def summarize(desc: dict, seeds: list[dict], metrics: list[str], value=lambda v:
     log scale), with, for ratios, the counts of seeds whose ratio rests on a zero count (``zero_count``), with no
     event (``no_events``) and without a ratio (``undefined``: no events or no chances). ``value`` maps a grid value
     for output."""
-    points = {}
+    points: dict[str, list[dict]] = {}  # the grid point's parameters, as JSON -> its seeds
     for s in seeds:
         points.setdefault(json.dumps(s["params"]), []).append(s)
     out = []

@@ -9,6 +9,7 @@ import json
 import os
 import re
 import shlex
+from typing import Any
 
 from sample_factory.launcher.run_description import Experiment, RunDescription
 from sample_factory.utils.attr_dict import AttrDict
@@ -175,7 +176,7 @@ def describe(name: str, env: str, grid_flags: list[str] | None, seeds: int, firs
         label = " ".join(f"--{k}={v}" for k, v in point.items()) or "the training flags"
         flags.check([*train_flags, *(f"--{k}={v}" for k, v in point.items())], label)
     seed_list = list(range(first_seed, first_seed + seeds))
-    runs = [{"name": run_name(p, s), "params": p, "seed": s} for p in points for s in seed_list]
+    runs: list[dict[str, Any]] = [{"name": run_name(p, s), "params": p, "seed": s} for p in points for s in seed_list]
     names = [r["name"] for r in runs]
     if len(set(names)) < len(names):
         twice = sorted({n for n in names if names.count(n) > 1})

@@ -154,7 +154,7 @@ def plot_metric(desc: dict, summary: list[dict], metric: str, path: str) -> None
     xs = list(dict.fromkeys(p["params"][x_key] for p in summary)) if x_key else ["all runs"]
     numeric = all(_number(x) for x in xs)
     position = {x: (float(x) if numeric else i) for i, x in enumerate(xs)}
-    lines = {}
+    lines: dict[str, list[dict]] = {}  # a line's label -> its points
     for p in summary:
         lines.setdefault(label({k: p["params"][k] for k in rest}), []).append(p)
     fig = Figure(figsize=(5.2, 3.6))

@@ -71,7 +71,9 @@ def evaluate_runs(desc: dict, sweep_dir: str, episodes: int, max_steps: int | No
         run_dir = os.path.join(sweep_dir, r["name"])
         length = max_steps or game_max_steps(run_dir)
         stats_path = os.path.join(run_dir, "eval", "stats.json")
-        if os.path.isfile(stats_path) and os.path.getmtime(stats_path) > os.path.getmtime(latest_checkpoint(run_dir)):
+        latest = latest_checkpoint(run_dir)  # None: no checkpoint, which evaluate names as the error
+        if (os.path.isfile(stats_path) and latest is not None
+                and os.path.getmtime(stats_path) > os.path.getmtime(latest)):
             with open(stats_path, encoding="utf-8") as f:
                 stats = json.load(f)
             seeds = [k for k in range(episodes) for _ in range(2 if paired else 1)]

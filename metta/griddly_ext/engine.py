@@ -25,12 +25,13 @@ def griddly_module():
 
         # griddly parses its ~80 bundled games at import with PyYAML's pure-Python FullLoader: 0.8 s of every
         # process's start (each Sample Factory worker's too); libyaml's loader reads the same files in 0.26 s
+        # (setattr: the module's class is swapped for the import, which its type does not allow)
         python_loader = yaml.FullLoader
-        yaml.FullLoader = getattr(yaml, "CFullLoader", python_loader)
+        setattr(yaml, "FullLoader", getattr(yaml, "CFullLoader", python_loader))
         try:
             quiet_import("griddly")  # it imports the old gym package, which prints a banner
         finally:
-            yaml.FullLoader = python_loader
+            setattr(yaml, "FullLoader", python_loader)
     griddly = sys.modules["griddly"]
     return griddly.gd, griddly.GriddlyLoader
 

@@ -170,6 +170,9 @@ def _keys(node: Any, out: set) -> None:
 
 def _behaviours(actions: list[dict]):
     for action in actions:
+        name = action.get("Name")
+        if not isinstance(name, str):  # ignored like a malformed action (the schema requires a string Name)
+            continue
         internal = bool((action.get("InputMapping") or {}).get("Internal", False)) \
             if isinstance(action.get("InputMapping") or {}, dict) else False
         for beh in action.get("Behaviours") or []:
@@ -183,6 +186,6 @@ def _behaviours(actions: list[dict]):
             _strings(beh, mentions)
             commands: set[str] = set()
             _keys(src.get("Commands"), commands)
-            yield Behaviour(action=action.get("Name"), internal=internal, src=as_objects(src.get("Object")),
+            yield Behaviour(action=name, internal=internal, src=as_objects(src.get("Object")),
                             dst=as_objects(dst.get("Object")), mentions=frozenset(mentions),
                             src_commands=frozenset(commands))

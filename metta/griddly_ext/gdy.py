@@ -19,12 +19,12 @@ import copy
 import difflib
 import os
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import yaml
 from yaml.composer import Composer
 from yaml.constructor import SafeConstructor
-from yaml.events import AliasEvent, MappingStartEvent, SequenceStartEvent
+from yaml.events import AliasEvent, Event, MappingStartEvent, SequenceStartEvent
 from yaml.nodes import ScalarNode, SequenceNode
 from yaml.resolver import Resolver
 
@@ -170,8 +170,10 @@ def _substitute(node: Any, constants: dict[str, Any], reference: bool = False) -
         return {k: _substitute(v, constants, k in _REFERENCES) for k, v in node.items()}
     if isinstance(node, list):
         return [_substitute(v, constants, True) for v in node]
-    if reference and isinstance(node, str) and variable_name(node) in constants:
-        return constants[variable_name(node)]
+    if reference and isinstance(node, str):
+        name = variable_name(node)
+        if name is not None and name in constants:
+            return constants[name]
     return node
 
 
@@ -189,18 +191,25 @@ class _Refused(yaml.YAMLError):
     """A limit above exceeded while composing; becomes a ConfigError naming the file."""
 
 
+# The event parser _BoundedLoader derives from: one of two unrelated classes, so typed Any (its methods are
+# declared where they are used, in _BoundedComposer)
+_Parser: Any
 try:  # libyaml's event parser when the wheel has it (4x faster); composing stays in Python, where the limits are
-    from yaml._yaml import CParser as _Parser
+    from yaml._yaml import CParser
+
+    _Parser = CParser
 except ImportError:  # pragma: no cover - PyYAML without libyaml
     from yaml.reader import Reader
     from yaml.scanner import Scanner
     from yaml.parser import Parser
 
-    class _Parser(Reader, Scanner, Parser):
+    class _PyParser(Reader, Scanner, Parser):
         def __init__(self, stream):
             Reader.__init__(self, stream)
             Scanner.__init__(self)
             Parser.__init__(self)
+
+    _Parser = _PyParser
 
 
 class _BoundedComposer(Composer):
@@ -208,6 +217,8 @@ class _BoundedComposer(Composer):
     alias and a duplicate key. The count treats an alias as a copy of what it names (its expanded size), so
     an alias bomb is refused after a few hundred nodes instead of expanding into gigabytes downstream
     (safe_load itself shares aliased nodes; json, jsonschema and Griddly's serialised text do not)."""
+
+    peek_event: Callable[[], Event | None]  # the event parser's, which a loader combines with its composer
 
     def __init__(self):
         Composer.__init__(self)
@@ -242,6 +253,7 @@ class _BoundedComposer(Composer):
                 raise _Refused(f"nested more than {MAX_DEPTH} levels deep (the limit for a game file){_at(event)}")
         self._count(1, event)
         node = Composer.compose_node(self, parent, index)
+        assert node is not None  # PyYAML's compose_node always returns one (its stubs allow None)
         if isinstance(node, ScalarNode):
             size = 1
         elif isinstance(node, SequenceNode):

@@ -85,6 +85,7 @@ def _arena(options: MapConfig, chars: Mapping[str, str], rng: np.random.Generato
            first_agent: int) -> np.ndarray:
     """One map of resolved ``options`` as a grid of tokens, its agents numbered from ``first_agent``."""
     counts = options.objects
+    assert counts is not None, "resolved options hold every placeable object's count"
     w, h = options.width, options.height
     wall = chars.get(WALL)
     grid = np.full((h, w), ".", dtype=object)

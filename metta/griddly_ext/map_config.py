@@ -50,7 +50,7 @@ def default_counts(named_values: Mapping[str, int]) -> dict[str, int]:
     return {k[len(MAP_COUNT):]: v for k, v in named_values.items() if k.startswith(MAP_COUNT)}
 
 
-def placeable_objects(chars: Mapping[str, str], avatar: str) -> list[str]:
+def placeable_objects(chars: Mapping[str, str], avatar: str | None) -> list[str]:
     """The objects procedural maps can place by count: every object with a map character but the avatar."""
     return [name for name in chars if name != avatar]
 

@@ -200,7 +200,7 @@ def _merge_behaviours(base: list, overlay: list, path: str, where: str) -> list:
                 got = item[side].get("Object") if isinstance(item.get(side), dict) else None
                 raise ConfigError(f"{path}: {at}: {side}.Object: expected an object name or a list of them (a "
                                   f"behaviour merges by its source and destination objects), got {got!r}")
-        srcs, pairs = _objects(item, "Src"), _pairs(item)
+        srcs, pairs = _objects(item, "Src") or [], _pairs(item)   # both sides were checked above
         at = f"{where}[{_label(item)}]"
         if sum(x is not None for x in (replaces, remove, after)) > 1:
             raise ConfigError(f"{path}: {at}: give at most one of replaces, remove and after")
@@ -239,7 +239,7 @@ def _merge_behaviours(base: list, overlay: list, path: str, where: str) -> list:
             del out[found[0]]
             item = merged
         if after is not None:
-            if after in _objects(item, "Dst"):
+            if after in (_objects(item, "Dst") or []):
                 raise ConfigError(f"{path}: {at}: after: {after!r} is this behaviour's own destination; name the "
                                   f"destination object of the behaviour it should follow")
             i = holding(srcs, after, "after", at)

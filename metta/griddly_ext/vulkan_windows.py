@@ -62,6 +62,14 @@ class VulkanWindows:
 
     name = "vulkan"
 
+    # the mapped buffer and the views of its sections; None once closed (the views go before the memory is unmapped)
+    _mapped: np.ndarray | None
+    _global: np.ndarray | None
+    _poses: np.ndarray | None
+    _table: np.ndarray | None
+    _fill: np.ndarray | None
+    _windows: np.ndarray | None
+
     def __init__(self, layout: WindowLayout, num_agents: int, device_index: int | None = None):
         self._cleanup: list = []  # destroy calls, in creation order; close() runs them backwards
         self.layout = layout
@@ -94,6 +102,7 @@ class VulkanWindows:
             self.close()
             raise
         mem = self._mapped
+        assert mem is not None  # _create_buffer mapped it
         view = [mem[o:o + s] for o, s in zip(offsets, sizes)]
         self._global = view[0].reshape(H, W, Cg)  # Griddly's memory order
         self._poses = view[1].view(np.int32).reshape(3, n)
@@ -166,8 +175,8 @@ class VulkanWindows:
         vk.vkBindBufferMemory(dev, self._buffer, self._memory, 0)
         self._mapping = vk.vkMapMemory(dev, self._memory, 0, size, 0)
         self._cleanup.append(lambda: vk.vkUnmapMemory(dev, self._memory))
-        self._mapped = np.frombuffer(self._mapping, dtype=np.uint8)
-        self._mapped[:] = 0
+        self._mapped = mapped = np.frombuffer(self._mapping, dtype=np.uint8)
+        mapped[:] = 0
 
     def _create_pipeline(self, offsets: list[int], ranges: list[int], constants: list[int]) -> None:
         """The compute pipeline, its sizes given as the shader's specialization constants 0..7."""
@@ -238,21 +247,22 @@ class VulkanWindows:
     def render(self, global_obs: np.ndarray, x: np.ndarray, y: np.ndarray, orientation: np.ndarray,
                agent_table: np.ndarray, observer_fill: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """``NumpyWindows.render``: into ``out`` if given, else a new array (the mapped memory is reused)."""
-        if not self._cleanup:
+        glob, poses, table, fill, windows = self._global, self._poses, self._table, self._fill, self._windows
+        if not self._cleanup or glob is None or poses is None or table is None or fill is None or windows is None:
             raise RuntimeError("VulkanWindows.render after close()")
-        if global_obs.shape != self._global.shape[::-1]:
-            raise ValueError(f"global_obs has shape {global_obs.shape}, the layout expects {self._global.shape[::-1]}")
+        if global_obs.shape != glob.shape[::-1]:
+            raise ValueError(f"global_obs has shape {global_obs.shape}, the layout expects {glob.shape[::-1]}")
         vk = self.vk
-        self._global[...] = global_obs.transpose(2, 1, 0)
-        self._poses[0], self._poses[1], self._poses[2] = x, y, orientation
-        self._table[...] = agent_table
-        self._fill[...] = observer_fill
+        glob[...] = global_obs.transpose(2, 1, 0)
+        poses[0], poses[1], poses[2] = x, y, orientation
+        table[...] = agent_table
+        fill[...] = observer_fill
         vk.vkResetFences(self.device, 1, self._fences)
         vk.vkQueueSubmit(self.queue, 1, self._submits, self._fence)
         vk.vkWaitForFences(self.device, 1, self._fences, vk.VK_TRUE, 0xFFFFFFFFFFFFFFFF)
         if out is None:
-            return self._windows.copy()
-        out[...] = self._windows
+            return windows.copy()
+        out[...] = windows
         return out
 
     def close(self) -> None:

@@ -87,7 +87,8 @@ def kinship_figures(cfg: dict) -> list[tuple[str, str]]:
     if not isinstance(kin, dict):
         return []
     out = [("kinship", "`" + ", ".join(f"{k}={v}" for k, v in kin.items() if v is not None) + "`")]
-    structure = STRUCTURES.get(kin.get("structure"))
+    name = kin.get("structure")
+    structure = STRUCTURES.get(name) if isinstance(name, str) else None
     if structure is not None and structure.has_arms:
         out.append(("observes", "each agent its own team's share α of the episode (the `team_reward` channel, "
                                 "round(255 α)), drawn per team and episode from the arms"))

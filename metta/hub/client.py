@@ -11,7 +11,7 @@ from metta.errors import ConfigError
 from metta.hub.naming import MANIFEST
 
 
-def _reason(err: Exception) -> str:
+def _reason(err: BaseException) -> str:
     found = re.findall(r"\[Errno -?\d+\] ([^'\")\]]+)", str(err))
     return found[-1].strip() if found else type(err).__name__
 
@@ -60,7 +60,8 @@ class HubSource:
     """Files of one commit of a Hub repository, through huggingface_hub's cache (HF_HOME)."""
 
     def __init__(self, repo_id: str, revision: str | None):
-        self.repo_id, self.revision, self.commit = repo_id, revision, None
+        self.repo_id, self.revision = repo_id, revision
+        self.commit: str | None = None  # the commit id, once the first file is fetched
 
     def __str__(self) -> str:
         return f"{self.repo_id}@{self.commit or self.revision or 'main'}"

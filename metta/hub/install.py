@@ -86,7 +86,8 @@ def adapt_config(stage: str, train_dir: str, exp: str, config: dict, files: dict
         if not own_game:
             notes.append(f"  note       the model trained on rules that differ from this checkout's "
                          f"{config['env']} game: config.json now points at the shipped {GAME}")
-    cli = config.get("cli_args") if isinstance(config.get("cli_args"), dict) else {}
+    cli_args = config.get("cli_args")
+    cli = cli_args if isinstance(cli_args, dict) else {}
     env_config = config.get(ENV_CONFIG)
     if isinstance(env_config, dict) and isinstance(env_config.get("game"), dict):
         # the dumped env config names the publisher's game file: the shipped one, or this checkout's own
@@ -105,6 +106,7 @@ def adapt_config(stage: str, train_dir: str, exp: str, config: dict, files: dict
 def load(name: str, train_dir: str = "train_dir", experiment: str | None = None, revision: str | None = None,
          force: bool = False, out=print) -> str:
     """Fetch, verify and install a model into ``train_dir/EXPERIMENT``; return that directory."""
+    source: LocalSource | HubSource
     local = name if is_local(name) else shipped(name)
     if local is not None:
         if revision:

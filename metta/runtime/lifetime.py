@@ -222,7 +222,8 @@ class StopSignals:
             self._request = None
 
 
-def run_command(body: Callable[[StopSignals], int | None], errors: dict[type, int] | None = None) -> int:
+def run_command(body: Callable[[StopSignals], int | None],
+                errors: dict[type[BaseException], int] | None = None) -> int:
     """A command's exit status: ``body(stops)``'s (0 for None), with its children bound to it (``adopt_children``)
     and stop signals handled (``StopSignals``). An exception of a type in ``errors`` (default: ConfigError, status
     1; UsageError, status 2: metta.errors) is printed as ``error: <message>``, a stop signal as

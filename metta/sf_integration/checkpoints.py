@@ -38,7 +38,7 @@ def allow_numpy_scalars() -> None:
     (``best_performance``): plain data, no code runs on load. Idempotent; called before a checkpoint is read, here
     and in every process of a training run (metta.sf_integration.patches.apply)."""
     import numpy as np
-    from numpy.core.multiarray import scalar
+    from numpy.core.multiarray import scalar  # type: ignore[attr-defined]  # there at run time; numpy's stubs omit it
 
     allowed = [scalar, np.dtype] + sorted({type(np.dtype(t)) for t in np.typecodes["All"]}, key=lambda t: t.__name__)
     if not set(allowed) <= set(torch.serialization.get_safe_globals()):
@@ -129,7 +129,7 @@ def prepare_resume(exp_dir: str, kind: str = "checkpoint", warn=print) -> dict[i
                                   f"--experiment or --train_dir")
         return {}
     read_config(exp_dir)
-    resume = {}
+    resume: dict[int, str | None] = {}
     for d in policy_dirs:
         suffix = d.rsplit("_p", 1)[1]
         if not suffix.isdigit():
@@ -152,11 +152,11 @@ def prepare_resume(exp_dir: str, kind: str = "checkpoint", warn=print) -> dict[i
             reasons = "; ".join(str(e) for _, e in bad)
             raise CheckpointError(f"{d}: no readable checkpoint, refusing to start over the run: {reasons}. "
                                   f"Restore a checkpoint there, or train under another --experiment")
-        for path, err in bad:
+        for path, problem in bad:
             os.makedirs(os.path.join(d, CORRUPTED), exist_ok=True)
             aside = os.path.join(d, CORRUPTED, os.path.basename(path))
             os.replace(path, aside)
-            warn(f"{err}; moved to {aside}; resuming from the previous good checkpoint {resume[policy]}")
+            warn(f"{problem}; moved to {aside}; resuming from the previous good checkpoint {resume[policy]}")
     return resume
 
 

@@ -48,7 +48,7 @@ class EnvFlag:
 
     names: tuple[str, ...]
     type: Any
-    help: str
+    help: str | None  # the field's description
     choices: tuple | None = None
     metavar: str | None = None
 

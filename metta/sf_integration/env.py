@@ -44,6 +44,8 @@ mean over agents is the mean over episodes); with a curriculum, per task as well
 """
 from __future__ import annotations
 
+from typing import cast
+
 import gymnasium as gym
 import numpy as np
 import torch
@@ -122,8 +124,9 @@ def observation_space(env: MettaEnv, layout: str = "cwh", time: bool = False, te
     """The policy's observation; with ``teacher``, the teacher's keys beside it (metta.sf_integration.teacher: the
     student's model is built without them)."""
     n_self = SelfFeatures(1, env.obs_shape, env.engine.num_actions, time).size
-    keys = {GRID_KEY: spaces.Box(0, 255, grid_shape(env.obs_shape, layout), dtype=np.uint8),
-            SELF_KEY: spaces.Box(-np.inf, np.inf, (n_self,), dtype=np.float32)}
+    keys: dict[str, spaces.Space] = {
+        GRID_KEY: spaces.Box(0, 255, grid_shape(env.obs_shape, layout), dtype=np.uint8),
+        SELF_KEY: spaces.Box(-np.inf, np.inf, (n_self,), dtype=np.float32)}
     if teacher:
         from metta.sf_integration.teacher import teacher_spaces
 
@@ -150,8 +153,8 @@ class MettaSFEnv(gym.Env):
         self.num_agents = self.batch.num_agents
         self.is_multiagent = True
         self.observation_space = observation_space(first, layout, time, teacher is not None)
-        self.action_space = first.action_space(first.possible_agents[0])
-        self.features = SelfFeatures(self.num_agents, first.obs_shape, self.action_space.n, time)
+        self.action_space = action_space = first.action_space(first.possible_agents[0])
+        self.features = SelfFeatures(self.num_agents, first.obs_shape, int(action_space.n), time)
         self.curriculum = getattr(first, "curriculum", None)  # the slot's one (metta.curriculum.env)
         self._slices = self.batch.slices
         self.action_types = list(dict.fromkeys(a.name for a in first.engine.actions))
@@ -261,7 +264,7 @@ class MettaSFEnv(gym.Env):
         return {**out, STATS_PREFIX: stats, ACTIONS_PREFIX: taken}
 
     def _agent_infos(self, episodes: dict[int, list[dict]], shares: dict[int, np.ndarray]) -> list[dict]:
-        infos = [{} for _ in range(self.num_agents)]
+        infos: list[dict] = [{} for _ in range(self.num_agents)]
         names = self._metric_names(episodes) if episodes else []
         arms = self._arm_means(episodes, names, getattr(self, "_tasks", None)) if episodes else {}
         tasks = {f"{CURRICULUM_PREFIX}/{k}": v for k, v in self.curriculum.stats().items()} \
@@ -299,11 +302,13 @@ def make_sf_env(full_env_name: str, cfg=None, env_config=None, render_mode: str 
         from metta.curriculum.env import Curriculum, CurriculumEnv
         from metta.curriculum.tasks import load_curriculum
 
+        assert not isinstance(config, str)  # a curriculum comes from cfg, and so does config
         slot = getattr(env_config, "env_id", None) if env_config is not None else None
         draws = None if seed is None or slot is None else [seed, slot]
         curriculum = Curriculum(load_curriculum(path, config), config, seed=draws, where=path)
-        envs = [CurriculumEnv(curriculum, seed=None if seed is None else seed + i, name=full_env_name)
-                for i in range(count)]
+        # a CurriculumEnv is a MettaEnv to its callers: it passes every call to its current task's env
+        envs = cast(list[MettaEnv], [CurriculumEnv(curriculum, seed=None if seed is None else seed + i,
+                                                   name=full_env_name) for i in range(count)])
     else:
         envs = [make_env(config, seed=None if seed is None else seed + i, name=full_env_name) for i in range(count)]
     return MettaSFEnv(envs, batched=bool(getattr(cfg, "batched_sampling", False)), seed=seed,
@@ -320,7 +325,9 @@ def env_teacher(cfg, envs: list):
     if name is None:
         return None
     share = int(cfg_value(cfg, "num_workers") or 1) * int(cfg_value(cfg, "num_envs_per_worker") or 1)
-    return EnvTeacher(envs, name, schedule(cfg), share=share,
+    plan = schedule(cfg)
+    assert plan is not None  # a run with a teacher has its schedule
+    return EnvTeacher(envs, name, plan, share=share,
                       start_steps=int(cfg_value(cfg, TEACHER_START) or 0), seed=cfg_value(cfg, "seed"))
 
 

@@ -104,7 +104,9 @@ class FlatEncoder(Encoder):
     def __init__(self, cfg, obs_space):
         super().__init__(cfg)
         height, width, channels = obs_space[GRID_KEY].shape
-        embedding = int(cfg_value(cfg, "cell_embedding") or ARCHITECTURES["flat"].cell_embedding)
+        default = ARCHITECTURES["flat"].cell_embedding
+        assert default is not None  # the flat architecture names its embedding's size
+        embedding = int(cfg_value(cfg, "cell_embedding") or default)
         self.embed = nn.Linear(channels, embedding)
         self.act = nonlinearity(cfg)
         flat = height * width * embedding
@@ -133,6 +135,11 @@ class ChannelNormalizer(nn.Module):
 
     MIN_STD = 0.2
     SAMPLE_SHARE = 4  # statistics from the first 1/4 of each training batch
+
+    # the buffers __init__ registers (nn.Module serves them as attributes)
+    grid_mean: torch.Tensor
+    grid_var: torch.Tensor
+    grid_count: torch.Tensor
 
     def __init__(self, obs_space):
         super().__init__()
@@ -222,7 +229,8 @@ def make_metta_actor_critic(cfg, obs_space, action_space):
         # set after Sample Factory's orthogonal initialisation, which needs the weights contiguous
         for module in model.modules():
             if isinstance(module, ConvEncoder):
-                module.grid.to(memory_format=torch.channels_last)
+                # (torch documents to(memory_format=...) on modules; its annotations give no such overload)
+                module.grid.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     logits = cfg_value(cfg, "action_prior_logits")
     if logits:
         with torch.no_grad():

@@ -30,14 +30,15 @@ import numpy as np
 import torch
 
 from metta.errors import ConfigError
-from metta.evals.policies import Policy, register_trained_loader
+from metta.evals.contract import Trained
+from metta.evals.policies import register_trained_loader
 from metta.sf_integration.checkpoints import CheckpointError, latest_checkpoint, load_checkpoint, read_config
 from metta.env.config import EnvConfig
 from metta.sf_integration.config import env_config_from_cfg
 from metta.sf_integration.env import GRID_KEY, SELF_KEY, SelfFeatures, observation_space, observes_time, to_layout
 
 
-class TrainedPolicy(Policy):
+class TrainedPolicy(Trained):
     """An actor-critic with its recurrent state for N agents (see the module docstring)."""
 
     def __init__(self, model, cfg: dict, env_name: str, env_config: EnvConfig, obs_shape: tuple, num_actions: int,
@@ -90,16 +91,18 @@ class TrainedPolicy(Policy):
         agents = list(obs)
         if self._rnn is None or len(self._rnn) != len(agents):
             self.reset(len(agents), self._max_steps)
+        features, rnn = self._features, self._rnn
+        assert features is not None and rnn is not None  # reset made both
         self._check_time()
         grid = self._check_grid(np.stack([obs[a] for a in agents]))
         if rewards is not None:
-            self._features.last_reward[:] = [rewards.get(a, 0.0) for a in agents]
+            features.last_reward[:] = [rewards.get(a, 0.0) for a in agents]
         with torch.inference_mode():
-            dist, self._rnn = self._forward(grid, self._features, self._rnn)
+            dist, self._rnn = self._forward(grid, features, rnn)
             actions = (argmax_actions(dist) if deterministic
                        else torch.multinomial(dist.probs, 1, generator=self._sampler))
         actions = actions.reshape(len(agents)).cpu().numpy().astype(np.int64)
-        self._features.last_action[:] = actions
+        features.last_action[:] = actions
         self._steps += 1
         return dict(zip(agents, actions.tolist()))
 
@@ -109,7 +112,8 @@ class TrainedPolicy(Policy):
         one) would act on it now: from its current recurrent state, last action and time left, and last reward
         ``rewards[k]`` (what ``act`` will be given with it this step; None: the last one it saw). Advances no memory
         and samples nothing: the probe protocol of metta.evals.probes."""
-        if self._rnn is None:
+        features, rnn = self._features, self._rnn
+        if rnn is None or features is None:  # reset makes both
             raise ValueError(f"{self.env_name}: call reset(num_agents, max_steps) before log_probs")
         self._check_time()
         grid = self._check_grid(np.asarray(grids))
@@ -117,11 +121,11 @@ class TrainedPolicy(Policy):
         if len(rows) != len(grid):
             raise ValueError(f"log_probs: {len(grid)} observations for {len(rows)} agents")
         feats = SelfFeatures(len(rows), self.obs_shape, self.num_actions, self.time)
-        feats.last_action[:] = self._features.last_action[rows]
-        feats.last_reward[:] = (self._features.last_reward[rows] if rewards is None
+        feats.last_action[:] = features.last_action[rows]
+        feats.last_reward[:] = (features.last_reward[rows] if rewards is None
                                 else np.asarray(rewards, dtype=np.float32).reshape(-1))
         with torch.inference_mode():
-            dist, _ = self._forward(grid, feats, self._rnn[torch.from_numpy(rows).to(self._rnn.device)])
+            dist, _ = self._forward(grid, feats, rnn[torch.from_numpy(rows).to(rnn.device)])
             return dist.log_probs.cpu().numpy().astype(np.float64)
 
     def _check_time(self) -> None:

@@ -72,11 +72,13 @@ class FaultRecorder(logging.Filter):
         return True
 
     def _write(self, record: logging.LogRecord, slot: str | None) -> None:
-        err = record.exc_info[1]
+        exc_info = record.exc_info
+        assert exc_info is not None and exc_info[1] is not None  # filter writes only records with an exception
+        err = exc_info[1]
         report = {"pid": os.getpid(), "process": multiprocessing.current_process().name,
                   "error": f"{type(err).__name__}: {err}", "slot": slot,
                   "errno": err.errno if isinstance(err, OSError) else None,
-                  "traceback": "".join(traceback.format_exception(*record.exc_info))}
+                  "traceback": "".join(traceback.format_exception(type(err), err, exc_info[2]))}
         try:
             from metta.runtime.files import write_json
 
@@ -306,6 +308,7 @@ class Supervisor:
         if pid in self._killed and fault is None:
             return f"{who} did not stop within {self.grace:.0f} s of the stop; killed"
         if fault is None:
+            assert code is not None  # collect only reports a process without a fault once it has exited
             return f"{who} {exit_description(code)}" + ("; its traceback is above" if code > 0 else "")
         if fault.get("slot") in SAVE_SLOTS:
             return self._save_failure(who, fault)

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -50,6 +51,9 @@ from gymnasium import spaces
 
 from metta.errors import UsageError
 from metta.sf_integration.config import cfg_value
+
+if TYPE_CHECKING:
+    from metta.scripted.agents import ScriptedAgents
 
 TEACHER_ACTION_KEY = "teacher_action"
 HAS_TEACHER_KEY = "has_teacher"
@@ -166,7 +170,7 @@ class EnvTeacher:
         self.action = np.zeros((n, 1), dtype=np.float32)
         self.has = np.zeros((n, 1), dtype=np.float32)
         self.steps = 0        # this env's agent-steps
-        self._agents: dict[int, object] = {}  # one ScriptedAgents per game env (a curriculum has one per variant)
+        self._agents: dict[int, ScriptedAgents] = {}  # one per game env (a curriculum has one per variant)
 
     def run_steps(self) -> int:
         """This env's estimate of the run's agent-steps."""

@@ -177,13 +177,14 @@ def check_env(cfg) -> list[str]:
     config = env_config_from_cfg(cfg)
     env = make_env(config, name=cfg.env)
     try:
-        if teacher_name(cfg) is not None:  # a game whose Metta: section has no oracle has no scripted agents
+        teacher = teacher_name(cfg)
+        if teacher is not None:  # a game whose Metta: section has no oracle has no scripted agents
             from metta.scripted.agents import ScriptedAgents, conduct_named
 
             try:
-                ScriptedAgents(env, conduct_named(teacher_name(cfg)))
+                ScriptedAgents(env, conduct_named(teacher))
             except ConfigError as err:
-                raise UsageError(f"--teacher={teacher_name(cfg)}: {err}") from None
+                raise UsageError(f"--teacher={teacher}: {err}") from None
     finally:
         env.close()
     check_batches(cfg, env.num_agents_total)

@@ -109,7 +109,7 @@ class BodyMix:
         inputs = {i + 1: {"Description": f"become {name}", "VectorToDest": [0, 0], "MetaData": vals}
                   for i, (name, vals) in enumerate(zip(self.names, self.values(named, names)))}
         energy, max_energy = names.energy, names.max_energy[1]
-        commands = [{"set": [own, f"meta.{c}"]} for c, own in names.costs.items()]
+        commands: list[dict[str, Any]] = [{"set": [own, f"meta.{c}"]} for c, own in names.costs.items()]
         commands += [{"set": [names.regen[1], "meta.regen"]}, {"set": [max_energy, "meta.max_energy"]},
                      {"set": [names.profile, "meta.id"]},
                      {"gt": {"Arguments": [energy, max_energy], "Commands": [{"set": [energy, max_energy]}]}}]

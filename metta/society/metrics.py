@@ -270,7 +270,7 @@ class SocialMetrics:
         totals = engine.player_counters(list(self.counters))
         out = []
         for i in range(self.n):
-            m = {c: int(totals[c][i]) for c in self.counters if c not in self.targeted}
+            m: dict[str, int | float] = {c: int(totals[c][i]) for c in self.counters if c not in self.targeted}
             for counter, (_, hit) in DIRECTED.items():
                 if counter in self.targeted:
                     m[f"{hit}_kin"] = int(self.hits[counter][0, i])

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import copy
 import os
+from typing import Any
 
 import numpy as np
 
@@ -117,7 +118,7 @@ class BlockRenderer:
         self.avatar = game.avatar
         names = GameFacts.of(game).render
         self.variables = ("render_group",) + tuple(names[r] if names else NO_VARIABLE for r in SHADER_ROLES)
-        self._template = None
+        self._template: Any = None  # the Griddly game states are loaded into (griddly has no types), once needed
         self._capacity = 0
 
     def _render_doc(self, capacity: int) -> GameDoc:

@@ -77,8 +77,8 @@ class EnvCamera:
         self.env = env
         self.renderer = BlockRenderer(env.game, env.num_agents_total, tile_size)
         self.panel = InfoPanel(object_styles(env.game), env.game.avatar, env.facts.headline or "") if panel else None
-        self._kinship = None
-        self._groups = None
+        self._kinship: np.ndarray | None = None  # the env's kinship matrix the groups were read from
+        self._groups: np.ndarray | None = None  # each agent's kinship group, read by frame()
 
     def hearts_by_group(self, state: dict) -> dict[int, int] | None:
         """Hearts so far per kinship group, from ``state``'s per-player headline counter (``hearts`` in the Metta
@@ -87,8 +87,10 @@ class EnvCamera:
         hearts = state["GlobalVariables"].get(headline) if headline is not None else None
         if hearts is None:
             return None
-        out = {int(g): 0 for g in self._groups}
-        for i, g in enumerate(self._groups):
+        groups = self._groups
+        assert groups is not None, "frame() reads the groups before it asks"
+        out = {int(g): 0 for g in groups}
+        for i, g in enumerate(groups):
             out[int(g)] += int(hearts[i + 1])
         return out
 
@@ -96,8 +98,10 @@ class EnvCamera:
         if self._kinship is not self.env.kinship:  # a new episode draws a new kinship matrix
             self._kinship = self.env.kinship
             self._groups = kinship_groups(self.env.kinship, self.env.society.kin_threshold)
+        groups = self._groups
+        assert groups is not None  # an env's kinship is never None, so the first frame read it
         state = self.env.engine.state()
-        image = self.renderer.render(state, self._groups)
+        image = self.renderer.render(state, groups)
         if self.panel is None:
             return image
         side = self.panel.draw(image.shape[0], self.env.steps, self.env.max_steps, self.hearts_by_group(state))
@@ -114,7 +118,7 @@ def _open_mp4(path: str, fps: float, size: tuple[int, int]) -> tuple[cv2.VideoWr
     cv2.setLogLevel(0)  # a missing encoder is expected here, not an error to print
     try:
         for fourcc, name in MP4_CODECS:
-            writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*fourcc), float(fps), size)
+            writer = cv2.VideoWriter(path, cv2.VideoWriter.fourcc(*fourcc), float(fps), size)
             if writer.isOpened():
                 return writer, name
             writer.release()
@@ -136,9 +140,11 @@ class VideoFiles:
         self.codec: str | None = None
         self.frames = 0
         self.size: tuple[int, int] | None = None  # (width, height) of the mp4
-        self._mp4 = self._gif = None
+        self._mp4: cv2.VideoWriter | None = None
+        self._gif: list | None = None  # the GIF's frames, as PIL images
         self._files = ExitStack()
-        self._mp4_tmp = self._gif_tmp = None
+        self._mp4_tmp: str | None = None  # where the files are written until they are renamed into place
+        self._gif_tmp: str | None = None
 
     def __enter__(self) -> "VideoFiles":
         self._mp4_tmp = self._files.enter_context(atomic_path(self.mp4_path))
@@ -148,7 +154,8 @@ class VideoFiles:
 
     def add(self, frame: np.ndarray) -> None:
         h, w = frame.shape[:2]
-        if self._mp4 is None:
+        if self._mp4 is None or self.size is None:
+            assert self._mp4_tmp is not None, "VideoFiles.add within its with block"
             self.size = (w - w % 2, h - h % 2)  # encoders of 4:2:0 video want even sizes
             self._mp4, self.codec = _open_mp4(self._mp4_tmp, self.fps, self.size)
             if self.gif_path is not None:

@@ -22,7 +22,7 @@ from metta.bench.peers.mettagrid_bench import bench_parallel_env, pin_one_core, 
 def level_counts(level: str, chars: dict) -> dict:
     """Objects on a level string (``env.level``: cells separated by spaces, agents numbered, ``.`` empty)."""
     names = {c: name for name, c in chars.items()}
-    counts = collections.Counter()
+    counts: collections.Counter[str] = collections.Counter()
     for cell in level.split():
         symbol = re.sub(r"\d+$", "", cell)
         if symbol != ".":

@@ -57,11 +57,12 @@ def play(env, seeds, policy, desc: str) -> dict:
     ``seeds``."""
     from metta.evals.play import play_episode
 
-    metrics, actions = [], 0
+    metrics, counts = [], []
     for seed in tqdm(seeds, desc=desc, unit="episode", leave=False):
         outcome = play_episode(env, policy, seed)
         metrics += outcome.metrics
-        actions = actions + outcome.actions
+        counts.append(outcome.actions)
+    actions = np.sum(counts, axis=0)  # how often each action was taken, over the episodes
     top = int(np.argmax(actions))
     h, e = counters(env)
     return {h: float(np.mean([m[h] for m in metrics])), e: float(np.mean([m[e] for m in metrics])),
@@ -236,6 +237,7 @@ def main(argv=None) -> int:
             env = policy.make_env(max_steps=args.eval_max_steps)
             (h, e), bars = counters(env), bar(env)
             base = baselines(env, eval_seeds, policy.cfg.get("action_prior") or 0)
+        assert base is not None  # made with the env, by the first run
         run = {"seed": seed, "experiment": experiment, **play(env, eval_seeds, policy, "trained policy"),
                **entropy(os.path.join(train_dir, experiment)), **perf}
         run["passes"] = verdict(run, base["untrained_prior"][h], bars)
@@ -243,6 +245,7 @@ def main(argv=None) -> int:
         tqdm.write(f"seed {seed}: {h} {run[h]:.3f}, {e} {run[e]:.3f} per agent per "
                    f"episode; entropy {run['final_entropy']:.3f} (min {run['min_entropy']:.3f}); "
                    f"{run['agent_steps_per_s']:,.0f} agent-steps/s", file=sys.stderr)
+    assert env is not None and base is not None  # --seeds is at least 1
     env.close()
     prior = base["untrained_prior"][h]
     result = {

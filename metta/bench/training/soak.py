@@ -43,7 +43,9 @@ def roles_from_log(text: str) -> dict[int, str]:
     roles = {}
     for pattern, name in ROLE_LINES:
         for m in pattern.finditer(text):
-            roles[int(m[m.lastindex])] = name(m)
+            last = m.lastindex
+            assert last is not None  # every pattern has groups, its last one the pid
+            roles[int(m[last])] = name(m)
     return roles
 
 
@@ -136,8 +138,10 @@ def soak(minutes: float = 20, every: float = 30, warmup: float = 60, train_dir: 
          experiment: str = "soak", flags: list[str] | None = None, progress: bool = True) -> dict:
     from metta.sf_integration.checkpoints import trained_steps
 
-    temp = tempfile.mkdtemp(prefix="metta-soak-") if train_dir is None else None
-    train_dir = os.path.abspath(train_dir or temp)
+    temp = None  # a directory of the soak's own, removed at its end
+    if train_dir is None:
+        train_dir = temp = tempfile.mkdtemp(prefix="metta-soak-")
+    train_dir = os.path.abspath(train_dir)
     os.makedirs(train_dir, exist_ok=True)
     seconds = int(round(minutes * 60))
     cmd = [sys.executable, "-m", "metta.sf_integration.train", "--env=metta-teams", f"--train_dir={train_dir}",

@@ -74,7 +74,8 @@ def parse_raw(lines) -> dict[int, collections.Counter]:
         stack, _, count = line.rpartition(" ")
         if not stack or not count.isdigit():
             continue
-        pid, frames = None, []
+        pid: int | None = None
+        frames: list[str] = []
         for frame in stack.split(";"):
             m = _PROCESS.match(frame)
             if m:
@@ -109,7 +110,7 @@ def split(stacks: dict[int, collections.Counter], cpu_seconds: dict[int, float])
         if role is None:
             continue
         total = sum(counter.values())
-        by_cat = collections.Counter()
+        by_cat: collections.Counter[str] = collections.Counter()
         for stack, n in counter.items():
             by_cat[categorise(role, stack)] += n
         entry = out.setdefault(role, {"processes": 0, "cpu_seconds": 0.0, "categories": collections.Counter()})

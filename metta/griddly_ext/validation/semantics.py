@@ -4,6 +4,8 @@ relies on is present: an avatar object with a map character and a player action 
 their ranges: metta.griddly_ext.validation.ranges; commands: metta.griddly_ext.validation.commands."""
 from __future__ import annotations
 
+from typing import Any
+
 from metta.griddly_ext.gdy import GameDoc
 from metta.griddly_ext.validation.commands import CONDITIONS, SPECIAL_OBJECTS, check_args, check_commands
 from metta.griddly_ext.validation.ranges import NAME as _NAME, UINT8, check_variables
@@ -66,7 +68,8 @@ class Checker:
 
     def check_objects(self) -> None:
         objects = self.doc.get("Objects", [])
-        names, chars = {}, {}
+        names: dict[str, int] = {}  # object name -> its index in Objects
+        chars: dict[str, str] = {}  # map character -> its object's name
         actions = {a.get("Name") for a in self.doc.get("Actions", []) if isinstance(a, dict)}
         for i, obj in enumerate(objects):
             key = f"Objects[{i}]"
@@ -150,8 +153,9 @@ class Checker:
             for j, beh in enumerate(action.get("Behaviours", []) or []):
                 bkey = f"{key}.Behaviours[{j}]"
                 src, dst = beh.get("Src", {}) or {}, beh.get("Dst", {}) or {}
-                srcs = src.get("Object") if isinstance(src.get("Object"), list) else [src.get("Object")]
-                dsts = dst.get("Object") if isinstance(dst.get("Object"), list) else [dst.get("Object")]
+                src_obj, dst_obj = src.get("Object"), dst.get("Object")
+                srcs: list[Any] = src_obj if isinstance(src_obj, list) else [src_obj]  # names, as the YAML has them
+                dsts: list[Any] = dst_obj if isinstance(dst_obj, list) else [dst_obj]
                 for role, objs in (("Src", srcs), ("Dst", dsts)):
                     for o in objs:
                         if o not in objects and o not in SPECIAL_OBJECTS:

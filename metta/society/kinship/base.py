@@ -54,8 +54,9 @@ class Kinship(ConfigModel):
         _unit("kinship_noise", self.kinship_noise)
         _unit("bond_share", self.bond_share)
 
-    def validate(self, num_agents: int) -> "Kinship":
-        """Check the structure for ``num_agents`` agents; return it."""
+    def for_agents(self, num_agents: int) -> "Kinship":
+        """Check the structure for ``num_agents`` agents; return it. (Not ``validate``: that is pydantic's
+        deprecated classmethod on every model, which an instance method of another signature would override.)"""
         self.check()
         return self
 

@@ -37,8 +37,8 @@ class MixedTeams(TeamGrouping):
         for a in self.arms:
             _unit("arms", a)
 
-    def validate(self, num_agents: int) -> "MixedTeams":
-        super().validate(num_agents)
+    def for_agents(self, num_agents: int) -> "MixedTeams":
+        super().for_agents(num_agents)
         teams = self.teams_of(num_agents)
         if teams < len(self.arms):
             raise ConfigError(f"mixed_teams: {teams} team(s) of {num_agents} agents cannot hold the {len(self.arms)} "

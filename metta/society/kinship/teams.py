@@ -36,7 +36,7 @@ class TeamGrouping(Kinship):
         if self.num_teams is not None:
             _int("num_teams", self.num_teams, 1)
 
-    def validate(self, num_agents: int) -> "TeamGrouping":
+    def for_agents(self, num_agents: int) -> "TeamGrouping":
         self.check()
         if self.team_size is None and self.num_teams is None:
             raise ConfigError(f"{self.structure}: team_size (or num_teams) is required")
@@ -49,7 +49,10 @@ class TeamGrouping(Kinship):
 
     def teams_of(self, num_agents: int) -> int:
         """How many teams ``num_agents`` agents make."""
-        return self.num_teams if self.num_teams is not None else -(-num_agents // self.team_size)
+        if self.num_teams is not None:
+            return self.num_teams
+        assert self.team_size is not None  # for_agents: one of the two is given
+        return -(-num_agents // self.team_size)
 
     def sample(self, num_agents: int, rng: np.random.Generator) -> np.ndarray:
         return same_team(self.team_ids(num_agents, rng))
@@ -58,6 +61,7 @@ class TeamGrouping(Kinship):
         if self.num_teams is not None:
             slots = np.arange(n) % self.num_teams  # balanced: sizes differ by at most one
         else:
+            assert self.team_size is not None  # for_agents: one of the two is given
             slots = np.arange(n) // self.team_size
         return slots[rng.permutation(n)]
 

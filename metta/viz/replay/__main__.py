@@ -39,6 +39,7 @@ def run(args, stops=None) -> int:
     except OSError as err:
         raise ConfigError(f"cannot serve on 127.0.0.1:{args.port} ({err.strerror}): pick another --port") from None
     print(f"serving {server.url} (Ctrl-C to stop)", flush=True)
+    assert server._thread is not None  # start() made it
     try:
         server._thread.join()
     finally:

@@ -151,7 +151,8 @@ class Replay:
     def __init__(self, data: dict):
         self.data = data
         self.steps = data["steps"]
-        self._cursor = (-1, None, None)  # (step, objects by id, globals): states are rebuilt forward from it
+        # (step, objects by id, globals), (-1, None, None) before the first: states are rebuilt forward from it
+        self._cursor: tuple[int, dict[int, list] | None, dict[str, list] | None] = (-1, None, None)
 
     def __getitem__(self, key: str):
         return self.data[key]
@@ -161,7 +162,7 @@ class Replay:
         if not 0 <= t <= self.steps:
             raise IndexError(f"step {t} is outside 0..{self.steps}")
         step, objects, globals_ = self._cursor
-        if step < 0 or t < step:
+        if step < 0 or t < step or objects is None or globals_ is None:
             init = self.data["initial"]
             step, objects = 0, {row[0]: row for row in init["objects"]}
             globals_ = {k: list(v) for k, v in init["globals"].items()}

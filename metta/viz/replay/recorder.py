@@ -14,6 +14,7 @@ target the game's target variable of the same step.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import numpy as np
 
@@ -28,7 +29,7 @@ class Recorder:
 
     def __init__(self, policy: str | None = None):
         self.policy = policy
-        self._data = None
+        self._data: dict[str, Any] | None = None  # the replay, from begin() on
 
     # ------------------------------------------------------------------ hooks play_episode calls
     def begin(self, env, seed: int | None) -> None:
@@ -68,6 +69,7 @@ class Recorder:
 
     def step(self, actions: dict, rewards: dict, infos: dict) -> None:
         env, data = self.env, self._data
+        assert data is not None, "step() after begin()"
         state = env.state()
         rows = self._index(state)
         changed = [row for i, row in rows.items() if self._rows.get(i) != row]
@@ -125,7 +127,7 @@ class Recorder:
             if sorted(obj["Variables"]) != names:
                 raise RuntimeError(f"object {name!r} at {obj['Location']} has variables {sorted(obj['Variables'])}, "
                                    f"another of its type {names}")
-            key = (name, player) if name == avatar and player >= 1 else (name, x, y, player)
+            key: tuple = (name, player) if name == avatar and player >= 1 else (name, x, y, player)
             if key in seen:  # two objects of one key in one state: the second one is its own object
                 key = key + (len(seen),)
             seen.add(key)

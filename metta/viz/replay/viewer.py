@@ -95,11 +95,11 @@ class PageServer:
 
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
-        self._thread = None
+        self._thread: threading.Thread | None = None  # serving, once started
 
     def start(self) -> "PageServer":
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self._thread.start()
+        self._thread = thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        thread.start()
         return self
 
     def stop(self) -> None:
