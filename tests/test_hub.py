@@ -429,7 +429,7 @@ def test_a_model_shipped_in_the_repository_installs_offline_before_the_hub(serve
 @pytest.mark.slow
 def test_the_shipped_baseline_installs_offline_verified_and_plays(tmp_path, monkeypatch):
     """The repository's models/baseline: every file its manifest lists, verified by its sha256, installs with no
-    network; its card names the teacher it learned from; the policy loads with no teacher configured and plays
+    network (config.json then names the train_dir it went to); its card names the teacher it learned from; the policy loads with no teacher configured and plays
     the eval suite's navigation scenario."""
     import json
 
@@ -443,8 +443,12 @@ def test_the_shipped_baseline_installs_offline_verified_and_plays(tmp_path, monk
         manifest = json.load(f)
     dest = hub.load("baseline", str(tmp_path), out=quiet)
     for rel, meta in manifest["files"].items():
+        if rel == "config.json":   # verified, then pointed at this train_dir and game (the install's adaptation)
+            continue
         with open(os.path.join(dest, rel), "rb") as f:
             assert hashlib.sha256(f.read()).hexdigest() == meta["sha256"], rel
+    with open(os.path.join(dest, "config.json")) as f:
+        assert json.load(f)["train_dir"] == str(tmp_path)
     assert any(rel.endswith(".pth") for rel in manifest["files"])
     with open(os.path.join(SHIPPED_DIR, "baseline", "README.md")) as f:
         assert "teacher | `oracle`" in f.read()

@@ -392,7 +392,7 @@ def load_game(game: GameConfig) -> GameDoc:
 
 
 def preset_game(path: str) -> bool:
-    """Is ``path`` the game of a registered preset (never probed, as before there were typed configs), rather than
+    """Is ``path`` the game of a registered preset (the project's own, never probed), rather than
     a file a user names (probed once per process: metta.griddly_ext.probe)?"""
     from metta.env.presets import PRESETS
 
