@@ -429,8 +429,8 @@ def test_a_model_shipped_in_the_repository_installs_offline_before_the_hub(serve
 @pytest.mark.slow
 def test_the_shipped_baseline_installs_offline_verified_and_plays(tmp_path, monkeypatch):
     """The repository's models/baseline: every file its manifest lists, verified by its sha256, installs with no
-    network (config.json then names the train_dir it went to); its card names the teacher it learned from; the policy loads with no teacher configured and plays
-    the eval suite's navigation scenario."""
+    network (config.json then names the train_dir it went to); its card names the teacher it learned from; the
+    policy loads with no teacher configured and plays the eval suite's navigation scenario."""
     import json
 
     from metta.evals.play import play_episode
