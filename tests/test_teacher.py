@@ -90,6 +90,22 @@ def test_the_teacher_acts_as_the_scripted_agents_and_stops_once_lambda_is_zero()
     assert [float(o["teacher_action"][0]) for o in per_agent] == truth.tolist()
 
 
+def test_the_teacher_starts_every_episode_afresh():
+    """The scripted agents keep state within an episode (on the way to an altar or a gift, queued steps, their
+    tie-break generator): when an env's episode ends, the next one's labels are a fresh teacher's on its state."""
+    from metta.scripted.agents import ORACLE, ScriptedAgents
+
+    env = teacher_env(10**6)
+    env.reset(seed=3)
+    agents = env.teacher._scripted(env.envs[0])
+    for _ in range(SMALL["max_steps"]):
+        agents.bound[:], agents.gift_to[:], agents.waited[:] = True, 0, 5   # stale, as after a long episode
+        obs, _, terminated, truncated, _ = env.step(np.zeros(4, dtype=np.int64))
+    assert (terminated | truncated).all()                                      # the episode ended, the env reset
+    truth = ScriptedAgents(env.envs[0], ORACLE, seed=0).act()
+    assert obs["teacher_action"].reshape(-1).tolist() == truth.tolist()
+
+
 # ------------------------------------------------------------------------ the student never sees the teacher's keys
 def model_for(arch, teacher):
     from metta.sf_integration.model import ARCHITECTURES, make_metta_actor_critic

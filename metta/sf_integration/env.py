@@ -188,6 +188,9 @@ class MettaSFEnv(gym.Env):
         obs = self.batch.reset(None if seed is None else [seed + i for i in range(len(self.envs))])
         self.features.reset()
         self._action_counts[:] = 0
+        if self.teacher is not None:
+            for i in range(len(self.envs)):
+                self.teacher.reset(i)
         return self._obs(obs), ({} if self.batched else [{} for _ in range(self.num_agents)])
 
     def step(self, actions):
@@ -201,6 +204,8 @@ class MettaSFEnv(gym.Env):
         shares = {}
         for i in episodes:
             self.features.reset(self._slices[i])
+            if self.teacher is not None:
+                self.teacher.reset(i)
             counts = self._action_counts[self._slices[i]]
             shares[i] = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
             counts[:] = 0

@@ -192,6 +192,11 @@ class EnvTeacher:
             agents = self._agents[id(game_env)] = ScriptedAgents(game_env, self.conduct, seed=self.seed)
         return agents
 
+    def reset(self, i: int) -> None:
+        """Env ``i`` (of ``envs``) began a new episode: its scripted agents start it afresh (their tie-breaks
+        seeded anew, no walk or gift carried over from the last episode)."""
+        self._scripted(self.envs[i]).reset(self.seed)
+
     def observe(self) -> tuple[np.ndarray, np.ndarray]:
         """The teacher's keys for the current state: ``(action, has)``, each ``(agents, 1)``."""
         if not self.asking():
