@@ -156,6 +156,18 @@ def test_unknown_objects_and_maps_that_cannot_fit_are_clear_errors():
         generate_level(MapConfig(layout="maze"), {k: v for k, v in CHARS.items() if k != "wall"}, rng)
 
 
+def reached(start, cells: set) -> set:
+    """The cells of ``cells`` a walk from ``start`` reaches, one step left, right, up or down at a time."""
+    seen, todo = set(), [start]
+    while todo:
+        x, y = todo.pop()
+        if (x, y) in seen:
+            continue
+        seen.add((x, y))
+        todo += [c for c in ((x + 1, y), (x - 1, y), (x, y + 1), (x, y - 1)) if c in cells]
+    return seen
+
+
 @pytest.mark.parametrize("width, height, seed", [(15, 11, 0), (40, 40, 1), (24, 17, 2)])
 def test_a_maze_is_perfect_and_everything_stands_in_its_corridors(width, height, seed):
     """One path between any two corridor cells: the corridors are connected and have one cell fewer passages
@@ -167,14 +179,7 @@ def test_a_maze_is_perfect_and_everything_stands_in_its_corridors(width, height,
     assert all(0 < x < width - 1 and 0 < y < height - 1 for x, y in open_)
     edges = sum((x + 1, y) in open_ for x, y in open_) + sum((x, y + 1) in open_ for x, y in open_)
     assert edges == len(open_) - 1
-    seen, todo = set(), [next(iter(open_))]
-    while todo:
-        x, y = todo.pop()
-        if (x, y) in seen:
-            continue
-        seen.add((x, y))
-        todo += [c for c in ((x + 1, y), (x - 1, y), (x, y + 1), (x, y - 1)) if c in open_]
-    assert seen == open_
+    assert reached(next(iter(open_)), open_) == open_
     tokens = [t for r in g for t in r]
     assert tokens.count("a") == 3 and tokens.count("g") == 4 and sum(t.startswith("A") for t in tokens) == 6
 
@@ -191,13 +196,7 @@ def test_every_object_in_a_maze_can_be_reached_by_every_agent(width, height, are
     objects = [(x, y) for y, r in enumerate(g) for x, t in enumerate(r) if t in ("a", "g")]
     agents = [(x, y) for y, r in enumerate(g) for x, t in enumerate(r) if t.startswith("A")]
     for start in agents:
-        seen, todo = set(), [start]
-        while todo:
-            x, y = todo.pop()
-            if (x, y) in seen:
-                continue
-            seen.add((x, y))
-            todo += [c for c in ((x + 1, y), (x - 1, y), (x, y + 1), (x, y - 1)) if c in walkable]
+        seen = reached(start, walkable)
         near = [o for o in objects if any(abs(o[0] - x) + abs(o[1] - y) <= 1 for x, y in seen)]
         same_arena = [o for o in objects if (o[0] * 6 // width, o[1] * 4 // height) ==
                       (start[0] * 6 // width, start[1] * 4 // height)] if arenas == 24 else objects
