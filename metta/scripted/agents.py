@@ -338,9 +338,7 @@ class ScriptedAgents:
         ways = downhill(self.field(cells, dynamic=True), here, self.rng)
         if ways:
             want = facing if facing in ways else ways[0]   # a turn costs a step: keep going straight when as short
-            if facing == want:
-                return self.forward
-            return self.back if facing == (-want[0], -want[1]) else self.turn[want]
+            return self.step_to(facing, want)
         if not queue:
             return None
         static = self.field(cells, dynamic=False)
@@ -383,7 +381,11 @@ class ScriptedAgents:
         free = [d for d in free if (here[0] + d[0], here[1] + d[1]) not in way] or free
         if not free:
             return None
-        d = free[int(self.rng.integers(len(free)))]
+        return self.step_to(facing, free[int(self.rng.integers(len(free)))])
+
+    def step_to(self, facing, d) -> int:
+        """The action that moves an agent facing ``facing`` one cell in direction ``d``: forward, back, or a turn
+        to face it first."""
         return self.forward if facing == d else self.back if facing == (-d[0], -d[1]) else self.turn[d]
 
     def free(self, x: int, y: int) -> bool:
