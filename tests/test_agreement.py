@@ -3,7 +3,7 @@ from metta.evals.agreement import Compared, main
 from metta.evals.play import play_episode
 from metta.evals.policies import RandomPolicy
 from metta.evals.scenarios import SCENARIOS
-from metta.scripted.agents import ScriptedOracle
+from metta.scripted.oracle import ScriptedOracle
 
 
 def compared(policy_of, scenario="resource_chain"):

@@ -146,7 +146,7 @@ def test_the_eval_suite_imports_nothing_of_the_trainer():
 
 
 def test_every_policy_keeps_the_contract():
-    from metta.scripted.agents import ScriptedOracle
+    from metta.scripted.oracle import ScriptedOracle
 
     env = SCENARIOS["navigation"].make_env(0)
     obs, _ = env.reset(seed=0)

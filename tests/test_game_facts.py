@@ -72,7 +72,7 @@ def test_a_bad_section_is_a_clear_error_naming_the_file_and_key(tmp_path, text, 
 
 def test_a_game_without_the_section(tmp_path):
     """No bodies, no oracle, no headline tally; the game itself plays."""
-    from metta.scripted.agents import ScriptedOracle
+    from metta.scripted.oracle import ScriptedOracle
 
     doc = yaml.safe_load(standalone_text(os.path.join(GAMES_DIR, "builders.yaml")))
     del doc[SECTION]

@@ -29,7 +29,8 @@ def test_make_train_trains_for_the_benchmarks_default_budget():
 
 @pytest.mark.slow
 def test_two_seeds_are_two_runs_and_their_figures_replay(tmp_path):
-    from metta.sf_integration.checkpoints import read_config, scalars
+    from metta.bench.training.scalars import scalars
+    from metta.sf_integration.checkpoints import read_config
     from metta.sf_integration.policy import load_policy
 
     cmd = [sys.executable, "-m", "metta.bench.training.learning_bench", "--seeds", "2", "--first_seed", "3",

@@ -192,7 +192,7 @@ def test_a_chance_is_actionable_when_the_attacker_can_act_and_the_target_carries
 
 
 def test_a_policy_without_log_probs_cannot_be_probed():
-    from metta.scripted.agents import ScriptedOracle
+    from metta.scripted.oracle import ScriptedOracle
 
     env = kin_env(seed=0)
     with pytest.raises(TypeError, match="log_probs"):

@@ -1,4 +1,4 @@
-"""Kickstarting from a scripted teacher (metta.sf_integration.teacher): λ's schedule by hand, the teacher's keys kept
+"""Kickstarting from a scripted teacher (metta.scripted.teacher): λ's schedule by hand, the teacher's keys kept
 out of the student's model, the loss against a hand-computed cross-entropy, and a tiny kickstarted run whose
 checkpoint loads, evaluates and resumes with no teacher configured."""
 import json
@@ -22,7 +22,7 @@ TINY = ["--env=metta-teams", "--width=10", "--height=10", "--num_agents=4", "--t
 
 # ---------------------------------------------------------------------------------------------------- the schedule
 def test_lambda_decays_linearly_to_zero_by_the_share_of_the_budget():
-    from metta.sf_integration.teacher import Schedule, schedule
+    from metta.scripted.teacher import Schedule, schedule
 
     plan = Schedule(2.0, 1000)
     assert [plan(t) for t in (0, 250, 500, 1000, 1500)] == [2.0, 1.5, 1.0, 0.0, 0.0]
@@ -34,7 +34,7 @@ def test_lambda_decays_linearly_to_zero_by_the_share_of_the_budget():
 
 def test_teacher_flags_are_checked_with_the_flag_and_the_known_names():
     from metta.errors import UsageError
-    from metta.sf_integration.teacher import check_teacher
+    from metta.scripted.teacher import check_teacher
 
     ok = {"teacher": "oracle", "teacher_coef": 1.0, "teacher_until": 0.5, "train_for_env_steps": 1000}
     check_teacher(ok)
@@ -62,7 +62,7 @@ def test_the_teacher_flags_are_in_the_parsed_config():
 def teacher_env(until_steps, share=1, batched=True):
     from metta import make_env
     from metta.sf_integration.env import MettaSFEnv
-    from metta.sf_integration.teacher import EnvTeacher, Schedule
+    from metta.scripted.teacher import EnvTeacher, Schedule
 
     envs = [make_env("metta-teams", seed=0, **SMALL)]
     return MettaSFEnv(envs, batched=batched, teacher=EnvTeacher(envs, "oracle", Schedule(1.0, until_steps),
@@ -160,7 +160,7 @@ def test_the_teacher_keys_never_reach_the_students_model(arch):
 
 # ------------------------------------------------------------------------------------------------------ the loss
 def test_the_kickstarting_term_is_the_hand_computed_cross_entropy_and_zero_without_a_teacher():
-    from metta.sf_integration.teacher import Kickstart, Schedule, teacher_term
+    from metta.scripted.teacher import Kickstart, Schedule, teacher_term
 
     logits = torch.tensor([[1.0, 2.0, 0.0], [0.0, 0.0, 0.0], [3.0, -1.0, 0.5], [0.2, 0.1, 4.0]], requires_grad=True)
     action = torch.tensor([[1.0], [2.0], [2.0], [0.0]])
@@ -208,7 +208,8 @@ def train(tmp, steps, *extra):
 
 @pytest.mark.slow
 def test_a_kickstarted_run_logs_lambda_and_its_checkpoint_loads_evaluates_and_resumes_without_a_teacher(tmp_path):
-    from metta.sf_integration.checkpoints import load_checkpoint, scalars, trained_steps
+    from metta.bench.training.scalars import scalars
+    from metta.sf_integration.checkpoints import load_checkpoint, trained_steps
     from metta.evals.evaluate import evaluate
     from metta.sf_integration.policy import load_policy
 

@@ -51,7 +51,7 @@ def agreement(experiment: str, scenarios: list[str] | None = None, episodes: int
     from metta.evals.play import play_episode
     from metta.evals.policies import ScriptedAgent, load_experiment
     from metta.evals.scenarios import get_scenarios
-    from metta.scripted.agents import ScriptedOracle
+    from metta.scripted.oracle import ScriptedOracle
 
     if episodes < 1:
         raise UsageError(f"--episodes must be at least 1, got {episodes}")

@@ -17,7 +17,7 @@ would act on them now, from their current memory, with ``rewards`` (R,) the rewa
 
 - ``RandomPolicy``: seeded random actions (uniform, or from given probabilities): the floor
   every learner must beat.
-- ``ScriptedOracle`` (metta.scripted.agents): reads the true game state (not the observations) and plans on
+- ``ScriptedOracle`` (metta.scripted.oracle): reads the true game state (not the observations) and plans on
   shortest-path distance fields; what an agent that understood the game would do. It shows that a
   scenario is solvable and how well: the ceiling.
 - ``ScriptedAgent``: one agent's fixed routine (face a direction, then repeat an action every
@@ -159,7 +159,7 @@ def policy_for(spec: str, env, train_dir: str = "train_dir", seed: int | None = 
     if spec == "random":
         return RandomPolicy(env.action_space(env.possible_agents[0]).n, seed)
     if spec == "oracle":
-        from metta.scripted.agents import ScriptedOracle  # lazily: it compiles its distance fields with Numba
+        from metta.scripted.oracle import ScriptedOracle  # lazily: it compiles its distance fields with Numba
 
         return ScriptedOracle(env)
     return load_experiment(spec, train_dir)

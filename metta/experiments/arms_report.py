@@ -171,7 +171,7 @@ def curve_task(run_dir: str) -> str | None:
 def learning_curves(run_dir: str, arms: list[float], env_steps: int) -> dict:
     """Per arm, the run's hearts per agent in training (TensorBoard; with a curriculum, in its first task's episodes)
     at half and at the full budget, and the curve."""
-    from metta.sf_integration.checkpoints import scalars
+    from metta.bench.training.scalars import scalars
 
     task = curve_task(run_dir)
     prefix = f"social/{task}/" if task else "social/"

@@ -4,7 +4,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from metta.sf_integration.checkpoints import load_checkpoint, scalars
+from metta.bench.training.scalars import scalars
+from metta.sf_integration.checkpoints import load_checkpoint
 from metta.sf_integration.architectures import architecture
 from metta.runtime.files import read_json
 from metta.hub.manifest import sha256_file
@@ -96,9 +97,9 @@ def kinship_figures(cfg: dict) -> list[tuple[str, str]]:
 
 
 def teacher_figures(cfg: dict) -> list[tuple[str, str]]:
-    """The scripted teacher a kickstarted run learned from (metta.sf_integration.teacher); the policy plays without
+    """The scripted teacher a kickstarted run learned from (metta.scripted.teacher); the policy plays without
     it."""
-    from metta.sf_integration.teacher import teacher_name
+    from metta.scripted.teacher import teacher_name
 
     name = teacher_name(cfg)
     if name is None:

@@ -2,10 +2,12 @@
 populations and as a teacher.
 
 - ``metta.scripted.fields``: the one shortest-path search, multi-source distance fields compiled with Numba;
-- ``metta.scripted.agents``: ``ScriptedAgents`` (every agent of an env under a ``Conduct``: peaceful, thief,
-  defender...) and ``ScriptedOracle``, the ``oracle`` policy;
+- ``metta.scripted.agents``: ``ScriptedAgents``, every agent of an env under a ``Conduct`` (peaceful, thief,
+  defender...);
+- ``metta.scripted.oracle``: ``ScriptedOracle``, the eval suite's ``oracle`` policy;
+- ``metta.scripted.teacher``: kickstarting, training pulled towards the scripted agents' actions (``--teacher``);
 - ``metta.bench.scripted``: their cost per step beside the env's own step.
 
-Nothing is imported here: ``metta.scripted.agents`` builds on ``metta.evals.policies.Policy``, which imports
-``metta.scripted.fields``.
+Nothing is imported here: ``metta.scripted.oracle`` builds on ``metta.evals.contract.Policy``, and
+``metta.evals.policies`` imports ``metta.scripted.fields``.
 """

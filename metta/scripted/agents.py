@@ -41,8 +41,7 @@ The state is read from the global VECTOR view the env renders (the validator kee
 names for them (its ``Metta.oracle`` section, metta.env.game_facts); a game without one has no scripted agents
 (ConfigError). The distance fields are computed once per kind of target and step, shared by every agent.
 
-``ScriptedOracle``: the eval suite's ``oracle`` policy (metta.evals.policies.policy_for): every agent under
-``ORACLE``'s conduct, through the Policy contract.
+The eval suite's ``oracle`` policy plays every agent under ``ORACLE``'s conduct (metta.scripted.oracle).
 """
 from __future__ import annotations
 
@@ -51,7 +50,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from metta.errors import ConfigError
-from metta.evals.contract import Policy
 from metta.scripted.fields import DIRECTIONS, ORIENTATIONS, ROTATE_TO, distance_at, distance_field, downhill
 
 # the attack's 9 cells, (right, forward) of the attacker: the game's attack inputs 1..9
@@ -94,7 +92,7 @@ class Conduct:
 
 PEACEFUL = Conduct()
 ORACLE = Conduct(defend=True, gift=True, hunt=True)
-# the scripted policies by name, every agent under one conduct (a teacher in training: metta.sf_integration.teacher)
+# the scripted policies by name, every agent under one conduct (a teacher in training: metta.scripted.teacher)
 CONDUCTS = {"oracle": ORACLE, "peaceful": PEACEFUL}
 
 
@@ -391,21 +389,3 @@ class ScriptedAgents:
     def free(self, x: int, y: int) -> bool:
         w, h = self.blocked.shape
         return 0 <= x < w and 0 <= y < h and not self.blocked[x, y]
-
-
-class ScriptedOracle(Policy):
-    """The ``oracle`` policy: every agent a ``ScriptedAgents`` agent under ``ORACLE``'s conduct (shields, gifts
-    to kin, robs a stranger when no generator can be reached): what an agent that understood the game would do.
-    It shows that a scenario is solvable and how well: the ceiling."""
-
-    def __init__(self, env, conduct: Conduct = ORACLE):
-        self.env = env
-        self.agents = ScriptedAgents(env, conduct)
-
-    def reset(self, num_agents: int, max_steps: int | None = None, seed: int | None = None) -> None:
-        self.agents.reset(0 if seed is None else seed)
-
-    def act(self, obs, rewards=None, deterministic: bool = True) -> dict[str, int]:
-        index = {a: i for i, a in enumerate(self.env.possible_agents)}
-        actions = self.agents.act([index[a] for a in obs])
-        return {a: int(actions[index[a]]) for a in obs}

@@ -10,7 +10,7 @@ config), ``--max_steps``, ``--obs_backend``, and the mappings ``--game.overrides
 same flags: ``--game``, ``--override``, ``--objects``, ``--bodies``, ``--width``, ``--generators`` (the entry
 ``map.objects.generator``), ``--team_reward``, ``--beta_a`` for ``--kinship.a``... Unset flags leave the preset's
 value. Beside them, the project's training options (``--vector_envs``, ``--action_prior``, ``--curriculum``...)
-and kickstarting's ``--teacher``, ``--teacher_coef`` and ``--teacher_until`` (metta.sf_integration.teacher).
+and kickstarting's ``--teacher``, ``--teacher_coef`` and ``--teacher_until`` (metta.scripted.teacher).
 
 The run's env config, dumped, is ``env_config`` in the experiment's ``config.json`` (beside Sample Factory's own
 keys and the flags), so a resumed run and a loaded policy rebuild exactly that env (``env_config_from_cfg``).

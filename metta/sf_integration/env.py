@@ -22,7 +22,7 @@ The observation is a dict, because Sample Factory's models read dicts:
   last step, and with ``--observe_time`` (on with a curriculum) the time its episode has left: the share of
   ``max_steps`` left and the steps left / 1000. These live here, not in the env, because they are a learning
   concern.
-- with ``--teacher`` (kickstarting, metta.sf_integration.teacher): ``teacher_action``, the scripted teacher's action
+- with ``--teacher`` (kickstarting, metta.scripted.teacher): ``teacher_action``, the scripted teacher's action
   for this observation, and ``has_teacher``, 1 where the teacher chose it (0 once λ has decayed to 0). They travel
   beside the observation to the learner's loss; the student's model is built without them and never reads them.
 
@@ -53,6 +53,7 @@ from gymnasium import spaces
 
 from metta.env import MettaEnv, make_env
 from metta.env.batch import EnvBatch
+from metta.scripted.teacher import HAS_TEACHER_KEY, TEACHER_ACTION_KEY, EnvTeacher, teacher_spaces
 from metta.society.metrics import ARM, arm_label
 from metta.sf_integration.architectures import architecture
 from metta.sf_integration.config import cfg_value, env_config_from_cfg
@@ -121,15 +122,13 @@ def to_layout(grid: np.ndarray, layout: str) -> np.ndarray:
 
 
 def observation_space(env: MettaEnv, layout: str = "cwh", time: bool = False, teacher: bool = False) -> spaces.Dict:
-    """The policy's observation; with ``teacher``, the teacher's keys beside it (metta.sf_integration.teacher: the
+    """The policy's observation; with ``teacher``, the teacher's keys beside it (metta.scripted.teacher: the
     student's model is built without them)."""
     n_self = SelfFeatures(1, env.obs_shape, env.engine.num_actions, time).size
     keys: dict[str, spaces.Space] = {
         GRID_KEY: spaces.Box(0, 255, grid_shape(env.obs_shape, layout), dtype=np.uint8),
         SELF_KEY: spaces.Box(-np.inf, np.inf, (n_self,), dtype=np.float32)}
     if teacher:
-        from metta.sf_integration.teacher import teacher_spaces
-
         keys.update(teacher_spaces(env.engine.num_actions))
     return spaces.Dict(keys)
 
@@ -141,7 +140,7 @@ class MettaSFEnv(gym.Env):
 
     def __init__(self, envs: list[MettaEnv], batched: bool, seed: int | None = None, layout: str = "cwh",
                  time: bool = False, teacher=None):
-        """``teacher``: a ``metta.sf_integration.teacher.EnvTeacher`` of ``envs`` whose actions travel beside the
+        """``teacher``: a ``metta.scripted.teacher.EnvTeacher`` of ``envs`` whose actions travel beside the
         observations, or None."""
         self.batch = EnvBatch(envs)
         self.teacher = teacher
@@ -171,8 +170,6 @@ class MettaSFEnv(gym.Env):
             feats = self.features(grid)
         grid = self.batch.grid if self.layout == "hwc" else grid
         if self.teacher is not None:
-            from metta.sf_integration.teacher import HAS_TEACHER_KEY, TEACHER_ACTION_KEY
-
             action, has = self.teacher.observe()
             if self.batched:
                 return {GRID_KEY: grid, SELF_KEY: feats, TEACHER_ACTION_KEY: action, HAS_TEACHER_KEY: has}
@@ -318,22 +315,7 @@ def make_sf_env(full_env_name: str, cfg=None, env_config=None, render_mode: str 
         envs = [make_env(config, seed=None if seed is None else seed + i, name=full_env_name) for i in range(count)]
     return MettaSFEnv(envs, batched=bool(getattr(cfg, "batched_sampling", False)), seed=seed,
                       layout=architecture(cfg).layout if cfg is not None else "cwh", time=observes_time(cfg),
-                      teacher=env_teacher(cfg, envs))
-
-
-def env_teacher(cfg, envs: list):
-    """The teacher of a slot's ``envs`` when ``cfg`` trains with one (``--teacher``; metta.sf_integration.teacher),
-    else None. Its share of the run's agent-steps: one of ``--num_workers`` x ``--num_envs_per_worker`` envs."""
-    from metta.sf_integration.teacher import TEACHER_START, EnvTeacher, schedule, teacher_name
-
-    name = teacher_name(cfg) if cfg is not None else None
-    if name is None:
-        return None
-    share = int(cfg_value(cfg, "num_workers") or 1) * int(cfg_value(cfg, "num_envs_per_worker") or 1)
-    plan = schedule(cfg)
-    assert plan is not None  # a run with a teacher has its schedule
-    return EnvTeacher(envs, name, plan, share=share,
-                      start_steps=int(cfg_value(cfg, TEACHER_START) or 0), seed=cfg_value(cfg, "seed"))
+                      teacher=EnvTeacher.of(cfg, envs))
 
 
 def observes_time(cfg) -> bool:

@@ -27,7 +27,7 @@ Both then read ``self`` (C + actions + 1: own cell, last action one-hot, last re
 metta.sf_integration.env.SelfFeatures) through an MLP ``--encoder_mlp_layers`` and concatenate; Sample Factory's
 core (a GRU of ``--rnn_size``, or none with ``--use_rnn=False``) and linear policy and value heads follow.
 
-The model reads only ``obs`` and ``self``: a run with a teacher (metta.sf_integration.teacher) has two more keys in
+The model reads only ``obs`` and ``self``: a run with a teacher (metta.scripted.teacher) has two more keys in
 its observations, and the model is built on the observation space without them (``make_metta_actor_critic``), so
 its parameters and normalisers are the same with and without a teacher and its checkpoints load without one.
 
@@ -65,7 +65,7 @@ from metta.sf_integration.architectures import (ARCHITECTURES, DEFAULT_ARCHITECT
 from metta.sf_integration.config import cfg_value
 from metta.sf_integration.env import GRID_KEY, SELF_KEY
 from metta.sf_integration.supervisor import start_process
-from metta.sf_integration.teacher import student_space
+from metta.scripted.teacher import student_space
 
 
 class ConvEncoder(Encoder):

@@ -14,7 +14,7 @@ metta.sf_integration.model: each worker builds one or the other before it does a
   (2.1.1 writes them only on a timer, so a short run would end with no ``social/`` scalars).
 - **Stopping** (``stop_training``): the runner's private stop, which the supervisor calls when a worker dies
   or a signal asks for a checkpoint and a stop.
-- **Kickstarting** (``patch_learner``, metta.sf_integration.teacher): ``Learner._calculate_losses`` is wrapped so
+- **Kickstarting** (``patch_learner``, metta.scripted.teacher): ``Learner._calculate_losses`` is wrapped so
   that, in a run with a teacher, λ_t × the teacher's cross-entropy term (computed on the same minibatch, from the
   student's action logits and the teacher's observation keys, at the learner's ``env_steps``) is added to the policy
   loss it returns; ``Learner._record_summaries`` adds that minibatch's ``teacher/...`` statistics to the train stats
@@ -75,7 +75,7 @@ def _teacher_summaries(runner, msg: dict, policy_id: int) -> None:
     """The learner's ``teacher/...`` train stats, written as they are named (taken out of those ``train/`` gets)."""
     from sample_factory.algo.utils.misc import TRAIN_STATS
 
-    from metta.sf_integration.teacher import PREFIX
+    from metta.scripted.teacher import PREFIX
 
     stats = msg[TRAIN_STATS]
     for key in [k for k in stats if k.startswith(PREFIX)]:
@@ -93,7 +93,7 @@ def patch_learner() -> None:
     def _calculate_losses(self, mb, num_invalids: int):
         out = calculate(self, mb, num_invalids)
         if "kickstart" not in self.__dict__:
-            from metta.sf_integration.teacher import Kickstart
+            from metta.scripted.teacher import Kickstart
 
             self.kickstart = Kickstart.of(self.cfg)
         if self.kickstart is None:
@@ -107,7 +107,7 @@ def patch_learner() -> None:
         stats = record(self, train_loop_vars)
         teacher = getattr(self, "kickstart_stats", None)
         if teacher:
-            from metta.sf_integration.teacher import PREFIX
+            from metta.scripted.teacher import PREFIX
 
             stats.policy_loss = stats.policy_loss - teacher[f"{PREFIX}loss"]  # APPO's own, as without a teacher
             stats.update(teacher)

@@ -12,7 +12,7 @@ Without flags a run trains into ``train_dir/<env name>`` (``--experiment`` to ch
 with defaults sized for the machine: 2 CPU cores here, bigger batches and model when
 torch sees a GPU. It checkpoints every 3 minutes, writes TensorBoard logs (social metrics
 under ``social/``) and, rerun with the same experiment, resumes where it stopped (with ``--teacher``, its schedule
-continues from the run's agent-steps: metta.sf_integration.teacher, docs/teachers.md); a
+continues from the run's agent-steps: metta.scripted.teacher, docs/teachers.md); a
 corrupted checkpoint is moved aside loudly, never silently replaced by a fresh start
 (metta.sf_integration.checkpoints). ``--train_for_seconds`` bounds a run's wall time
 (Sample Factory 2.1.1 parses that flag but never counts the seconds: metta.sf_integration.patches does).
@@ -54,7 +54,7 @@ from metta.sf_integration.env import make_sf_env
 from metta.sf_integration.model import make_metta_actor_critic, make_metta_encoder, prior_logits
 from metta.sf_integration.patches import patch_runner
 from metta.sf_integration.supervisor import Supervisor, fault_reports, quiet_logging_errors, start_process
-from metta.sf_integration.teacher import TEACHER_START, add_teacher_args, check_teacher, teacher_name
+from metta.scripted.teacher import TEACHER_START, add_teacher_args, check_teacher, teacher_name
 
 # Sample Factory's argument parser and runner import the old gym package, whose import prints a banner: they are
 # imported where they are used, after this (which a worker runs too: it imports this module as its __main__)
@@ -245,7 +245,7 @@ def _locked(cfg, exp_dir: str, stops: StopSignals) -> int:
             # saved config.json's when Sample Factory loads that (cfg.arguments.load_from_checkpoint)
             cfg.cli_args[ENV_CONFIG] = dump_env_config(resumed_env_config(saved, cfg))
             setattr(cfg, ENV_CONFIG, cfg.cli_args[ENV_CONFIG])
-            # the teacher's envs count the run's agent-steps from where it stopped (metta.sf_integration.teacher)
+            # the teacher's envs count the run's agent-steps from where it stopped (metta.scripted.teacher)
             cfg.cli_args[TEACHER_START] = cfg.teacher_start_steps = trained_steps(exp_dir)
         env_cfg = AttrDict(load_from_checkpoint(cfg) if resumed else vars(cfg))
         check_flags(env_cfg)

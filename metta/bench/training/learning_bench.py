@@ -97,7 +97,7 @@ def train(env_name: str, seconds: int, train_dir: str, experiment: str, seed: in
 
 def entropy(exp_dir: str) -> dict:
     """The policy's entropy at the run's end and its lowest value during the run (TensorBoard)."""
-    from metta.sf_integration.checkpoints import scalars
+    from metta.bench.training.scalars import scalars
 
     points = scalars(exp_dir, ("train/entropy",)).get("train/entropy", [])
     values = [v for _, v in points]
@@ -137,7 +137,7 @@ def plot_runs(result: dict, path: str) -> str:
     import matplotlib.pyplot as plt
 
     from metta.runtime.files import atomic_path
-    from metta.sf_integration.checkpoints import scalars
+    from metta.bench.training.scalars import scalars
 
     CURVES = curve_tags(result)
     fig, axes = plt.subplots(1, len(CURVES), figsize=(5 * len(CURVES), 3.6), constrained_layout=True)

@@ -16,7 +16,7 @@ its checkpoint, so a resumed run continues the schedule)::
 
 Where each part runs:
 
-- **The teacher plays where the env runs** (``EnvTeacher``, in metta.sf_integration.env): after every step and
+- **The teacher plays where the env runs** (``EnvTeacher``, built by metta.sf_integration.env): after every step and
   reset it reads the true game state of each env of the slot and chooses every agent's action, which travels beside
   the observation as two extra keys, ``teacher_action`` and ``has_teacher`` (1 where the teacher chose, 0 where it
   was not asked: those steps add no loss). The teacher plays the run's own training tasks, nothing else.
@@ -42,18 +42,15 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from gymnasium import spaces
 
-from metta.errors import UsageError
+from metta.errors import ConfigError, UsageError
+from metta.scripted.agents import CONDUCTS, ScriptedAgents, conduct_named
 from metta.sf_integration.config import cfg_value
-
-if TYPE_CHECKING:
-    from metta.scripted.agents import ScriptedAgents
 
 TEACHER_ACTION_KEY = "teacher_action"
 HAS_TEACHER_KEY = "has_teacher"
@@ -67,11 +64,9 @@ TEACHER_START = "teacher_start_steps"  # the agent-steps a run resumed from, set
 
 
 def add_teacher_args(parser: argparse.ArgumentParser) -> None:
-    """Kickstarting's flags (metta.sf_integration.teacher)."""
-    from metta.scripted.agents import CONDUCTS
-
+    """Kickstarting's flags (metta.scripted.teacher)."""
     g = parser.add_argument_group("metta teacher", "kickstarting from a scripted teacher (docs/teachers.md, "
-                                                   "metta.sf_integration.teacher)")
+                                                   "metta.scripted.teacher)")
     g.add_argument("--teacher", default=None, metavar="NAME",
                    help=f"a scripted policy ({', '.join(CONDUCTS)}) whose actions the student is pulled towards: the "
                         f"loss gains lambda x the cross-entropy between the teacher's action and the policy; needs "
@@ -120,9 +115,6 @@ def schedule(cfg) -> Schedule | None:
 
 def check_teacher(cfg) -> None:
     """A run's teacher flags, or UsageError naming the flag (the teacher's name: metta.scripted.agents.CONDUCTS)."""
-    from metta.errors import ConfigError
-    from metta.scripted.agents import conduct_named
-
     name = teacher_name(cfg)
     if name is None:
         return
@@ -161,8 +153,6 @@ class EnvTeacher:
 
     def __init__(self, envs: list, name: str, plan: Schedule, share: int = 1, start_steps: int = 0,
                  seed: int | None = 0):
-        from metta.scripted.agents import conduct_named
-
         self.envs, self.conduct, self.plan = envs, conduct_named(name), plan
         self.share, self.start_steps, self.seed = max(1, int(share)), int(start_steps), seed
         self.per_env = envs[0].num_agents_total
@@ -171,6 +161,17 @@ class EnvTeacher:
         self.has = np.zeros((n, 1), dtype=np.float32)
         self.steps = 0        # this env's agent-steps
         self._agents: dict[int, ScriptedAgents] = {}  # one per game env (a curriculum has one per variant)
+
+    @classmethod
+    def of(cls, cfg, envs: list) -> "EnvTeacher | None":
+        """The teacher of a slot's ``envs`` when ``cfg`` trains with one (``--teacher``), else None. Its share of the
+        run's agent-steps: one of ``--num_workers`` x ``--num_envs_per_worker`` envs."""
+        plan = None if cfg is None else schedule(cfg)
+        if plan is None:
+            return None
+        share = int(cfg_value(cfg, "num_workers") or 1) * int(cfg_value(cfg, "num_envs_per_worker") or 1)
+        return cls(envs, str(teacher_name(cfg)), plan, share=share,
+                   start_steps=int(cfg_value(cfg, TEACHER_START) or 0), seed=cfg_value(cfg, "seed"))
 
     def run_steps(self) -> int:
         """This env's estimate of the run's agent-steps."""
@@ -184,8 +185,6 @@ class EnvTeacher:
         self.steps += len(self.action)
 
     def _scripted(self, env):
-        from metta.scripted.agents import ScriptedAgents
-
         game_env = getattr(env, "current", env)  # a CurriculumEnv plays one env per game variant
         agents = self._agents.get(id(game_env))
         if agents is None or agents.env is not game_env:
