@@ -1,4 +1,4 @@
-"""Files written whole or not at all, and JSON read back with one clear error.
+"""Files written whole or not at all, JSON read back with one clear error, and why a file cannot be written.
 
 Every writer of the project writes under a temporary name beside the target (same directory,
 so the rename cannot cross filesystems; same extension, since writers such as OpenCV and
@@ -11,8 +11,10 @@ complete. A reader never sees half a file, and a failed write leaves what was th
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
+import resource
 from contextlib import contextmanager
 
 
@@ -59,3 +61,26 @@ def read_json(path: str, what: str, error: type[Exception] | None = None):
             return json.load(f)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise (error or ConfigError)(f"{path}: unreadable {what} ({err}); expected a JSON file") from None
+
+
+# the errors of a write that the disk refused (full, read-only, too big, over quota, not allowed)
+WRITE_ERRNOS = (errno.ENOSPC, errno.EROFS, errno.EFBIG, errno.EDQUOT, errno.EACCES)
+
+
+def write_problem(folder: str, needed: int) -> str | None:
+    """Why a file of ``needed`` bytes cannot be written in ``folder``, when the filesystem says: None otherwise."""
+    try:
+        st = os.statvfs(folder)
+    except OSError as err:
+        return err.strerror
+    if st.f_flag & os.ST_RDONLY:
+        return "the filesystem is read-only"
+    free = st.f_bavail * st.f_frsize
+    if free < needed:
+        return f"no space left on the device ({free:,} bytes free, a checkpoint takes about {needed:,})"
+    limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    if limit != resource.RLIM_INFINITY and limit < needed:
+        return f"the file size limit (ulimit -f) is {limit:,} bytes, a checkpoint takes about {needed:,}"
+    if not os.access(folder, os.W_OK):
+        return "it is not writable"
+    return None

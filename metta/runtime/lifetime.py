@@ -161,6 +161,14 @@ def watch_parent() -> bool:
     return True
 
 
+def exit_description(code: int) -> str:
+    """How a child process ended, from its exit code (negative: the signal that killed it)."""
+    if code < 0:
+        name = signal.Signals(-code).name
+        return f"was killed by {name}" + (" (the out-of-memory killer, or a user?)" if -code == signal.SIGKILL else "")
+    return f"exited with status {code}"
+
+
 class Interrupted(BaseException):
     """A stop signal arrived: unwind (``finally`` blocks run, partial files are removed) and exit 128 + signal.
 

@@ -19,14 +19,12 @@ later, and then waits for it to acknowledge the stop, forever. Here:
 """
 from __future__ import annotations
 
-import errno
 import glob
 import json
 import logging
 import multiprocessing
 import os
 import re
-import resource
 import shutil
 import signal
 import sys
@@ -35,6 +33,8 @@ import threading
 import traceback
 from contextlib import contextmanager
 
+from metta.runtime.files import WRITE_ERRNOS, write_problem
+from metta.runtime.lifetime import exit_description
 from metta.sf_integration.patches import apply as apply_patches, stop_training
 
 FAULTS_ENV = "METTA_RUN_FAULTS"
@@ -42,7 +42,6 @@ FAULTS_ENV = "METTA_RUN_FAULTS"
 # exception in a slot ends the process), and signal_slot's own before Sample Factory hands it its log
 LOGGERS = ("rl", "signal_slot.signal_slot")
 SAVE_SLOTS = ("save", "save_best", "save_milestone")
-WRITE_ERRNOS = (errno.ENOSPC, errno.EROFS, errno.EFBIG, errno.EDQUOT, errno.EACCES)
 
 
 def is_worker() -> bool:
@@ -165,32 +164,6 @@ def role(process_name: str) -> str:
     if m := re.fullmatch(r"rollout_proc(\d+)", process_name):
         return f"rollout worker {m[1]}"
     return process_name
-
-
-def exit_description(code: int) -> str:
-    if code < 0:
-        name = signal.Signals(-code).name
-        return f"was killed by {name}" + (" (the out-of-memory killer, or a user?)" if -code == signal.SIGKILL else "")
-    return f"exited with status {code}"
-
-
-def write_problem(folder: str, needed: int) -> str | None:
-    """Why a file of ``needed`` bytes cannot be written in ``folder``, when the filesystem says: None otherwise."""
-    try:
-        st = os.statvfs(folder)
-    except OSError as err:
-        return err.strerror
-    if st.f_flag & os.ST_RDONLY:
-        return "the filesystem is read-only"
-    free = st.f_bavail * st.f_frsize
-    if free < needed:
-        return f"no space left on the device ({free:,} bytes free, a checkpoint takes about {needed:,})"
-    limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
-    if limit != resource.RLIM_INFINITY and limit < needed:
-        return f"the file size limit (ulimit -f) is {limit:,} bytes, a checkpoint takes about {needed:,}"
-    if not os.access(folder, os.W_OK):
-        return "it is not writable"
-    return None
 
 
 class Supervisor:
