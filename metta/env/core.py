@@ -30,7 +30,6 @@ per episode (``mixed_teams``) gives each agent its team's share alpha, ``env.tea
 """
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import numpy as np
@@ -40,6 +39,7 @@ from pettingzoo import ParallelEnv
 from metta.errors import ConfigError
 from metta.env.backends import REFERENCE, make_backend
 from metta.env.config import EnvConfig, GameConfig
+from metta.env.presets import get_preset, preset_game
 from metta.griddly_ext.engine import GriddlyEngine
 from metta.griddly_ext.gdy import GameDoc, load_gdy
 from metta.griddly_ext.levels import generate_level, group_agents, parse_level
@@ -371,8 +371,6 @@ def make_env(config: EnvConfig | str = "metta-teams", seed: int | None = None, *
     ``objects={"tree": 10}`` over the game's ``map_count_<object>`` (``generators=4``: ``objects.generator``)...
     Raises ConfigError naming the dotted key for a bad game file, override, map option, parameter or level.
     """
-    from metta.env.presets import get_preset
-
     if isinstance(config, str):
         name = name or config
         config = get_preset(config)
@@ -389,14 +387,3 @@ def load_game(game: GameConfig) -> GameDoc:
     if not preset_game(game.path):
         probe_game(doc)
     return doc
-
-
-def preset_game(path: str) -> bool:
-    """Is ``path`` the game of a registered preset (the project's own, never probed), rather than
-    a file a user names (probed once per process: metta.griddly_ext.probe)?"""
-    from metta.env.presets import PRESETS
-
-    try:
-        return os.path.realpath(path) in {os.path.realpath(p.game.path) for p in PRESETS.values()}
-    except (TypeError, ValueError):
-        return False

@@ -57,3 +57,12 @@ def get_preset(name: str) -> EnvConfig:
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         raise UsageError(f"unknown environment {name!r}: known presets are {', '.join(sorted(PRESETS))}{hint}")
     return PRESETS[name]
+
+
+def preset_game(path: str) -> bool:
+    """Is ``path`` the game of a registered preset (the project's own, never probed), rather than
+    a file a user names (probed once per process: metta.griddly_ext.probe)?"""
+    try:
+        return os.path.realpath(path) in {os.path.realpath(p.game.path) for p in PRESETS.values()}
+    except (TypeError, ValueError):
+        return False
