@@ -218,18 +218,21 @@ def test_a_gift_at_the_threshold_makes_a_heart_two_agents_could_not():
 
 
 def test_the_t_interval_by_hand():
-    from metta.experiments.dilemma_check import t_interval, t_quantile
+    """The check's intervals (metta.evals.stats.mean_interval: 95% t across seeds) against t quantiles by hand."""
+    from metta.evals.stats import mean_interval, t_quantile
 
-    iv = t_interval([1.0, 2.0, 3.0, 4.0, 5.0])
+    iv = mean_interval([1.0, 2.0, 3.0, 4.0, 5.0])
     half = 2.7764451 * math.sqrt(2.5) / math.sqrt(5)       # t(0.975, 4) s / sqrt(n) = 1.9632 (t to 8 digits)
     assert (iv["mean"], iv["n"]) == (3.0, 5)
     assert (iv["lo"], iv["hi"]) == pytest.approx((3 - half, 3 + half)) and half == pytest.approx(1.963, abs=1e-3)
-    iv = t_interval([0.2, -0.1])                            # n = 2: t(0.975, 1) = tan(0.475 pi) = 12.7062, s = 0.2121
+    iv = mean_interval([0.2, -0.1])                         # n = 2: t(0.975, 1) = tan(0.475 pi) = 12.7062, s = 0.2121
     t1 = math.tan(0.475 * math.pi)                          # Cauchy: df 1's quantile in closed form
     assert (iv["lo"], iv["hi"]) == pytest.approx((0.05 - t1 * 0.15, 0.05 + t1 * 0.15))
-    assert t_quantile(4) == pytest.approx(2.7764451, abs=1e-7) and t_quantile(1) == pytest.approx(t1, rel=1e-9)
-    assert t_interval([7.0])["lo"] is None
-    assert t_quantile(40) == pytest.approx(2.021, abs=1e-3) and t_quantile(120) == pytest.approx(1.980, abs=1e-3)
+    assert t_quantile(0.975, 4) == pytest.approx(2.7764451, abs=1e-7)
+    assert t_quantile(0.975, 1) == pytest.approx(t1, rel=1e-9)
+    assert mean_interval([7.0])["lo"] is None
+    assert t_quantile(0.975, 40) == pytest.approx(2.021, abs=1e-3)
+    assert t_quantile(0.975, 120) == pytest.approx(1.980, abs=1e-3)
 
 
 def test_shared_returns_after_the_fact_are_the_envs_own():

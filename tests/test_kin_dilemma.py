@@ -300,7 +300,7 @@ def test_the_check_configurations_are_the_presets():
 
 
 def test_the_schelling_populations_are_nested():
-    from metta.experiments.dilemma_check import schelling_thieves
+    from metta.experiments.schelling import schelling_thieves
 
     sets = [set(np.flatnonzero(~schelling_thieves(k, 12, 3, 1))) for k in range(13)]
     assert [len(s) for s in sets] == list(range(13)) and all(a < b for a, b in zip(sets, sets[1:]))
@@ -308,7 +308,7 @@ def test_the_schelling_populations_are_nested():
 
 
 def test_the_schelling_diagram_by_hand(tmp_path):
-    from metta.experiments.dilemma_check import plot_schelling, schelling
+    from metta.experiments.schelling import plot_schelling, schelling
 
     # 3 agents, 2 seeds of one episode; thieves per k (k peaceful), raw returns and shared ones chosen by hand
     masks = {0: [1, 1, 1], 1: [0, 1, 1], 2: [0, 0, 1], 3: [0, 0, 0]}
