@@ -65,3 +65,44 @@ def test_downloaded_model_is_installed_and_evaluated_by_load_policy(server, tmp_
     assert (stats["env"], stats["policy"]) == (ENV, "trained")
     assert [e["steps"] for e in stats["episodes"]] == [8] and len(stats["episodes"][0]["agents"]) == 4
     assert os.path.isfile(os.path.join(train_dir, "baseline", "eval", f"{ENV}.mp4"))
+
+
+def test_a_model_trained_before_dotted_keys_travels_and_plays(server, tmp_path):  # noqa: F811
+    """An experiment whose config.json predates dotted keys (tests/fixtures/config_v1.json: the kin dilemma, the
+    older flag names and map fields) is published, installed from the Hub and played, with its own weights."""
+    from test_config_override import old_config
+
+    from metta import hub, make_env
+    from metta.evals.evaluate import evaluate
+    from metta.sf_integration.env import observation_space
+    from metta.sf_integration.model import architecture
+    from metta.sf_integration.policy import load_policy
+    from metta.sf_integration.train import parse_args, register_components
+    from sample_factory.model.actor_critic import create_actor_critic
+
+    alice = tmp_path / "alice"
+    cfg = old_config(alice)
+    assert "game.path" not in cfg and cfg["env_config"]["map"]["generators"] is None  # the older spelling
+    register_components()
+    parsed = parse_args([f"--env={cfg['env']}", "--experiment=weights"])  # the same model: the preset's, flat
+    env = make_env(cfg["env"])
+    torch.manual_seed(0)
+    model = create_actor_critic(parsed, observation_space(env, architecture(parsed).layout),
+                                env.action_space(env.possible_agents[0]))
+    env.close()
+    exp_dir = alice / cfg["experiment"]
+    (exp_dir / "checkpoint_p0").mkdir(parents=True)
+    (exp_dir / "config.json").write_text(json.dumps(cfg, indent=2))
+    torch.save({"train_step": 3, "env_steps": 1536, "best_performance": -1e9, "model": model.state_dict(),
+                "optimizer": torch.optim.Adam(model.parameters()).state_dict(), "curr_lr": 3e-4},
+               exp_dir / "checkpoint_p0" / "checkpoint_000000003_1536.pth")
+
+    hub.save(cfg["experiment"], "lab/old-kin", str(alice), out=quiet)
+    bob = str(tmp_path / "bob")
+    hub.load("lab/old-kin", bob, experiment="old", out=quiet)
+    policy = load_policy("old", train_dir=bob)
+    assert policy.env_name == "metta-kin-dilemma" and policy.env_config.map.num_agents == 12
+    loaded, weights = policy.model.state_dict(), model.state_dict()
+    assert loaded.keys() == weights.keys() and all(torch.equal(loaded[k], weights[k]) for k in weights)
+    stats = evaluate(None, experiment="old", train_dir=bob, max_steps=6, tile_size=8, gif=False, progress=False)
+    assert [e["steps"] for e in stats["episodes"]] == [6] and len(stats["episodes"][0]["agents"]) == 12
