@@ -16,9 +16,9 @@ from sample_factory.utils.attr_dict import AttrDict
 
 from metta.errors import ConfigError, UsageError
 from metta.runtime.name_values import parse_name_values
+from metta.scripted.teacher import add_teacher_args
 from metta.sf_integration import train as sf_train
 from metta.sf_integration.config import add_metta_args
-from metta.scripted.teacher import add_teacher_args
 
 SWEEP_FILE = "sweep.json"
 TRAIN = "python -m metta.sf_integration.train"  # Sample Factory's launcher swaps a leading `python` for its own

@@ -59,13 +59,13 @@ from sample_factory.model.actor_critic import default_make_actor_critic_func
 from sample_factory.model.encoder import Encoder
 from sample_factory.model.model_utils import create_mlp, nonlinearity
 
+from metta.scripted.teacher import student_space
 from metta.sf_integration.architectures import (ARCHITECTURES, DEFAULT_ARCHITECTURE, LEGACY_ARCHITECTURE,  # noqa: F401
                                                 Architecture, add_model_args, architecture, architecture_of_weights,
                                                 check_resume)
 from metta.sf_integration.config import cfg_value
 from metta.sf_integration.env import GRID_KEY, SELF_KEY
 from metta.sf_integration.supervisor import start_process
-from metta.scripted.teacher import student_space
 
 
 class ConvEncoder(Encoder):

@@ -10,7 +10,7 @@ later, and then waits for it to acknowledge the stop, forever. Here:
   clean stop, not the workers one by one; and it dies with the main process (metta.runtime.lifetime);
 - the main process's ``Supervisor`` looks at its workers four times a second: a worker that exits without
   being asked, or whose event loop died with an exception (a thread may keep such a process alive: it is killed),
-  stops the run (with a checkpoint when the learner is still there), the stop no longer waits for the dead, and
+  stops the run (with a checkpoint when the learner is still there), the stop does not wait for the dead, and
   the run ends with that worker's own error: an env's exception, or, when the learner could not write a
   checkpoint, what is wrong with the disk (full, read-only, a file size limit). The main process's own fatal
   error (TensorBoard's files on a full disk) is reported the same way;

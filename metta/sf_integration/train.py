@@ -46,6 +46,7 @@ from metta.runtime.files import write_json
 from metta.runtime.lifetime import Interrupted, StopSignals, run_command
 from metta.runtime.quiet import quiet_import
 from metta.runtime.run_lock import RunLock
+from metta.scripted.teacher import TEACHER_START, add_teacher_args, check_teacher, teacher_name
 from metta.sf_integration.architectures import add_model_args, check_resume
 from metta.sf_integration.checkpoints import latest_checkpoint, prepare_resume, read_config, trained_steps
 from metta.sf_integration.config import (ENV_CONFIG, PATH_FLAGS, absolute_paths, add_metta_args, dump_env_config,
@@ -54,7 +55,6 @@ from metta.sf_integration.env import make_sf_env
 from metta.sf_integration.model import make_metta_actor_critic, make_metta_encoder, prior_logits
 from metta.sf_integration.patches import patch_runner
 from metta.sf_integration.supervisor import Supervisor, fault_reports, quiet_logging_errors, start_process
-from metta.scripted.teacher import TEACHER_START, add_teacher_args, check_teacher, teacher_name
 
 # Sample Factory's argument parser and runner import the old gym package, whose import prints a banner: they are
 # imported where they are used, after this (which a worker runs too: it imports this module as its __main__)
