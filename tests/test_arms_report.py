@@ -101,7 +101,7 @@ def test_a_run_without_arms_is_refused():
 def test_a_curve_has_plateaued_when_its_last_quarter_adds_at_most_a_tenth(tmp_path, monkeypatch):
     points = [(750, 2.0), (1000, 2.2)]
     monkeypatch.setattr(arms_report, "curve_task", lambda run_dir: None)
-    monkeypatch.setattr("metta.sf_integration.checkpoints.scalars",
+    monkeypatch.setattr("metta.bench.training.scalars.scalars",
                         lambda run_dir, tags: {"social/alpha_1/hearts": points})
     curves = arms_report.learning_curves(str(tmp_path), [1.0], 1000)
     assert curves["alpha_1"]["plateaued"] is True          # 2.2 <= 1.1 x 2.0
