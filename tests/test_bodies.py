@@ -87,7 +87,7 @@ def test_pettingzoo_api_with_bodies():
 
 @pytest.mark.parametrize("kwargs, words", [
     (dict(bodies={"giant": 1}), ["unknown profile 'giant'"]),
-    (dict(bodies={"light": -1}), ["weight of 'light'", ">= 0"]),
+    (dict(bodies={"light": -1}), ["bodies.mix.light", ">= 0"]),
     (dict(bodies={"light": 0, "heavy": 0}), ["must not all be 0"]),
     (dict(bodies={"x": 1}, body_profiles={"x": {"cost": -1}}), ["'x'", "cost multiplier"]),
     (dict(bodies={"x": 1}, body_profiles={"x": {"cost": 100}}), ["'x'", "attack_cost", "0..255"]),

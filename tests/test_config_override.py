@@ -59,7 +59,7 @@ def test_another_structure_keeps_only_the_shared_parameters_whatever_the_order()
     ("teamreward", 0.5, ["unknown key teamreward", "did you mean team_reward (kinship.team_reward)?"]),
     ("map.width.x", 1, ["unknown key map.width.x", "map.width is a value"]),
     ("map.width", "30", ["map.width must be an integer, got '30'"]),
-    ("map.width", 2, ["width/height must be at least 3"]),
+    ("map.width", 2, ["map.width and map.height must be at least 3"]),
     ("map.layout", "spiral", ["map.layout", "'rooms' or 'maze'", "'spiral'"]),
     ("kinship.team_reward", 1.5, ["team_reward", "[0, 1]"]),
     ("kinship.a", 2.0, ["kinship.a is a parameter of structure 'random'", "not of structure 'teams'"]),
@@ -76,7 +76,7 @@ def test_a_bad_key_or_value_is_a_config_error_naming_the_dotted_key(key, value, 
 def test_every_section_takes_dotted_keys_and_its_own_aliases():
     assert MapConfig().override("objects.altar", 2).objects == {"altar": 2}
     assert MapConfig().override("altars", 2) == MapConfig(altars=2) == MapConfig(objects={"altar": 2})
-    with config_error("altars=3 and objects['altar']=4 disagree"):
+    with config_error("map.altars=3 and map.objects.altar=4 disagree"):
         MapConfig(altars=3, objects={"altar": 4})
     with pytest.raises(TypeError):
         TEAMS.override("map.width")

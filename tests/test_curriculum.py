@@ -198,9 +198,9 @@ def test_arenas_are_walled_apart_and_deal_agents_in_order(arenas, layout):
 def test_bad_arenas_are_clear_errors():
     from metta import make_env
 
-    with config_error("arenas", "1..num_agents"):
+    with config_error("map.arenas", "1..map.num_agents"):
         make_env("metta-teams", arenas=25)
-    with config_error("arenas=24", "at least 3x3"):
+    with config_error("map.arenas=24", "at least 3x3"):
         make_env("metta-teams", arenas=24, width=12, height=12)
     with config_error("arena 0 of 6", "do not fit"):
         make_env("metta-teams", arenas=6, width=12, height=12)

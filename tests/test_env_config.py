@@ -79,7 +79,7 @@ def test_another_structure_keeps_the_shared_parameters_and_drops_the_presets_own
     ({"kinship": {"structure": "tribes"}},
      ["kinship.structure", "tribes", "selfish, teams, mixed_teams, random, clans"]),
     ({"map": {"width": "12"}}, ["map.width must be an integer, got '12'"]),
-    ({"map": {"width": 2}}, ["width/height must be at least 3"]),
+    ({"map": {"width": 2}}, ["map.width and map.height must be at least 3"]),
     ({"map": {"layout": "spiral"}}, ["map.layout", "'spiral'"]),
     ({"kinship": {"structure": "teams", "team_reward": 1.5}}, ["team_reward", "[0, 1]"]),
     ({"game": {"overrides": {"attack.cost": 1.5}}}, ["game.overrides.attack.cost must be an integer"]),

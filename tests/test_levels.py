@@ -139,12 +139,12 @@ def test_a_new_object_is_placed_by_its_yaml_default_and_by_objects(tmp_path):
 
 def test_unknown_objects_and_maps_that_cannot_fit_are_clear_errors():
     rng = np.random.default_rng(0)
-    with config_error("objects['altr']", "no placeable object 'altr'", "did you mean 'altar'?",
+    with config_error("map.objects.altr", "no placeable object 'altr'", "did you mean 'altar'?",
                       "placeable: wall, generator, charger, altar, marker"):
         generate_level(MapConfig(objects={"altr": 3}), CHARS, rng, defaults=DEFAULTS)
-    with config_error("objects['agent']", "num_agents"):
+    with config_error("map.objects.agent", "num_agents"):
         generate_level(MapConfig(objects={"agent": 3}), CHARS, rng)
-    with config_error("altars=3 and objects['altar']=4 disagree"):
+    with config_error("map.altars=3 and map.objects.altar=4 disagree"):
         generate_level(MapConfig(altars=3, objects={"altar": 4}), CHARS, rng)
     with config_error("impossible map", "num_agents=4, altar=70", "at most 64 fit"):
         generate_level(MapConfig(width=10, height=10, num_agents=4, objects={"altar": 70}), CHARS, rng)

@@ -213,7 +213,7 @@ def test_bad_inputs_are_clear_errors_that_write_nothing(tmp_path, capsys):
         (["--grid", "team_reward=0,1", "--seeds", "0"], "--seeds must be >= 1"),
         (["--grid", "kinship.team_reward=0,1", "--grid", "team_reward=2"], "set the same training flag"),
         (["--grid", "kinship.a=1,2"], "kinship.a is a parameter of structure 'random', not of structure 'teams'"),
-        (["--grid", "map.width=2,12"], "width/height must be at least 3"),
+        (["--grid", "map.width=2,12"], "map.width and map.height must be at least 3"),
     ]
     for args, words in cases:
         assert main([*base, *args]) == 2, args

@@ -209,10 +209,10 @@ def test_bad_overrides(overrides, words):
 
 @pytest.mark.parametrize("options, words", [
     (dict(width=5, height=5, num_agents=20), ["impossible map", "num_agents=20", "9 free cells"]),
-    (dict(width=2), ["width/height must be at least 3"]),
-    (dict(num_agents=0), ["num_agents must be in 1..99"]),
-    (dict(width=100, height=100, num_agents=100), ["num_agents must be in 1..99", "two-digit player ids"]),
-    (dict(generators=-1), ["objects['generator'] must be >= 0"]),
+    (dict(width=2), ["map.width and map.height must be at least 3"]),
+    (dict(num_agents=0), ["map.num_agents must be in 1..99"]),
+    (dict(width=100, height=100, num_agents=100), ["map.num_agents must be in 1..99", "two-digit player ids"]),
+    (dict(generators=-1), ["map.objects.generator must be >= 0"]),
     (dict(wall_density=1.5), ["wall_density", "[0, 1)"]),
     (dict(width="big"), ["width must be an integer"]),
     (dict(width=12, height=12, num_agents=95, generators=10, chargers=0, altars=0), ["impossible map", "105 objects"]),

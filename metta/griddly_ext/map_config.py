@@ -103,8 +103,8 @@ class MapConfig(ConfigModel):
             objects = dict(objects) if isinstance(objects, Mapping) else {}
             for name, (spelling, count) in spelled.items():
                 if name in objects and objects[name] != count:
-                    raise ConfigError(f"{spelling}={count} and objects[{name!r}]={objects[name]} disagree: give the "
-                                      f"count once")
+                    raise ConfigError(f"map.{spelling}={count} and map.objects.{name}={objects[name]} disagree: "
+                                      f"give the count once")
                 objects[name] = count
             data["objects"] = objects
         return data
@@ -113,36 +113,36 @@ class MapConfig(ConfigModel):
     @classmethod
     def _counts(cls, v: dict[str, int] | None) -> dict[str, int] | None:
         for name, count in (v or {}).items():
-            _count(f"map option objects[{name!r}]", count)
+            _count(f"map.objects.{name}", count)
         return v
 
     @model_validator(mode="after")
     def _checked(self):
         if not 0.0 <= self.wall_density < 1.0:
-            raise ConfigError(f"map option wall_density must be a number in [0, 1), got {self.wall_density!r}")
+            raise ConfigError(f"map.wall_density must be a number in [0, 1), got {self.wall_density!r}")
         if self.width < 3 or self.height < 3:
-            raise ConfigError(f"map option width/height must be at least 3 (border walls), "
+            raise ConfigError(f"map.width and map.height must be at least 3 (border walls), "
                               f"got {self.width}x{self.height}")
         if self.width > MAX_SIDE or self.height > MAX_SIDE:
-            raise ConfigError(f"map option width/height must be at most {MAX_SIDE}, got {self.width}x{self.height}")
+            raise ConfigError(f"map.width and map.height must be at most {MAX_SIDE}, got {self.width}x{self.height}")
         if not 1 <= self.num_agents <= MAX_AGENTS:
-            raise ConfigError(f"map option num_agents must be in 1..{MAX_AGENTS} ({MAX_AGENTS_WHY}), "
+            raise ConfigError(f"map.num_agents must be in 1..{MAX_AGENTS} ({MAX_AGENTS_WHY}), "
                               f"got {self.num_agents}")
         if self.rooms < 0:
-            raise ConfigError(f"map option rooms must be >= 0, got {self.rooms}")
+            raise ConfigError(f"map.rooms must be >= 0, got {self.rooms}")
         if self.rooms and self.room_size < 3:
-            raise ConfigError(f"map option room_size must be at least 3, got {self.room_size}")
+            raise ConfigError(f"map.room_size must be at least 3, got {self.room_size}")
         if self.arenas < 1 or self.arenas > self.num_agents:
-            raise ConfigError(f"map option arenas must be in 1..num_agents ({self.num_agents}): every arena holds an "
+            raise ConfigError(f"map.arenas must be in 1..map.num_agents ({self.num_agents}): every arena holds an "
                               f"agent, got {self.arenas}")
         if self.arenas > 1:
             rows, cols = arena_grid(self.arenas)
             if self.width // cols < 3 or self.height // rows < 3:
-                raise ConfigError(f"map option arenas={self.arenas} ({rows} rows of {cols}) on a {self.width}x"
+                raise ConfigError(f"map.arenas={self.arenas} ({rows} rows of {cols}) on a {self.width}x"
                                   f"{self.height} map leaves arenas of {self.width // cols}x{self.height // rows}: "
                                   f"each needs at least 3x3 (its border walls); use fewer arenas or a larger map")
         if self.layout == "maze" and self.rooms:
-            raise ConfigError(f"map option rooms={self.rooms} applies to layout 'rooms'; a maze has none (rooms=0)")
+            raise ConfigError(f"map.rooms={self.rooms} applies to map.layout 'rooms'; a maze has none (map.rooms=0)")
         return self
 
     def arena_options(self) -> list["MapConfig"]:
@@ -193,7 +193,7 @@ class MapConfig(ConfigModel):
         """Every placeable object's count, in ``placeable``'s order: the game's ``defaults``, then ``objects``."""
         counts = dict.fromkeys(placeable, 0)
         sources = ([(f"the game's named value {MAP_COUNT}{n}", n, c) for n, c in (defaults or {}).items()]
-                   + [(f"map option objects[{n!r}]", n, c) for n, c in (self.objects or {}).items()])
+                   + [(f"map.objects.{n}", n, c) for n, c in (self.objects or {}).items()])
         for key, name, count in sources:
             if name not in counts:
                 close = difflib.get_close_matches(str(name), list(counts), n=1)

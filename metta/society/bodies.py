@@ -68,14 +68,14 @@ class BodyMix:
             else:
                 raise ConfigError(f"body profile {name!r} must be a dict of cost/max_energy/regen multipliers")
         if not isinstance(mix, dict) or not mix:
-            raise ConfigError(f"bodies must be a non-empty dict of profile name to weight, got {mix!r}")
+            raise ConfigError(f"bodies.mix must be a non-empty dict of profile name to weight, got {mix!r}")
         for name, w in mix.items():
             if name not in table:
-                raise ConfigError(f"bodies: unknown profile {name!r}; known: {', '.join(sorted(table))}")
-            _non_negative(f"bodies: weight of {name!r}", w)
+                raise ConfigError(f"bodies.mix: unknown profile {name!r}; known: {', '.join(sorted(table))}")
+            _non_negative(f"bodies.mix.{name}", w)
         total = float(sum(mix.values()))
         if total <= 0:
-            raise ConfigError("bodies: the weights must not all be 0")
+            raise ConfigError("bodies.mix: the weights must not all be 0")
         for name in mix:
             for field in ("cost", "max_energy", "regen"):
                 _non_negative(f"body profile {name!r}: {field} multiplier", getattr(table[name], field))

@@ -96,9 +96,9 @@ def bond_sharing(bonds: np.ndarray, share: float) -> np.ndarray:
 
 def _int(name: str, v: Any, lo: int) -> None:
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
-        raise ConfigError(f"kinship parameter {name} must be an integer >= {lo}, got {v!r}")
+        raise ConfigError(f"kinship.{name} must be an integer >= {lo}, got {v!r}")
 
 
 def _unit(name: str, v: Any) -> None:
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 <= v <= 1.0:
-        raise ConfigError(f"kinship parameter {name} must be a number in [0, 1], got {v!r}")
+        raise ConfigError(f"kinship.{name} must be a number in [0, 1], got {v!r}")
