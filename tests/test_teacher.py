@@ -191,6 +191,39 @@ def test_the_kickstarting_term_is_the_hand_computed_cross_entropy_and_zero_witho
     assert kick(100, {"teacher_action": action, "has_teacher": has}, logits, valids)[0] == 0.0
 
 
+def test_the_balanced_term_weighs_each_chosen_action_alike_and_agreement_is_reported_per_type():
+    from metta.scripted.teacher import Kickstart, teacher_term
+
+    logits = torch.tensor([[0.0, 2.0, 0.0], [1.0, 0.5, 0.0], [0.0, 3.0, 1.0], [0.0, 1.0, 0.5]])
+    obs = {"teacher_action": torch.tensor([[1.0], [1.0], [1.0], [2.0]]), "has_teacher": torch.ones(4, 1)}
+    valids = torch.ones(4, dtype=torch.bool)
+
+    def ce(row, a):
+        z = [float(x) for x in logits[row]]
+        return -(z[a] - math.log(sum(math.exp(x) for x in z)))
+
+    # n = 4 taught steps of k = 2 chosen actions: action 1 (3 steps) weighs 4 / (2 x 3) each, action 2 (1 step) 4 / 2
+    by_hand = (2 / 3 * (ce(0, 1) + ce(1, 1) + ce(2, 1)) + 2 * ce(3, 2)) / 4
+    types = ["noop", "move", "use"]
+    term, stats = teacher_term(logits, obs, valids, balanced=True, action_types=types)
+    assert float(term) == pytest.approx(by_hand, rel=1e-6)
+    uniform, _ = teacher_term(logits, obs, valids)
+    assert float(uniform) == pytest.approx((ce(0, 1) + ce(1, 1) + ce(2, 1) + ce(3, 2)) / 4, rel=1e-6)
+    # the student's most likely actions: 1, 0, 1, 1: it agrees on 2 of the 3 moves and on none of the uses
+    assert stats["agreement"] == 0.5
+    assert (stats["agreement/move"], stats["agreement/use"]) == (pytest.approx(2 / 3), 0.0)
+    assert "agreement/noop" not in stats  # the teacher chose no noop
+
+    cfg = {"teacher": "oracle", "teacher_coef": 1.0, "teacher_until": 1.0, "train_for_env_steps": 100,
+           "teacher_weighting": "balanced", "action_types": types}
+    kick = Kickstart.of(cfg)
+    assert kick is not None and kick.balanced and kick.action_types == types
+    loss, out = kick(0, obs, logits, valids)
+    assert float(loss) == pytest.approx(by_hand, rel=1e-6) and out["teacher/agreement/use"] == 0.0
+    assert not Kickstart.of({**cfg, "teacher_weighting": "uniform"}).balanced
+    assert not Kickstart.of({k: v for k, v in cfg.items() if k != "teacher_weighting"}).balanced  # older runs
+
+
 # -------------------------------------------------------------------------------------------- a kickstarted run
 def reset_obs(policy):
     env = policy.make_env(seed=0)
@@ -214,16 +247,18 @@ def test_a_kickstarted_run_logs_lambda_and_its_checkpoint_loads_evaluates_and_re
     from metta.sf_integration.policy import load_policy
 
     tmp = str(tmp_path)
-    first = train(tmp, 1000, "--teacher=oracle", "--teacher_coef=0.5")
+    first = train(tmp, 1000, "--teacher=oracle", "--teacher_coef=0.5", "--teacher_weighting=balanced")
     assert first.returncode == 0, first.stderr[-3000:]
     exp_dir = os.path.join(tmp, "td", "kick")
     tags = scalars(exp_dir, ("teacher/",))
     assert tags["teacher/lambda"][0][1] == 0.5  # the learner's first summary is at its step 0: lambda_0
     assert all(v <= 0.5 for _, v in tags["teacher/lambda"])
     assert "teacher/agreement" in tags and "teacher/loss" in tags and "train/teacher/lambda" not in scalars(exp_dir)
+    assert any(tag.startswith("teacher/agreement/") for tag in tags)  # per action type
     with open(os.path.join(exp_dir, "config.json")) as f:
         saved = json.load(f)
-    assert (saved["teacher"], saved["teacher_coef"], saved["teacher_until"]) == ("oracle", 0.5, 0.5)
+    assert (saved["teacher"], saved["teacher_coef"], saved["teacher_until"], saved["teacher_weighting"]) == \
+        ("oracle", 0.5, 0.5, "balanced")
 
     # no teacher configured: the checkpoint loads and plays
     policy = load_policy("kick", train_dir=os.path.join(tmp, "td"))

@@ -104,8 +104,10 @@ def teacher_figures(cfg: dict) -> list[tuple[str, str]]:
     name = teacher_name(cfg)
     if name is None:
         return []
+    weighting = cfg.get("teacher_weighting") or "uniform"
     return [("teacher", f"`{name}`, λ from `{cfg.get('teacher_coef')}` to 0 by `{cfg.get('teacher_until')}` of the "
-                        f"budget (kickstarting, docs/teachers.md; the policy plays without it)")]
+                        f"budget, {weighting} imitation (kickstarting, docs/teachers.md; the policy plays without "
+                        f"it)")]
 
 
 def model_card(repo: str, exp: str, info: ModelInfo) -> str:

@@ -58,6 +58,7 @@ TEACHER_KEYS = (TEACHER_ACTION_KEY, HAS_TEACHER_KEY)
 NO_TEACHER = "none"
 DEFAULT_COEF = 1.0
 DEFAULT_UNTIL = 0.5
+WEIGHTINGS = ("uniform", "balanced")
 SF_DEFAULT_BUDGET = int(1e10)  # Sample Factory's --train_for_env_steps when none is given: no budget
 PREFIX = "teacher/"
 TEACHER_START = "teacher_start_steps"  # the agent-steps a run resumed from, set by metta.sf_integration.train
@@ -81,6 +82,11 @@ def add_teacher_args(parser: argparse.ArgumentParser) -> None:
                         f"{DEFAULT_UNTIL}: the second half of the budget is plain RL, so the student can outgrow the "
                         f"teacher and the policy that ships is judged by reward alone; the teacher is no longer "
                         f"asked, and costs nothing, after it)")
+    g.add_argument("--teacher_weighting", choices=WEIGHTINGS, default=WEIGHTINGS[0],
+                   help="how the minibatch's taught steps weigh in the cross-entropy: uniform (default: each step "
+                        "alike) or balanced (each action the teacher chose weighs alike in total, its steps by the "
+                        "inverse of its count, the mean weight 1: a rare decisive action such as use counts as "
+                        "much as the moves)")
 
 
 @dataclass(frozen=True)
@@ -209,21 +215,38 @@ class EnvTeacher:
         return self.action, self.has
 
 
-def teacher_term(logits: torch.Tensor, obs: dict, valids: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+def teacher_term(logits: torch.Tensor, obs: dict, valids: torch.Tensor, balanced: bool = False,
+                 action_types: list[str] | None = None) -> tuple[torch.Tensor, dict[str, float]]:
     """The kickstarting term before λ: the sum of −log π(a_teacher) over the valid steps with a teacher, divided by
     the valid steps; and its statistics (module docstring; ``cross_entropy`` and ``agreement`` only when some step
-    was taught). ``logits`` ``(N, actions)``; ``obs`` holds the teacher's keys ``(N, 1)``; ``valids`` ``(N,)``."""
-    action = obs[TEACHER_ACTION_KEY].reshape(-1).round().long()
+    was taught). ``logits`` ``(N, actions)``; ``obs`` holds the teacher's keys ``(N, 1)``; ``valids`` ``(N,)``.
+
+    ``balanced``: a taught step whose teacher action a was chosen n_a times among the n taught steps, of k distinct
+    actions, weighs n / (k n_a) (every chosen action weighs n / k in total; the mean weight is 1).
+    ``action_types``: the type of each action (``use``, ``move``...): the statistics add ``agreement/<type>``, the
+    agreement on the taught steps whose teacher action is of that type."""
+    action = obs[TEACHER_ACTION_KEY].reshape(-1).round().long().clamp(0, logits.shape[-1] - 1)
     taught = (obs[HAS_TEACHER_KEY].reshape(-1) > 0.5) & valids.reshape(-1).bool()
     valid = int(valids.sum())
     n = int(taught.sum())
     if n == 0:
         return logits.sum() * 0.0, {"taught": 0.0}
-    ce = F.cross_entropy(logits, action.clamp(0, logits.shape[-1] - 1), reduction="none")
-    term = torch.where(taught, ce, torch.zeros_like(ce)).sum() / max(valid, 1)
+    ce = F.cross_entropy(logits, action, reduction="none")
+    weight = taught.to(ce.dtype)
+    if balanced:
+        counts = torch.bincount(action[taught], minlength=logits.shape[-1]).to(ce.dtype)
+        weight = weight * n / (int((counts > 0).sum()) * counts[action].clamp(min=1))
+    term = (weight * ce).sum() / max(valid, 1)
     with torch.no_grad():
-        agree = ((logits.argmax(-1) == action) & taught).sum().item() / n
-        stats = {"taught": n / max(valid, 1), "cross_entropy": float(ce[taught].mean()), "agreement": agree}
+        agrees = (logits.argmax(-1) == action) & taught
+        stats = {"taught": n / max(valid, 1), "cross_entropy": float(ce[taught].mean()),
+                 "agreement": agrees.sum().item() / n}
+        if action_types:
+            type_of = torch.tensor([sorted(set(action_types)).index(t) for t in action_types])[action]
+            for t, name in enumerate(sorted(set(action_types))):
+                of_type = taught & (type_of == t)
+                if of_type.any():
+                    stats[f"agreement/{name}"] = (agrees & of_type).sum().item() / of_type.sum().item()
     return term, stats
 
 
@@ -231,20 +254,25 @@ class Kickstart:
     """The learner's side: λ_t × ``teacher_term`` at the learner's agent-steps, and its TensorBoard scalars
     (``teacher/...``)."""
 
-    def __init__(self, plan: Schedule):
-        self.plan = plan
+    def __init__(self, plan: Schedule, balanced: bool = False, action_types: list[str] | None = None):
+        self.plan, self.balanced, self.action_types = plan, balanced, action_types
 
     @classmethod
     def of(cls, cfg) -> "Kickstart | None":
+        """The run's kickstarting term (``--teacher_weighting``; the action types metta.sf_integration.train
+        records in ``action_types``), None without a teacher."""
         plan = schedule(cfg)
-        return None if plan is None else cls(plan)
+        if plan is None:
+            return None
+        return cls(plan, balanced=cfg_value(cfg, "teacher_weighting") == "balanced",
+                   action_types=cfg_value(cfg, "action_types"))
 
     def __call__(self, env_steps: int, obs: dict, logits: torch.Tensor,
                  valids: torch.Tensor) -> tuple[torch.Tensor | float, dict[str, float]]:
         lam = self.plan(env_steps)
         if lam <= 0:
             return 0.0, {f"{PREFIX}lambda": 0.0, f"{PREFIX}loss": 0.0}
-        term, stats = teacher_term(logits, obs, valids)
+        term, stats = teacher_term(logits, obs, valids, self.balanced, self.action_types)
         loss = lam * term
         return loss, {f"{PREFIX}lambda": lam, f"{PREFIX}loss": float(loss.detach()),
                       **{PREFIX + k: v for k, v in stats.items()}}

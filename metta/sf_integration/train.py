@@ -251,6 +251,7 @@ def _locked(cfg, exp_dir: str, stops: StopSignals) -> int:
         check_flags(env_cfg)
         action_types = check_env(env_cfg)  # before Sample Factory writes anything
         cfg.action_prior_logits = prior_logits(action_types, env_cfg.action_prior)
+        cfg.action_types = action_types  # each action's type: the teacher's agreement is reported per type
         with fault_reports() as faults:  # where the workers, and this process, report the error that ends them
             return _run(cfg, exp_dir, faults, stops)
 
