@@ -16,7 +16,8 @@ import json
 import sys
 import numpy as np
 
-from metta.errors import ConfigError, UsageError
+from metta.errors import USAGE_EXIT, ConfigError, UsageError
+from metta.runtime.lifetime import run_command
 
 
 def task_rows(curriculum: str, env: str = "metta-teams", episodes: int = 2, progress: bool = False,
@@ -70,19 +71,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--episodes", type=int, default=2, help="episodes per corner draw (default: 2)")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")
     args = parser.parse_args(argv)
-    try:
-        rows = task_rows(args.curriculum, args.env, args.episodes, progress=not args.json, policy=args.policy,
-                         train_dir=args.train_dir)
-    except (ConfigError, UsageError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    return run_command(lambda stops: report(args), errors={ConfigError: USAGE_EXIT})  # a bad curriculum: status 2
+
+
+def report(args) -> None:
+    rows = task_rows(args.curriculum, args.env, args.episodes, progress=not args.json, policy=args.policy,
+                     train_dir=args.train_dir)
     if args.json:
         print(json.dumps(rows, indent=2, sort_keys=True))
-        return 0
+        return
     print(f"{'task':14s} {'share >= 1':>10s} {'mean':>6s}  draw")
     for r in rows:
         print(f"{r['task']:14s} {r['share']:10.2f} {r['mean']:6.2f}  {json.dumps(r['changes'], sort_keys=True)}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -17,7 +17,8 @@ import sys
 
 import numpy as np
 
-from metta.errors import ConfigError, UsageError
+from metta.errors import USAGE_EXIT, ConfigError, UsageError
+from metta.runtime.lifetime import run_command
 from metta.evals.contract import Policy
 
 
@@ -84,20 +85,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train_dir", default="train_dir")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    try:
-        rows = agreement(args.experiment, args.scenarios.split(",") if args.scenarios else None, args.episodes,
-                         args.seed, args.deterministic, args.train_dir)
-    except (ConfigError, UsageError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    return run_command(lambda stops: report(args), errors={ConfigError: USAGE_EXIT})  # no such experiment: status 2
+
+
+def report(args) -> None:
+    rows = agreement(args.experiment, args.scenarios.split(",") if args.scenarios else None, args.episodes,
+                     args.seed, args.deterministic, args.train_dir)
     if args.json:
         print(json.dumps(rows, indent=2, sort_keys=True))
-        return 0
+        return
     for name, r in rows.items():
         print(f"{name:22s} agreement {r['agreement']:.2f} over {r['steps']} steps, success {r['successes']}/"
               f"{r['episodes']}")
         print("    " + "  ".join(f"{a} {p}/{o}" for a, (p, o) in r["actions"].items()) + "   (policy/oracle)")
-    return 0
 
 
 if __name__ == "__main__":
