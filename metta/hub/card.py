@@ -99,12 +99,12 @@ def kinship_figures(cfg: dict) -> list[tuple[str, str]]:
 def teacher_figures(cfg: dict) -> list[tuple[str, str]]:
     """The scripted teacher a kickstarted run learned from (metta.scripted.teacher); the policy plays without
     it."""
-    from metta.scripted.teacher import teacher_name
+    from metta.scripted.teacher import WEIGHTINGS, teacher_name
 
     name = teacher_name(cfg)
     if name is None:
         return []
-    weighting = cfg.get("teacher_weighting") or "uniform"
+    weighting = cfg.get("teacher_weighting") or WEIGHTINGS[0]  # a run from before the flag weighed uniformly
     return [("teacher", f"`{name}`, λ from `{cfg.get('teacher_coef')}` to 0 by `{cfg.get('teacher_until')}` of the "
                         f"budget, {weighting} imitation (kickstarting, docs/teachers.md; the policy plays without "
                         f"it)")]

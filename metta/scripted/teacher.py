@@ -41,6 +41,7 @@ above: what the teacher adds to the loss), ``teacher/cross_entropy`` (mean −lo
 from __future__ import annotations
 
 import argparse
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -242,12 +243,20 @@ def teacher_term(logits: torch.Tensor, obs: dict, valids: torch.Tensor, balanced
         stats = {"taught": n / max(valid, 1), "cross_entropy": float(ce[taught].mean()),
                  "agreement": agrees.sum().item() / n}
         if action_types:
-            type_of = torch.tensor([sorted(set(action_types)).index(t) for t in action_types])[action]
-            for t, name in enumerate(sorted(set(action_types))):
+            names, index = type_index(tuple(action_types))
+            type_of = index[action]
+            for t, name in enumerate(names):
                 of_type = taught & (type_of == t)
                 if of_type.any():
                     stats[f"agreement/{name}"] = (agrees & of_type).sum().item() / of_type.sum().item()
     return term, stats
+
+
+@functools.lru_cache(maxsize=8)
+def type_index(action_types: tuple[str, ...]) -> tuple[list[str], torch.Tensor]:
+    """The action types in order, and each action's index among them: computed once per run, not per minibatch."""
+    names = sorted(set(action_types))
+    return names, torch.tensor([names.index(t) for t in action_types])
 
 
 class Kickstart:
